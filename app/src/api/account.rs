@@ -1,0 +1,103 @@
+//! Sign-up, sign-in, sign-out, password change, and who is signed in.
+use crate::error::AppError;
+use leptos::prelude::*;
+use serde::{Deserialize, Serialize};
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Me {
+    pub email: String,
+    pub display_name: Option<String>,
+    pub role: String,
+    pub is_staff: bool,
+    pub is_owner: bool,
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct NavCategory {
+    pub slug: String,
+    pub name: String,
+    pub icon: String,
+}
+
+/// What every page's frame needs: who is signed in, the category bar, the cart count.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct ShellData {
+    pub me: Option<Me>,
+    pub categories: Vec<NavCategory>,
+    pub cart_count: u32,
+}
+
+#[server(prefix = "/api", endpoint = "shell")]
+pub async fn get_shell_data() -> Result<ShellData, AppError> {
+    use crate::ssr::*;
+    let shop = shop()?;
+    let locale = crate::i18n::current_locale();
+    let me = current_user().await?.map(|u| {
+        let role = quanyi::accounts::role_of(&u);
+        Me {
+            email: u.email,
+            display_name: u.display_name,
+            role: role.as_str().into(),
+            is_staff: role.is_staff(),
+            is_owner: role == quanyi::accounts::Role::Owner,
+        }
+    });
+    let categories = quanyi::catalog::categories(&shop.db)
+        .await?
+        .into_iter()
+        .map(|c| NavCategory {
+            name: if locale == crate::i18n::Locale::En { c.name_en } else { c.name_zh },
+            slug: c.slug,
+            icon: c.icon,
+        })
+        .collect();
+    // The cart arrives with checkout; until then it is whatever the session holds.
+    let cart_count = session().await?.get::<u32>("cart_count").await.ok().flatten().unwrap_or(0);
+    Ok(ShellData { me, categories, cart_count })
+}
+
+#[server(prefix = "/api", endpoint = "login")]
+pub async fn login(email: String, password: String, next: Option<String>) -> Result<(), AppError> {
+    use crate::ssr::*;
+    let shop = shop()?;
+    let user = quanyi::accounts::login(&shop.db, &shop.clock, &shop.throttle_limits(), &email, &password, &client_ip())
+        .await
+        .inspect_err(|e| tracing::info!(code = e.code(), "login refused"))?;
+    sign_in(&user).await?;
+    let home = if quanyi::accounts::role_of(&user).is_staff() { "/admin" } else { "/account" };
+    leptos_axum::redirect(&super::safe_next(next.as_deref(), home));
+    Ok(())
+}
+
+#[server(prefix = "/api", endpoint = "register")]
+pub async fn register(
+    email: String,
+    password: String,
+    confirm: String,
+    display_name: Option<String>,
+) -> Result<(), AppError> {
+    use crate::ssr::*;
+    let shop = shop()?;
+    let user = quanyi::accounts::register(&shop.db, &shop.clock, &email, &password, &confirm, display_name.as_deref())
+        .await?;
+    sign_in(&user).await?;
+    leptos_axum::redirect("/account?welcome=1");
+    Ok(())
+}
+
+#[server(prefix = "/api", endpoint = "logout")]
+pub async fn logout() -> Result<(), AppError> {
+    crate::ssr::sign_out().await?;
+    leptos_axum::redirect("/");
+    Ok(())
+}
+
+#[server(prefix = "/api", endpoint = "change-password")]
+pub async fn change_password(current: String, new_password: String, confirm: String) -> Result<(), AppError> {
+    use crate::ssr::*;
+    let shop = shop()?;
+    let user = require_user().await?;
+    quanyi::accounts::change_password(&shop.db, &shop.clock, user.id, &current, &new_password, &confirm).await?;
+    leptos_axum::redirect("/account?changed=1");
+    Ok(())
+}

@@ -1,0 +1,145 @@
+//! The merchant admin: dashboard, staff management, audit log. Every function checks
+//! the caller's role on the server first.
+use crate::error::AppError;
+use leptos::prelude::*;
+use serde::{Deserialize, Serialize};
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Dashboard {
+    pub users: u64,
+    pub customers: u64,
+    pub staff: u64,
+    pub categories: u64,
+    pub products: u64,
+    pub products_on_shelf: u64,
+    pub skus: u64,
+    pub recent: Vec<AuditRow>,
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct AuditRow {
+    pub at: String,
+    pub actor: String,
+    pub action: String,
+    pub target: String,
+    pub detail: String,
+    pub ip: String,
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct StaffRow {
+    pub id: i32,
+    pub email: String,
+    pub role: String,
+    pub last_login: String,
+    pub is_self: bool,
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct StaffPage {
+    pub staff: Vec<StaffRow>,
+    /// Shown once, right after an account was created with a generated password.
+    pub created: Option<(String, Option<String>)>,
+}
+
+#[cfg(feature = "ssr")]
+const CREATED_FLASH: &str = "staff_created";
+
+#[cfg(feature = "ssr")]
+fn audit_row(e: quanyi::audit::Entry) -> AuditRow {
+    AuditRow {
+        at: e.created_at.format("%Y-%m-%d %H:%M:%S").to_string(),
+        actor: e.actor_email.unwrap_or_default(),
+        action: e.action,
+        target: e.target.unwrap_or_default(),
+        detail: e.detail.unwrap_or_default(),
+        ip: e.ip.unwrap_or_default(),
+    }
+}
+
+#[server(prefix = "/api", endpoint = "admin/dashboard")]
+pub async fn get_dashboard() -> Result<Dashboard, AppError> {
+    use quanyi::accounts::{self, Role};
+    let user = crate::ssr::require_staff().await?;
+    let shop = crate::ssr::shop()?;
+    let (categories, products, products_on_shelf, skus) = quanyi::catalog::counts(&shop.db).await?;
+    let users = accounts::count_users(&shop.db).await?;
+    let customers = accounts::count_role(&shop.db, Role::Customer).await?;
+    let staff = accounts::list_staff(&shop.db).await?.len() as u64;
+    let recent = if matches!(accounts::role_of(&user), Role::Owner | Role::Operator) {
+        quanyi::audit::recent(&shop.db, 8).await?.into_iter().map(audit_row).collect()
+    } else {
+        vec![]
+    };
+    Ok(Dashboard { users, customers, staff, categories, products, products_on_shelf, skus, recent })
+}
+
+#[server(prefix = "/api", endpoint = "admin/staff")]
+pub async fn get_staff_page() -> Result<StaffPage, AppError> {
+    use quanyi::accounts::Role;
+    let me = crate::ssr::require_role(&[Role::Owner]).await?;
+    let shop = crate::ssr::shop()?;
+    let created = crate::ssr::session().await?.remove::<(String, Option<String>)>(CREATED_FLASH).await.ok().flatten();
+    let staff = quanyi::accounts::list_staff(&shop.db)
+        .await?
+        .into_iter()
+        .map(|u| StaffRow {
+            is_self: u.id == me.id,
+            id: u.id,
+            email: u.email,
+            role: u.role,
+            last_login: u.last_login_at.map(|t| t.format("%Y-%m-%d %H:%M").to_string()).unwrap_or_default(),
+        })
+        .collect();
+    Ok(StaffPage { staff, created })
+}
+
+/// Creates a staff account. Without a password one is generated and shown once.
+#[server(prefix = "/api", endpoint = "admin/staff/create")]
+pub async fn create_staff(email: String, role: String, password: Option<String>) -> Result<(), AppError> {
+    use quanyi::accounts::Role;
+    let shop = crate::ssr::shop()?;
+    let me = crate::ssr::require_staff().await?;
+    let actor = crate::ssr::actor(me);
+    // Only staff roles are made here; customers sign up themselves.
+    if !Role::parse(&role).is_some_and(Role::is_staff) {
+        return Err(AppError::code("unknown_role"));
+    }
+    let password = password.filter(|p| !p.is_empty());
+    let (user, generated) =
+        quanyi::accounts::create_user(&shop.db, &shop.clock, &actor, &email, &role, password.as_deref())
+            .await
+            .map_err(|e| match e {
+                quanyi::accounts::AccountError::Forbidden => crate::ssr::forbidden(),
+                e => e.into(),
+            })?;
+    crate::ssr::session()
+        .await?
+        .insert(CREATED_FLASH, (user.email, generated))
+        .await
+        .map_err(|_| AppError::internal())?;
+    leptos_axum::redirect("/admin/staff");
+    Ok(())
+}
+
+#[server(prefix = "/api", endpoint = "admin/staff/role")]
+pub async fn set_staff_role(user_id: i32, role: String) -> Result<(), AppError> {
+    let shop = crate::ssr::shop()?;
+    let me = crate::ssr::require_staff().await?;
+    quanyi::accounts::set_role(&shop.db, &shop.clock, &crate::ssr::actor(me), user_id, &role).await.map_err(|e| {
+        match e {
+            quanyi::accounts::AccountError::Forbidden => crate::ssr::forbidden(),
+            e => e.into(),
+        }
+    })?;
+    leptos_axum::redirect("/admin/staff");
+    Ok(())
+}
+
+#[server(prefix = "/api", endpoint = "admin/audit")]
+pub async fn get_audit_log() -> Result<Vec<AuditRow>, AppError> {
+    use quanyi::accounts::Role;
+    crate::ssr::require_role(&[Role::Owner, Role::Operator]).await?;
+    let shop = crate::ssr::shop()?;
+    Ok(quanyi::audit::recent(&shop.db, 200).await?.into_iter().map(audit_row).collect())
+}

@@ -1,0 +1,20 @@
+//! Shared pieces of the mall and the admin.
+mod admin_layout;
+mod form_error;
+mod mall_layout;
+mod product_card;
+
+pub use admin_layout::AdminLayout;
+pub use form_error::{FormError, ResultView};
+pub use mall_layout::{MallLayout, Shell};
+pub use product_card::ProductCard;
+
+/// Percent-encodes a path for use as a query value.
+pub fn encode_component(s: &str) -> String {
+    s.bytes()
+        .map(|b| match b {
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' | b'/' => (b as char).to_string(),
+            _ => format!("%{b:02X}"),
+        })
+        .collect()
+}

@@ -1,0 +1,8 @@
+//! Admin pages. Each loads through a server function that checks the role first.
+mod audit;
+mod dashboard;
+mod staff;
+
+pub use audit::{Audit, AuditTable};
+pub use dashboard::Dashboard;
+pub use staff::Staff;

@@ -1,0 +1,19 @@
+//! One page per file; each reads like the page it renders.
+pub mod admin;
+mod account;
+mod category;
+mod home;
+mod login;
+mod not_found;
+mod product;
+mod register;
+mod search;
+
+pub use account::Account;
+pub use category::CategoryPage;
+pub use home::Home;
+pub use login::Login;
+pub use not_found::NotFound;
+pub use product::ProductPage;
+pub use register::Register;
+pub use search::Search;

@@ -1,0 +1,14 @@
+//! Quanyi's schema, one migration per change, never edited once merged.
+pub use sea_orm_migration::prelude::*;
+pub use sea_orm_migration::MigrationStatus;
+
+mod m20261125_000001_foundation;
+
+pub struct Migrator;
+
+#[async_trait::async_trait]
+impl MigratorTrait for Migrator {
+    fn migrations() -> Vec<Box<dyn MigrationTrait>> {
+        vec![Box::new(m20261125_000001_foundation::Migration)]
+    }
+}

@@ -1,0 +1,136 @@
+//! Middleware that refuses before anything runs: cross-site posts, oversized bodies,
+//! non-staff on admin pages; and the security headers every response carries.
+use super::pages::refuse;
+use axum::{
+    extract::{Request, State},
+    http::{HeaderMap, HeaderValue, Method, StatusCode, header},
+    middleware::Next,
+    response::{IntoResponse, Redirect, Response},
+};
+use quanyi::Shop;
+use tower_sessions::Session;
+
+/// Paths called by other machines with their own credentials, not by browsers with cookies.
+const MACHINE_PREFIXES: [&str; 2] = ["/api/v1/", "/webhooks/"];
+
+/// The CSP of a rendered page: scripts only from this origin and with this response's
+/// nonce (the hydration bootstrap), WebAssembly allowed, nothing framed, forms to self.
+pub fn page_csp(nonce: &str, dev: bool) -> String {
+    let reload = if dev { " ws://127.0.0.1:3001 ws://localhost:3001" } else { "" };
+    format!(
+        "default-src 'self'; script-src 'self' 'nonce-{nonce}' 'wasm-unsafe-eval'; style-src 'self' 'unsafe-inline'; \
+         img-src 'self' data:; connect-src 'self'{reload}; font-src 'self'; object-src 'none'; base-uri 'none'; \
+         form-action 'self'; frame-ancestors 'none'"
+    )
+}
+
+const DEFAULT_CSP: &str =
+    "default-src 'self'; style-src 'self'; img-src 'self' data:; object-src 'none'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'";
+
+pub async fn security_headers(State(shop): State<Shop>, req: Request, next: Next) -> Response {
+    let mut res = next.run(req).await;
+    let h = res.headers_mut();
+    h.insert(header::X_CONTENT_TYPE_OPTIONS, HeaderValue::from_static("nosniff"));
+    // Same-origin referers are kept: the form fallback of server functions relies on them.
+    h.insert(header::REFERRER_POLICY, HeaderValue::from_static("same-origin"));
+    h.insert(header::X_FRAME_OPTIONS, HeaderValue::from_static("DENY"));
+    h.insert("permissions-policy", HeaderValue::from_static("camera=(), microphone=(), geolocation=(), payment=(self)"));
+    if !h.contains_key(header::CONTENT_SECURITY_POLICY) {
+        h.insert(header::CONTENT_SECURITY_POLICY, HeaderValue::from_static(DEFAULT_CSP));
+    }
+    if shop.config.is_production() {
+        h.insert(header::STRICT_TRANSPORT_SECURITY, HeaderValue::from_static("max-age=31536000; includeSubDomains"));
+    }
+    res
+}
+
+fn origin_of(url: &str) -> Option<&str> {
+    let scheme_end = url.find("://")? + 3;
+    let rest = &url[scheme_end..];
+    let end = rest.find(['/', '?', '#']).map_or(url.len(), |i| scheme_end + i);
+    Some(&url[..end])
+}
+
+/// Is the request's `Origin` (or, failing that, `Referer`) this shop? Accepts the
+/// configured base URL's origin, or the origin the request itself was addressed to.
+pub fn is_same_origin(headers: &HeaderMap, configured_origin: &str) -> bool {
+    let claimed = headers
+        .get(header::ORIGIN)
+        .and_then(|v| v.to_str().ok())
+        .filter(|o| *o != "null")
+        .map(str::to_owned)
+        .or_else(|| headers.get(header::REFERER).and_then(|v| v.to_str().ok()).and_then(origin_of).map(str::to_owned));
+    let Some(claimed) = claimed else { return false };
+    if claimed.eq_ignore_ascii_case(configured_origin) {
+        return true;
+    }
+    let host = headers.get(header::HOST).and_then(|v| v.to_str().ok()).unwrap_or_default();
+    !host.is_empty() && claimed.split_once("://").is_some_and(|(_, h)| h.eq_ignore_ascii_case(host))
+}
+
+/// CSRF defence: a state-changing request from a browser must come from our own pages.
+/// SameSite=Lax cookies are not enough on their own in every webview.
+pub async fn same_origin(State(shop): State<Shop>, req: Request, next: Next) -> Response {
+    let safe = matches!(*req.method(), Method::GET | Method::HEAD | Method::OPTIONS);
+    let path = req.uri().path();
+    if safe || MACHINE_PREFIXES.iter().any(|p| path.starts_with(p)) || is_same_origin(req.headers(), shop.config.origin()) {
+        return next.run(req).await;
+    }
+    tracing::warn!(path, "cross-origin state-changing request refused");
+    refuse(req.headers(), path, StatusCode::FORBIDDEN, "csrf")
+}
+
+/// Oversized bodies are refused before they are read; bodies without a length are cut
+/// off at the same limit while read.
+pub async fn body_size(State(shop): State<Shop>, req: Request, next: Next) -> Response {
+    let max = shop.config.max_body_bytes;
+    let declared = req.headers().get(header::CONTENT_LENGTH).and_then(|v| v.to_str().ok()).and_then(|v| v.parse::<usize>().ok());
+    if declared.is_some_and(|n| n > max) {
+        return refuse(req.headers(), req.uri().path(), StatusCode::PAYLOAD_TOO_LARGE, "body_too_large");
+    }
+    let (parts, body) = req.into_parts();
+    let limited = axum::body::Body::new(http_body_util::Limited::new(body, max));
+    next.run(Request::from_parts(parts, limited)).await
+}
+
+/// `/admin` pages are for staff: others are sent to log in, or refused.
+pub async fn admin_pages(State(shop): State<Shop>, req: Request, next: Next) -> Response {
+    let path = req.uri().path();
+    if path != "/admin" && !path.starts_with("/admin/") {
+        return next.run(req).await;
+    }
+    let Some(session) = req.extensions().get::<Session>().cloned() else {
+        return StatusCode::INTERNAL_SERVER_ERROR.into_response();
+    };
+    match app::ssr::user_from_session(&shop, &session).await {
+        Ok(Some(user)) if quanyi::accounts::role_of(&user).is_staff() => next.run(req).await,
+        Ok(Some(_)) => refuse(req.headers(), path, StatusCode::FORBIDDEN, "forbidden"),
+        Ok(None) => Redirect::to(&format!("/login?next={}", app::components::encode_component(path))).into_response(),
+        Err(_) => StatusCode::INTERNAL_SERVER_ERROR.into_response(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn headers(pairs: &[(&'static str, &str)]) -> HeaderMap {
+        let mut h = HeaderMap::new();
+        for (k, v) in pairs {
+            h.insert(*k, HeaderValue::from_str(v).unwrap());
+        }
+        h
+    }
+
+    #[test]
+    fn origin_checks() {
+        let base = "https://shop.example";
+        assert!(is_same_origin(&headers(&[("origin", "https://shop.example")]), base));
+        assert!(is_same_origin(&headers(&[("origin", "http://127.0.0.1:3000"), ("host", "127.0.0.1:3000")]), base));
+        assert!(is_same_origin(&headers(&[("referer", "https://shop.example/login?x=1")]), base));
+        assert!(!is_same_origin(&headers(&[("origin", "https://evil.example"), ("host", "shop.example")]), base));
+        assert!(!is_same_origin(&headers(&[("origin", "null"), ("host", "shop.example")]), base));
+        assert!(!is_same_origin(&headers(&[("referer", "https://shop.example.evil.com/")]), base));
+        assert!(!is_same_origin(&headers(&[("host", "shop.example")]), base));
+    }
+}

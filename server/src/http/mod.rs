@@ -1,0 +1,141 @@
+//! The HTTP surface: Leptos pages and server functions, health checks, the language
+//! switch and static files, wrapped in the shop's middleware.
+mod guards;
+mod pages;
+
+use axum::{
+    Router,
+    extract::{FromRef, Path, Query, State},
+    http::{HeaderValue, StatusCode, header},
+    middleware::from_fn_with_state,
+    response::{IntoResponse, Response},
+    routing::get,
+};
+use leptos::prelude::*;
+use leptos_axum::{LeptosRoutes, generate_route_list};
+use quanyi::{Shop, session_store::DbSessionStore};
+use std::time::Duration;
+use tower_http::{
+    request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetRequestIdLayer},
+    services::ServeDir,
+    set_header::SetResponseHeaderLayer,
+    trace::TraceLayer,
+};
+use tower_sessions::{ExpiredDeletion, Expiry, SessionManagerLayer, cookie::SameSite};
+
+pub use pages::message_page;
+
+#[derive(Clone, FromRef)]
+pub struct AppState {
+    pub leptos_options: LeptosOptions,
+    pub shop: Shop,
+}
+
+pub const SESSION_COOKIE: &str = "qy_sid";
+
+/// What Leptos renders and serves with: the shop for server functions, and the page's
+/// Content-Security-Policy built around this response's script nonce.
+fn leptos_context(shop: Shop) -> impl Fn() + Clone + Send + Sync + 'static {
+    move || {
+        provide_context(shop.clone());
+        if let (Some(nonce), Some(res)) = (leptos::nonce::use_nonce(), use_context::<leptos_axum::ResponseOptions>()) {
+            if let Ok(v) = HeaderValue::from_str(&guards::page_csp(&nonce, !shop.config.is_production())) {
+                res.insert_header(header::CONTENT_SECURITY_POLICY, v);
+            }
+        }
+    }
+}
+
+pub fn router(shop: Shop) -> Result<Router, Box<dyn std::error::Error>> {
+    let leptos_options = get_configuration(None)?.leptos_options;
+    let routes = generate_route_list(app::App);
+    let pkg_dir = std::path::Path::new(&*leptos_options.site_root).join(&*leptos_options.site_pkg_dir);
+    let state = AppState { leptos_options: leptos_options.clone(), shop: shop.clone() };
+    let ctx = leptos_context(shop.clone());
+
+    let sessions = SessionManagerLayer::new(DbSessionStore::new(shop.db.clone()))
+        .with_name(SESSION_COOKIE)
+        .with_secure(shop.config.is_production())
+        .with_same_site(SameSite::Lax)
+        .with_http_only(true)
+        .with_expiry(Expiry::OnInactivity(time::Duration::minutes(shop.config.session_idle_minutes)));
+
+    let static_pkg = tower::ServiceBuilder::new()
+        .layer(SetResponseHeaderLayer::overriding(header::CACHE_CONTROL, HeaderValue::from_static("public, max-age=300")))
+        .service(ServeDir::new(pkg_dir).precompressed_br().precompressed_gzip());
+
+    let shell_options = leptos_options.clone();
+    let router = Router::new()
+        .route("/healthz", get(healthz))
+        .route("/readyz", get(readyz))
+        .route("/lang/{tag}", get(switch_language))
+        .leptos_routes_with_context(&state, routes, ctx.clone(), move || app::shell(shell_options.clone()))
+        .nest_service("/pkg", static_pkg)
+        .fallback(leptos_axum::file_and_error_handler_with_context::<AppState, _>(ctx, app::shell))
+        .layer(from_fn_with_state(shop.clone(), guards::admin_pages))
+        .layer(sessions)
+        .layer(from_fn_with_state(shop.clone(), guards::same_origin))
+        .layer(from_fn_with_state(shop.clone(), guards::body_size))
+        .layer(from_fn_with_state(shop.clone(), guards::security_headers))
+        .layer(
+            TraceLayer::new_for_http()
+                .make_span_with(|req: &axum::http::Request<_>| {
+                    let id = req.headers().get("x-request-id").and_then(|v| v.to_str().ok()).unwrap_or("-");
+                    // The path only: query strings may one day carry tokens.
+                    tracing::info_span!("request", id = %id, method = %req.method(), path = %req.uri().path())
+                })
+                .on_response(tower_http::trace::DefaultOnResponse::new().level(tracing::Level::INFO)),
+        )
+        .layer(PropagateRequestIdLayer::x_request_id())
+        .layer(SetRequestIdLayer::x_request_id(MakeRequestUuid))
+        .with_state(state);
+    Ok(router)
+}
+
+/// Removes expired sessions every ten minutes.
+pub fn spawn_session_sweeper(db: quanyi::db::Db) {
+    tokio::spawn(async move {
+        let store = DbSessionStore::new(db);
+        let mut tick = tokio::time::interval(Duration::from_secs(600));
+        loop {
+            tick.tick().await;
+            if let Err(e) = store.delete_expired().await {
+                tracing::warn!(error = %e, "session sweep failed");
+            }
+        }
+    });
+}
+
+/// The process is up.
+async fn healthz() -> &'static str {
+    "ok"
+}
+
+/// The process can reach its database.
+async fn readyz(State(shop): State<Shop>) -> Response {
+    match quanyi::db::ping(&shop.db).await {
+        Ok(()) => "ready".into_response(),
+        Err(e) => {
+            tracing::error!(error = %e, "readiness check failed");
+            (StatusCode::SERVICE_UNAVAILABLE, "database unreachable").into_response()
+        }
+    }
+}
+
+#[derive(serde::Deserialize)]
+struct Next {
+    next: Option<String>,
+}
+
+/// `/lang/en?next=/p/x`: remembers the language for a year and goes back.
+async fn switch_language(State(shop): State<Shop>, Path(tag): Path<String>, Query(q): Query<Next>) -> Response {
+    let locale = app::i18n::Locale::parse(&tag).unwrap_or_default();
+    let secure = if shop.config.is_production() { "; Secure" } else { "" };
+    let cookie = format!("lang={}; Path=/; Max-Age=31536000; SameSite=Lax{secure}", locale.tag());
+    let target = app::api::safe_next(q.next.as_deref(), "/");
+    (
+        StatusCode::SEE_OTHER,
+        [(header::SET_COOKIE, cookie), (header::LOCATION, target)],
+    )
+        .into_response()
+}

@@ -1,0 +1,103 @@
+//! Start-up: tracing, storage, keys, demo data, the HTTP server and its graceful end.
+use crate::http;
+use quanyi::{Clock, Config, Shop, db, keys::MasterKey};
+use std::sync::Arc;
+use tracing_subscriber::{EnvFilter, fmt, prelude::*};
+
+pub fn init_tracing(config: &Config) {
+    let filter = EnvFilter::try_from_env("QUANYI_LOG")
+        .unwrap_or_else(|_| EnvFilter::new("info,sqlx=warn,sea_orm=warn,tower_sessions=warn"));
+    let registry = tracing_subscriber::registry().with(filter);
+    // Production logs are JSON lines for a collector; development logs are for eyes.
+    let _ = if config.is_production() {
+        registry.with(fmt::layer().json().flatten_event(true)).try_init()
+    } else {
+        registry.with(fmt::layer().compact()).try_init()
+    };
+}
+
+/// Connects, and in development migrates; production refuses to run on a stale schema.
+pub async fn open_database(config: &Config) -> Result<db::Db, Box<dyn std::error::Error>> {
+    let db = db::connect(&config.database_url, config.db_max_connections).await?;
+    if config.is_production() {
+        let pending: Vec<String> =
+            db::migration_status(&db).await?.into_iter().filter(|(_, applied)| !applied).map(|(n, _)| n).collect();
+        if !pending.is_empty() {
+            return Err(format!("pending migrations ({}); run `quanyi migrate up` first", pending.join(", ")).into());
+        }
+    } else {
+        db::migrate_up(&db).await?;
+    }
+    Ok(db)
+}
+
+pub async fn serve(config: Config) -> Result<(), Box<dyn std::error::Error>> {
+    init_tracing(&config);
+    std::fs::create_dir_all(&config.data_dir)?;
+    MasterKey::load_or_create(&config.key_file)?;
+    let db = open_database(&config).await?;
+    let mut admin_line = None;
+    if !config.is_production() {
+        let report = quanyi::demo::seed(&db, &Clock::system(), &config.data_dir).await?;
+        if let (Some(e), Some(p)) = (report.admin_email, report.admin_password) {
+            admin_line = Some(format!("{e} / {p}"));
+        }
+    }
+    let shop = Shop { db, config: Arc::new(config), clock: Clock::system() };
+    let addr = shop.config.bind_addr();
+    let listener = tokio::net::TcpListener::bind(addr).await.map_err(|e| format!("cannot listen on {addr}: {e}"))?;
+    let router = http::router(shop.clone())?;
+    http::spawn_session_sweeper(shop.db.clone());
+    println!();
+    println!("  Quanyi 权益商城 is running: {}", shop.config.base_url);
+    println!("  Admin: {}/admin", shop.config.base_url.trim_end_matches('/'));
+    if let Some(line) = admin_line {
+        println!("  Admin login: {line}");
+    }
+    println!("  Mode: {:?} · database: {}", shop.config.mode, redact_url(&shop.config.database_url));
+    println!();
+    axum::serve(listener, router.into_make_service_with_connect_info::<std::net::SocketAddr>())
+        .with_graceful_shutdown(shutdown_signal())
+        .await?;
+    tracing::info!("stopped");
+    Ok(())
+}
+
+/// Hides a password in a database URL.
+pub fn redact_url(url: &str) -> String {
+    match (url.find("://"), url.rfind('@')) {
+        (Some(s), Some(at)) if at > s => {
+            let creds = &url[s + 3..at];
+            match creds.split_once(':') {
+                Some((user, _)) => format!("{}://{user}:***@{}", &url[..s], &url[at + 1..]),
+                None => url.to_owned(),
+            }
+        }
+        _ => url.to_owned(),
+    }
+}
+
+async fn shutdown_signal() {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    #[cfg(unix)]
+    let term = async {
+        if let Ok(mut s) = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            s.recv().await;
+        }
+    };
+    #[cfg(not(unix))]
+    let term = std::future::pending::<()>();
+    tokio::select! { _ = ctrl_c => {}, _ = term => {} }
+    tracing::info!("shutting down: finishing requests in flight");
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn database_passwords_are_redacted() {
+        assert_eq!(super::redact_url("postgres://u:secret@h:5432/db"), "postgres://u:***@h:5432/db");
+        assert_eq!(super::redact_url("sqlite://data/quanyi.db"), "sqlite://data/quanyi.db");
+    }
+}

@@ -1,0 +1,72 @@
+//! Failed-login counting in the database, so every app instance sees the same counts.
+//! A key is `acct:<email>` or `ip:<address>`; its window starts at the first failure.
+use super::AccountError;
+use crate::entities::auth_throttle::{self, Entity as Throttle};
+use chrono::{DateTime, Duration, Utc};
+use sea_orm::{ActiveModelTrait, ConnectionTrait, DbErr, EntityTrait, Set, sea_query::OnConflict};
+
+#[derive(Clone, Debug)]
+pub struct ThrottleLimits {
+    pub max_failures_account: i32,
+    pub max_failures_ip: i32,
+    pub window: Duration,
+}
+
+impl ThrottleLimits {
+    pub fn from_config(c: &crate::Config) -> Self {
+        Self {
+            max_failures_account: c.login_max_failures_account,
+            max_failures_ip: c.login_max_failures_ip,
+            window: Duration::minutes(c.login_window_minutes),
+        }
+    }
+}
+
+pub(super) async fn check(
+    db: &impl ConnectionTrait,
+    now: DateTime<Utc>,
+    limits: &ThrottleLimits,
+    key: &str,
+    max: i32,
+) -> Result<(), AccountError> {
+    if let Some(row) = Throttle::find_by_id(key.to_owned()).one(db).await? {
+        let ends = row.window_start + limits.window;
+        if row.failures >= max && now < ends {
+            let minutes = ((ends - now).num_seconds() + 59) / 60;
+            return Err(AccountError::TooManyAttempts { retry_after_minutes: minutes.max(1) });
+        }
+    }
+    Ok(())
+}
+
+pub(super) async fn record_failure(
+    db: &impl ConnectionTrait,
+    now: DateTime<Utc>,
+    limits: &ThrottleLimits,
+    key: &str,
+) -> Result<(), DbErr> {
+    match Throttle::find_by_id(key.to_owned()).one(db).await? {
+        Some(row) if now < row.window_start + limits.window => {
+            let failures = row.failures + 1;
+            let mut active: auth_throttle::ActiveModel = row.into();
+            active.failures = Set(failures);
+            active.update(db).await?;
+        }
+        _ => {
+            let fresh = auth_throttle::ActiveModel { key: Set(key.to_owned()), failures: Set(1), window_start: Set(now) };
+            Throttle::insert(fresh)
+                .on_conflict(
+                    OnConflict::column(auth_throttle::Column::Key)
+                        .update_columns([auth_throttle::Column::Failures, auth_throttle::Column::WindowStart])
+                        .to_owned(),
+                )
+                .exec_without_returning(db)
+                .await?;
+        }
+    }
+    Ok(())
+}
+
+pub(super) async fn reset(db: &impl ConnectionTrait, key: &str) -> Result<(), DbErr> {
+    Throttle::delete_by_id(key.to_owned()).exec(db).await.map(|_| ())
+}

@@ -1,0 +1,145 @@
+//! Typed configuration, read once at start-up from defaults, an optional `quanyi.toml`
+//! and environment variables (`QUANYI_*`, plus the conventional `DATABASE_URL`).
+use figment::{
+    Figment,
+    providers::{Env, Format, Serialized, Toml},
+};
+use serde::{Deserialize, Serialize};
+use std::{net::SocketAddr, path::PathBuf};
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Mode {
+    Development,
+    Production,
+}
+
+#[derive(Clone, Debug, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Config {
+    pub database_url: String,
+    pub bind: String,
+    pub base_url: String,
+    pub key_file: PathBuf,
+    pub data_dir: PathBuf,
+    pub mode: Mode,
+    /// Idle timeout of a session, in minutes.
+    pub session_idle_minutes: i64,
+    /// A login is good for at most this many hours, active or not.
+    pub session_absolute_hours: i64,
+    /// Failed logins allowed per account, and per IP, in one throttle window.
+    pub login_max_failures_account: i32,
+    pub login_max_failures_ip: i32,
+    pub login_window_minutes: i64,
+    /// Largest request body accepted by form and JSON routes, in bytes.
+    pub max_body_bytes: usize,
+    /// Database connections in the pool.
+    pub db_max_connections: u32,
+    /// Take the client address from `X-Forwarded-For` (only behind a proxy you run).
+    pub trust_forwarded_for: bool,
+}
+
+impl Default for Config {
+    fn default() -> Self {
+        Self {
+            database_url: "sqlite://data/quanyi.db".into(),
+            bind: "127.0.0.1:3000".into(),
+            base_url: "http://127.0.0.1:3000".into(),
+            key_file: "data/quanyi.key".into(),
+            data_dir: "data".into(),
+            mode: Mode::Development,
+            session_idle_minutes: 120,
+            session_absolute_hours: 24 * 7,
+            login_max_failures_account: 5,
+            login_max_failures_ip: 30,
+            login_window_minutes: 15,
+            max_body_bytes: 64 * 1024,
+            db_max_connections: 16,
+            trust_forwarded_for: false,
+        }
+    }
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    #[error("configuration: {0}")]
+    Load(#[from] Box<figment::Error>),
+    #[error("configuration: `{key}` {problem}")]
+    Invalid { key: &'static str, problem: String },
+}
+
+impl Config {
+    /// Defaults, then `quanyi.toml` (or the file named by `QUANYI_CONFIG`) if present,
+    /// then `QUANYI_*` variables, then `DATABASE_URL`.
+    pub fn load() -> Result<Self, ConfigError> {
+        let file = std::env::var("QUANYI_CONFIG").unwrap_or_else(|_| "quanyi.toml".into());
+        let config: Config = Figment::from(Serialized::defaults(Config::default()))
+            .merge(Toml::file(file))
+            .merge(Env::prefixed("QUANYI_").ignore(&["CONFIG"]))
+            .merge(Env::raw().only(&["DATABASE_URL"]))
+            .extract()
+            .map_err(Box::new)?;
+        config.validate()?;
+        Ok(config)
+    }
+
+    pub fn validate(&self) -> Result<(), ConfigError> {
+        let invalid = |key, problem: &str| Err(ConfigError::Invalid { key, problem: problem.into() });
+        if !(self.database_url.starts_with("sqlite:") || self.database_url.starts_with("postgres://") || self.database_url.starts_with("postgresql://")) {
+            return invalid("database_url", "must start with sqlite:, postgres:// or postgresql://");
+        }
+        if self.bind.parse::<SocketAddr>().is_err() {
+            return invalid("bind", "must be an address such as 127.0.0.1:3000");
+        }
+        let base = self.base_url.trim_end_matches('/');
+        if !(base.starts_with("http://") || base.starts_with("https://")) || base.len() < 10 {
+            return invalid("base_url", "must be an absolute http:// or https:// URL");
+        }
+        if self.mode == Mode::Production && !base.starts_with("https://") {
+            return invalid("base_url", "must be https:// in production mode (cookies are Secure there)");
+        }
+        if self.session_idle_minutes < 1 || self.session_absolute_hours < 1 {
+            return invalid("session_idle_minutes", "session timeouts must be positive");
+        }
+        if self.login_max_failures_account < 1 || self.login_max_failures_ip < 1 || self.login_window_minutes < 1 {
+            return invalid("login_max_failures_account", "login throttle settings must be positive");
+        }
+        if self.max_body_bytes < 1024 {
+            return invalid("max_body_bytes", "must be at least 1024");
+        }
+        if self.db_max_connections < 1 {
+            return invalid("db_max_connections", "must be at least 1");
+        }
+        Ok(())
+    }
+
+    pub fn is_production(&self) -> bool {
+        self.mode == Mode::Production
+    }
+
+    pub fn bind_addr(&self) -> SocketAddr {
+        self.bind.parse().expect("validated at load")
+    }
+
+    /// The base URL's origin, e.g. `https://shop.example` — what browsers send as `Origin`.
+    pub fn origin(&self) -> &str {
+        self.base_url.trim_end_matches('/')
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_bad_setting_is_named() {
+        let c = Config { bind: "nonsense".into(), ..Config::default() };
+        let e = c.validate().unwrap_err().to_string();
+        assert!(e.contains("`bind`"), "{e}");
+        let c = Config { mode: Mode::Production, ..Config::default() };
+        assert!(c.validate().unwrap_err().to_string().contains("base_url"));
+        let c = Config { database_url: "mysql://x".into(), ..Config::default() };
+        assert!(c.validate().unwrap_err().to_string().contains("database_url"));
+        Config::default().validate().unwrap();
+    }
+}

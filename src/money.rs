@@ -1,0 +1,85 @@
+//! Exact money: `Decimal` plus a currency. Storage keeps integer ten-thousandths so sums
+//! are exact on every backend; nothing here ever passes through a float.
+use rust_decimal::Decimal;
+use serde::{Deserialize, Serialize};
+
+/// Scale of stored amounts: 1 unit = 10,000 stored.
+const SCALE: u32 = 4;
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Money {
+    pub amount: Decimal,
+    pub currency: Currency,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub enum Currency {
+    CNY,
+    USD,
+}
+
+impl Currency {
+    pub fn parse(s: &str) -> Option<Self> {
+        match s {
+            "CNY" => Some(Self::CNY),
+            "USD" => Some(Self::USD),
+            _ => None,
+        }
+    }
+    pub fn code(self) -> &'static str {
+        match self {
+            Self::CNY => "CNY",
+            Self::USD => "USD",
+        }
+    }
+    pub fn symbol(self) -> &'static str {
+        match self {
+            Self::CNY => "¥",
+            Self::USD => "$",
+        }
+    }
+}
+
+impl Money {
+    pub fn new(amount: Decimal, currency: Currency) -> Self {
+        Self { amount, currency }
+    }
+
+    pub fn from_e4(stored: i64, currency: Currency) -> Self {
+        Self { amount: Decimal::new(stored, SCALE), currency }
+    }
+
+    /// The stored form; `None` when the amount has more than four decimals or overflows.
+    pub fn to_e4(&self) -> Option<i64> {
+        let scaled = self.amount.checked_mul(Decimal::from(10_000))?;
+        if scaled.fract() != Decimal::ZERO {
+            return None;
+        }
+        i64::try_from(scaled).ok()
+    }
+
+    /// `¥12.50`: two decimals at least, more only when the amount has them.
+    pub fn display(&self) -> String {
+        let mut a = self.amount.normalize();
+        if a.scale() < 2 {
+            a.rescale(2);
+        }
+        format!("{}{}", self.currency.symbol(), a)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::str::FromStr;
+
+    #[test]
+    fn round_trips_exactly() {
+        let m = Money::new(Decimal::from_str("12.3456").unwrap(), Currency::CNY);
+        assert_eq!(m.to_e4(), Some(123_456));
+        assert_eq!(Money::from_e4(123_456, Currency::CNY), m);
+        assert_eq!(Money::new(Decimal::from_str("0.00001").unwrap(), Currency::CNY).to_e4(), None);
+        assert_eq!(Money::from_e4(125_000, Currency::CNY).display(), "¥12.50");
+        assert_eq!(Money::from_e4(3_000_000, Currency::USD).display(), "$300.00");
+    }
+}
