@@ -5,7 +5,7 @@ set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 root=$(cd "$here/.." && pwd)
 port=${E2E_PORT:-3100}
-bin=${QUANYI_BIN:?QUANYI_BIN must point at the built quanyi binary}
+bin=${E2E_BIN:?E2E_BIN must point at the built quanyi binary}
 work=$(mktemp -d /tmp/quanyi-e2e.XXXXXX)
 export QUANYI_DATA_DIR="$work/data" QUANYI_KEY_FILE="$work/data/quanyi.key"
 export QUANYI_BIND="127.0.0.1:$port" QUANYI_BASE_URL="http://127.0.0.1:$port" QUANYI_MODE=development

@@ -75,7 +75,12 @@ impl Config {
         let file = std::env::var("QUANYI_CONFIG").unwrap_or_else(|_| "quanyi.toml".into());
         let config: Config = Figment::from(Serialized::defaults(Config::default()))
             .merge(Toml::file(file))
-            .merge(Env::prefixed("QUANYI_").ignore(&["CONFIG"]))
+            // QUANYI_CONFIG, QUANYI_LOG and QUANYI_TEST_* / QUANYI_CRASH_AT are read elsewhere.
+            .merge(
+                Env::prefixed("QUANYI_")
+                    .ignore(&["CONFIG", "LOG", "CRASH_AT"])
+                    .filter(|k| !k.as_str().starts_with("test_")),
+            )
             .merge(Env::raw().only(&["DATABASE_URL"]))
             .extract()
             .map_err(Box::new)?;
@@ -85,7 +90,10 @@ impl Config {
 
     pub fn validate(&self) -> Result<(), ConfigError> {
         let invalid = |key, problem: &str| Err(ConfigError::Invalid { key, problem: problem.into() });
-        if !(self.database_url.starts_with("sqlite:") || self.database_url.starts_with("postgres://") || self.database_url.starts_with("postgresql://")) {
+        if !(self.database_url.starts_with("sqlite:")
+            || self.database_url.starts_with("postgres://")
+            || self.database_url.starts_with("postgresql://"))
+        {
             return invalid("database_url", "must start with sqlite:, postgres:// or postgresql://");
         }
         if self.bind.parse::<SocketAddr>().is_err() {

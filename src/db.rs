@@ -64,8 +64,12 @@ pub async fn migrate_down(db: &Db, steps: u32) -> Result<(), DbErr> {
 /// A transaction that will write: on SQLite it takes the write lock at `BEGIN`.
 pub async fn begin_write(db: &Db) -> Result<DatabaseTransaction, DbErr> {
     let mode = (db.get_database_backend() == DbBackend::Sqlite).then_some(SqliteTransactionMode::Immediate);
-    db.begin_with_options(TransactionOptions { isolation_level: None, access_mode: None, sqlite_transaction_mode: mode })
-        .await
+    db.begin_with_options(TransactionOptions {
+        isolation_level: None,
+        access_mode: None,
+        sqlite_transaction_mode: mode,
+    })
+    .await
 }
 
 /// `SELECT 1`, for readiness checks.

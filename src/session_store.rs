@@ -3,9 +3,7 @@
 use crate::entities::session::{self, Entity as Sessions};
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
-use sea_orm::{
-    ColumnTrait, DatabaseConnection, EntityTrait, QueryFilter, Set, SqlErr, sea_query::OnConflict,
-};
+use sea_orm::{ColumnTrait, DatabaseConnection, EntityTrait, QueryFilter, Set, SqlErr, sea_query::OnConflict};
 use tower_sessions::{
     ExpiredDeletion, SessionStore,
     session::{Id, Record},
@@ -28,7 +26,8 @@ fn backend(e: impl std::fmt::Display) -> Error {
 }
 
 fn expiry(record: &Record) -> Result<DateTime<Utc>> {
-    DateTime::<Utc>::from_timestamp(record.expiry_date.unix_timestamp(), 0).ok_or_else(|| backend("expiry out of range"))
+    DateTime::<Utc>::from_timestamp(record.expiry_date.unix_timestamp(), 0)
+        .ok_or_else(|| backend("expiry out of range"))
 }
 
 fn row(record: &Record) -> Result<session::ActiveModel> {

@@ -44,11 +44,15 @@ db_test!(login_failures_are_uniform_and_throttled, |t| {
     accounts::register(&t.db, &clock, "dave@example.com", PW, PW, None).await.unwrap();
     // Unknown account and wrong password give the same answer.
     let unknown = accounts::login(&t.db, &clock, &limits(), "nobody@example.com", PW, "10.0.0.9").await.unwrap_err();
-    let wrong = accounts::login(&t.db, &clock, &limits(), "dave@example.com", "wrong password!!", "10.0.0.2").await.unwrap_err();
+    let wrong = accounts::login(&t.db, &clock, &limits(), "dave@example.com", "wrong password!!", "10.0.0.2")
+        .await
+        .unwrap_err();
     assert_eq!(unknown.code(), "bad_credentials");
     assert_eq!(wrong.code(), "bad_credentials");
     for _ in 0..2 {
-        accounts::login(&t.db, &clock, &limits(), "dave@example.com", "wrong password!!", "10.0.0.2").await.unwrap_err();
+        accounts::login(&t.db, &clock, &limits(), "dave@example.com", "wrong password!!", "10.0.0.2")
+            .await
+            .unwrap_err();
     }
     // Three failures on the account: even the right password is refused for now.
     let e = accounts::login(&t.db, &clock, &limits(), "dave@example.com", PW, "10.0.0.3").await.unwrap_err();
@@ -61,7 +65,8 @@ db_test!(ip_throttle_spans_accounts, |t| {
     let clock = Clock::fixed(chrono::Utc::now());
     accounts::register(&t.db, &clock, "erin@example.com", PW, PW, None).await.unwrap();
     for i in 0..5 {
-        let e = accounts::login(&t.db, &clock, &limits(), &format!("x{i}@example.com"), PW, "10.9.9.9").await.unwrap_err();
+        let e =
+            accounts::login(&t.db, &clock, &limits(), &format!("x{i}@example.com"), PW, "10.9.9.9").await.unwrap_err();
         assert_eq!(e.code(), "bad_credentials");
     }
     let e = accounts::login(&t.db, &clock, &limits(), "erin@example.com", PW, "10.9.9.9").await.unwrap_err();
@@ -84,7 +89,8 @@ db_test!(change_password, |t| {
 
 db_test!(only_owners_manage_staff_and_it_is_audited, |t| {
     let clock = Clock::system();
-    let (owner, pw) = accounts::create_user(&t.db, &clock, &Actor::cli(), "owner@example.com", "owner", None).await.unwrap();
+    let (owner, pw) =
+        accounts::create_user(&t.db, &clock, &Actor::cli(), "owner@example.com", "owner", None).await.unwrap();
     assert_eq!(pw.as_ref().map(String::len), Some(20));
     let owner_actor = Actor::web(owner.clone(), Some("127.0.0.1".into()));
     let (support, _) =
@@ -93,7 +99,8 @@ db_test!(only_owners_manage_staff_and_it_is_audited, |t| {
 
     // Support staff try to create an owner and to promote themselves: refused, nothing changes.
     let support_actor = Actor::web(support.clone(), Some("127.0.0.2".into()));
-    let e = accounts::create_user(&t.db, &clock, &support_actor, "evil@example.com", "owner", Some(PW)).await.unwrap_err();
+    let e =
+        accounts::create_user(&t.db, &clock, &support_actor, "evil@example.com", "owner", Some(PW)).await.unwrap_err();
     assert_eq!(e.code(), "forbidden");
     let e = accounts::set_role(&t.db, &clock, &support_actor, support.id, "owner").await.unwrap_err();
     assert_eq!(e.code(), "forbidden");
@@ -154,9 +161,17 @@ db_test!(catalog_search_matches_both_languages_literally, |t| {
 db_test!(sqlite_has_wal_and_foreign_keys, |t| {
     use sea_orm::ConnectionTrait;
     if t.backend == quanyi::testing::Backend::Sqlite {
-        let row = t.db.query_one_raw(sea_orm::Statement::from_string(t.db.get_database_backend(), "PRAGMA journal_mode")).await.unwrap().unwrap();
+        let row =
+            t.db.query_one_raw(sea_orm::Statement::from_string(t.db.get_database_backend(), "PRAGMA journal_mode"))
+                .await
+                .unwrap()
+                .unwrap();
         assert_eq!(row.try_get_by_index::<String>(0).unwrap(), "wal");
-        let row = t.db.query_one_raw(sea_orm::Statement::from_string(t.db.get_database_backend(), "PRAGMA foreign_keys")).await.unwrap().unwrap();
+        let row =
+            t.db.query_one_raw(sea_orm::Statement::from_string(t.db.get_database_backend(), "PRAGMA foreign_keys"))
+                .await
+                .unwrap()
+                .unwrap();
         assert_eq!(row.try_get_by_index::<i32>(0).unwrap(), 1);
     }
     // A product pointing at a missing category is refused on both backends.

@@ -3,7 +3,10 @@
 use crate::error::AppError;
 use axum::http::request::Parts;
 use leptos::prelude::*;
-use quanyi::{Shop, accounts::{self, Role, User}};
+use quanyi::{
+    Shop,
+    accounts::{self, Role, User},
+};
 use std::net::SocketAddr;
 use tower_sessions::Session;
 
@@ -93,7 +96,14 @@ pub async fn require_user() -> Result<User, AppError> {
 /// Staff only: every admin page and server function starts here.
 pub async fn require_staff() -> Result<User, AppError> {
     let u = require_user().await?;
-    if accounts::role_of(&u).is_staff() { Ok(u) } else { Err(forbidden()) }
+    if accounts::role_of(&u).is_staff() {
+        return Ok(u);
+    }
+    // A signed-in non-staff account calling staff functions is worth a look.
+    let shop = shop()?;
+    let path = use_context::<Parts>().map(|p| p.uri.path().to_owned());
+    quanyi::audit::record(&shop.db, &shop.clock, &actor(u), "admin.denied", path.as_deref(), None).await?;
+    Err(forbidden())
 }
 
 pub async fn require_role(allowed: &[Role]) -> Result<User, AppError> {
@@ -101,9 +111,14 @@ pub async fn require_role(allowed: &[Role]) -> Result<User, AppError> {
     if allowed.contains(&accounts::role_of(&u)) { Ok(u) } else { Err(forbidden()) }
 }
 
-/// A refusal also sets the status, so a page rendered around it answers 403.
+/// A refusal. Pages and script calls also answer 403; a plain form post keeps its
+/// redirect back to the form, where the error is shown.
 pub fn forbidden() -> AppError {
-    if let Some(r) = use_context::<leptos_axum::ResponseOptions>() {
+    let plain_form_post = use_context::<Parts>().is_some_and(|p| {
+        p.uri.path().starts_with("/api/")
+            && p.headers.get("accept").and_then(|v| v.to_str().ok()).is_some_and(|a| a.contains("text/html"))
+    });
+    if !plain_form_post && let Some(r) = use_context::<leptos_axum::ResponseOptions>() {
         r.set_status(axum::http::StatusCode::FORBIDDEN);
     }
     AppError::forbidden()

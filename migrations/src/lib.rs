@@ -1,6 +1,6 @@
 //! Quanyi's schema, one migration per change, never edited once merged.
-pub use sea_orm_migration::prelude::*;
 pub use sea_orm_migration::MigrationStatus;
+pub use sea_orm_migration::prelude::*;
 
 mod m20261125_000001_foundation;
 

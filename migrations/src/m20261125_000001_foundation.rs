@@ -25,8 +25,7 @@ impl MigrationTrait for Migration {
                 .to_owned(),
         )
         .await?;
-        m.create_index(Index::create().name("idx_users_role").table(Users::Table).col(Users::Role).to_owned())
-            .await?;
+        m.create_index(Index::create().name("idx_users_role").table(Users::Table).col(Users::Role).to_owned()).await?;
 
         m.create_table(
             Table::create()

@@ -92,10 +92,16 @@ pub async fn run(cli: Cli) -> Result<(), Box<dyn std::error::Error>> {
         Command::User { action: UserAction::Create { email, role } } => {
             let db = startup::open_database(&config).await?;
             let password = read_piped_password()?;
-            let (user, generated) =
-                accounts::create_user(&db, &Clock::system(), &accounts::Actor::cli(), &email, &role, password.as_deref())
-                    .await
-                    .map_err(|e| format!("cannot create user: {e}"))?;
+            let (user, generated) = accounts::create_user(
+                &db,
+                &Clock::system(),
+                &accounts::Actor::cli(),
+                &email,
+                &role,
+                password.as_deref(),
+            )
+            .await
+            .map_err(|e| format!("cannot create user: {e}"))?;
             println!("created {} ({})", user.email, user.role);
             if let Some(pw) = generated {
                 println!("password (shown once): {pw}");

@@ -13,7 +13,9 @@ use crate::{
     entities::user::{self, Entity as Users},
 };
 use rand::{Rng, distributions::Alphanumeric};
-use sea_orm::{ActiveModelTrait, ColumnTrait, ConnectionTrait, DbErr, EntityTrait, PaginatorTrait, QueryFilter, QueryOrder, Set};
+use sea_orm::{
+    ActiveModelTrait, ColumnTrait, ConnectionTrait, DbErr, EntityTrait, PaginatorTrait, QueryFilter, QueryOrder, Set,
+};
 
 pub type User = user::Model;
 
@@ -206,7 +208,15 @@ pub async fn login(
     active.last_login_at = Set(Some(now));
     let user = active.update(db).await?;
     if role_of(&user).is_staff() {
-        audit::record(db, clock, &Actor::web(user.clone(), Some(ip.to_owned())), "staff.login", Some(&user.email), None).await?;
+        audit::record(
+            db,
+            clock,
+            &Actor::web(user.clone(), Some(ip.to_owned())),
+            "staff.login",
+            Some(&user.email),
+            None,
+        )
+        .await?;
     }
     Ok(user)
 }
@@ -295,11 +305,7 @@ pub async fn count_users(db: &impl ConnectionTrait) -> Result<u64, DbErr> {
 /// Staff accounts, owners first.
 pub async fn list_staff(db: &impl ConnectionTrait) -> Result<Vec<User>, DbErr> {
     let staff: Vec<&str> = Role::ALL.iter().filter(|r| r.is_staff()).map(|r| r.as_str()).collect();
-    Users::find()
-        .filter(user::Column::Role.is_in(staff))
-        .order_by_asc(user::Column::Id)
-        .all(db)
-        .await
+    Users::find().filter(user::Column::Role.is_in(staff)).order_by_asc(user::Column::Id).all(db).await
 }
 
 fn generate_password() -> String {

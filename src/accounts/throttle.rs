@@ -53,7 +53,8 @@ pub(super) async fn record_failure(
             active.update(db).await?;
         }
         _ => {
-            let fresh = auth_throttle::ActiveModel { key: Set(key.to_owned()), failures: Set(1), window_start: Set(now) };
+            let fresh =
+                auth_throttle::ActiveModel { key: Set(key.to_owned()), failures: Set(1), window_start: Set(now) };
             Throttle::insert(fresh)
                 .on_conflict(
                     OnConflict::column(auth_throttle::Column::Key)

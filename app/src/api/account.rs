@@ -78,8 +78,8 @@ pub async fn register(
 ) -> Result<(), AppError> {
     use crate::ssr::*;
     let shop = shop()?;
-    let user = quanyi::accounts::register(&shop.db, &shop.clock, &email, &password, &confirm, display_name.as_deref())
-        .await?;
+    let user =
+        quanyi::accounts::register(&shop.db, &shop.clock, &email, &password, &confirm, display_name.as_deref()).await?;
     sign_in(&user).await?;
     leptos_axum::redirect("/account?welcome=1");
     Ok(())

@@ -126,12 +126,12 @@ pub async fn create_staff(email: String, role: String, password: Option<String>)
 pub async fn set_staff_role(user_id: i32, role: String) -> Result<(), AppError> {
     let shop = crate::ssr::shop()?;
     let me = crate::ssr::require_staff().await?;
-    quanyi::accounts::set_role(&shop.db, &shop.clock, &crate::ssr::actor(me), user_id, &role).await.map_err(|e| {
-        match e {
+    quanyi::accounts::set_role(&shop.db, &shop.clock, &crate::ssr::actor(me), user_id, &role).await.map_err(
+        |e| match e {
             quanyi::accounts::AccountError::Forbidden => crate::ssr::forbidden(),
             e => e.into(),
-        }
-    })?;
+        },
+    )?;
     leptos_axum::redirect("/admin/staff");
     Ok(())
 }

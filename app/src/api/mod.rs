@@ -12,7 +12,9 @@ pub use catalog::*;
 /// Only same-site paths are followed after login (no open redirects).
 pub fn safe_next(next: Option<&str>, default: &str) -> String {
     match next.map(str::trim) {
-        Some(n) if n.starts_with('/') && !n.starts_with("//") && !n.contains('\\') && !n.contains("://") => n.to_owned(),
+        Some(n) if n.starts_with('/') && !n.starts_with("//") && !n.contains('\\') && !n.contains("://") => {
+            n.to_owned()
+        }
         _ => default.to_owned(),
     }
 }

@@ -45,9 +45,9 @@ pub fn MallLayout() -> impl IntoView {
                             let count = data.as_ref().map(|d| d.cart_count).unwrap_or(0);
                             let me = data.and_then(|d| d.me);
                             view! {
-                                <a class="tool cart" href="/cart" aria-label=t(locale, "nav.cart")>
+                                <span class="tool cart" title=t(locale, "nav.cart")>
                                     "🛒"<span class="badge" data-testid="cart-count">{count}</span>
-                                </a>
+                                </span>
                                 {match me {
                                     Some(me) => view! {
                                         {me.is_staff.then(|| view! { <a class="tool" href="/admin" rel="external">{t(locale, "nav.admin")}</a> })}

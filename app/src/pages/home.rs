@@ -25,17 +25,24 @@ pub fn Home() -> impl IntoView {
             {move || Suspend::new(async move {
                 view! {
                     <ResultView result=sections.await view=move |sections| {
-                        sections.into_iter().filter(|s| !s.products.is_empty()).map(|s| view! {
-                            <section class="shelf" id=s.slug.clone()>
-                                <div class="shelf-head">
-                                    <h2>{s.icon}" "{s.name}</h2>
-                                    <a class="more" href=format!("/c/{}", s.slug)>{t(locale, "home.see_all")}" →"</a>
-                                </div>
+                        let products: Vec<_> = sections.iter().flat_map(|s| s.products.clone()).collect();
+                        view! {
+                            <nav class="tiles" aria-label=t(locale, "nav.categories")>
+                                {sections.into_iter().map(|s| view! {
+                                    <a class="tile" href=format!("/c/{}", s.slug)>
+                                        <span class="tile-icon" aria-hidden="true">{s.icon}</span>
+                                        <span class="tile-name">{s.name}</span>
+                                        <span class="tile-count">{t(locale, "home.count").replace("%{n}", &s.products.len().to_string())}</span>
+                                    </a>
+                                }).collect_view()}
+                            </nav>
+                            <section class="shelf">
+                                <div class="shelf-head"><h2>{t(locale, "home.all_products")}</h2></div>
                                 <div class="grid">
-                                    {s.products.into_iter().map(|p| view! { <ProductCard product=p/> }).collect_view()}
+                                    {products.into_iter().map(|p| view! { <ProductCard product=p/> }).collect_view()}
                                 </div>
                             </section>
-                        }).collect_view()
+                        }
                     }/>
                 }
             })}

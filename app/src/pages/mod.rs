@@ -1,6 +1,6 @@
 //! One page per file; each reads like the page it renders.
-pub mod admin;
 mod account;
+pub mod admin;
 mod category;
 mod home;
 mod login;

@@ -24,8 +24,7 @@ pub fn page_csp(nonce: &str, dev: bool) -> String {
     )
 }
 
-const DEFAULT_CSP: &str =
-    "default-src 'self'; style-src 'self'; img-src 'self' data:; object-src 'none'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'";
+const DEFAULT_CSP: &str = "default-src 'self'; style-src 'self'; img-src 'self' data:; object-src 'none'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'";
 
 pub async fn security_headers(State(shop): State<Shop>, req: Request, next: Next) -> Response {
     let mut res = next.run(req).await;
@@ -34,7 +33,10 @@ pub async fn security_headers(State(shop): State<Shop>, req: Request, next: Next
     // Same-origin referers are kept: the form fallback of server functions relies on them.
     h.insert(header::REFERRER_POLICY, HeaderValue::from_static("same-origin"));
     h.insert(header::X_FRAME_OPTIONS, HeaderValue::from_static("DENY"));
-    h.insert("permissions-policy", HeaderValue::from_static("camera=(), microphone=(), geolocation=(), payment=(self)"));
+    h.insert(
+        "permissions-policy",
+        HeaderValue::from_static("camera=(), microphone=(), geolocation=(), payment=(self)"),
+    );
     if !h.contains_key(header::CONTENT_SECURITY_POLICY) {
         h.insert(header::CONTENT_SECURITY_POLICY, HeaderValue::from_static(DEFAULT_CSP));
     }
@@ -54,12 +56,10 @@ fn origin_of(url: &str) -> Option<&str> {
 /// Is the request's `Origin` (or, failing that, `Referer`) this shop? Accepts the
 /// configured base URL's origin, or the origin the request itself was addressed to.
 pub fn is_same_origin(headers: &HeaderMap, configured_origin: &str) -> bool {
-    let claimed = headers
-        .get(header::ORIGIN)
-        .and_then(|v| v.to_str().ok())
-        .filter(|o| *o != "null")
-        .map(str::to_owned)
-        .or_else(|| headers.get(header::REFERER).and_then(|v| v.to_str().ok()).and_then(origin_of).map(str::to_owned));
+    let claimed =
+        headers.get(header::ORIGIN).and_then(|v| v.to_str().ok()).filter(|o| *o != "null").map(str::to_owned).or_else(
+            || headers.get(header::REFERER).and_then(|v| v.to_str().ok()).and_then(origin_of).map(str::to_owned),
+        );
     let Some(claimed) = claimed else { return false };
     if claimed.eq_ignore_ascii_case(configured_origin) {
         return true;
@@ -73,7 +73,10 @@ pub fn is_same_origin(headers: &HeaderMap, configured_origin: &str) -> bool {
 pub async fn same_origin(State(shop): State<Shop>, req: Request, next: Next) -> Response {
     let safe = matches!(*req.method(), Method::GET | Method::HEAD | Method::OPTIONS);
     let path = req.uri().path();
-    if safe || MACHINE_PREFIXES.iter().any(|p| path.starts_with(p)) || is_same_origin(req.headers(), shop.config.origin()) {
+    if safe
+        || MACHINE_PREFIXES.iter().any(|p| path.starts_with(p))
+        || is_same_origin(req.headers(), shop.config.origin())
+    {
         return next.run(req).await;
     }
     tracing::warn!(path, "cross-origin state-changing request refused");
@@ -84,7 +87,8 @@ pub async fn same_origin(State(shop): State<Shop>, req: Request, next: Next) -> 
 /// off at the same limit while read.
 pub async fn body_size(State(shop): State<Shop>, req: Request, next: Next) -> Response {
     let max = shop.config.max_body_bytes;
-    let declared = req.headers().get(header::CONTENT_LENGTH).and_then(|v| v.to_str().ok()).and_then(|v| v.parse::<usize>().ok());
+    let declared =
+        req.headers().get(header::CONTENT_LENGTH).and_then(|v| v.to_str().ok()).and_then(|v| v.parse::<usize>().ok());
     if declared.is_some_and(|n| n > max) {
         return refuse(req.headers(), req.uri().path(), StatusCode::PAYLOAD_TOO_LARGE, "body_too_large");
     }

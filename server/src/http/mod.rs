@@ -61,7 +61,10 @@ pub fn router(shop: Shop) -> Result<Router, Box<dyn std::error::Error>> {
         .with_expiry(Expiry::OnInactivity(time::Duration::minutes(shop.config.session_idle_minutes)));
 
     let static_pkg = tower::ServiceBuilder::new()
-        .layer(SetResponseHeaderLayer::overriding(header::CACHE_CONTROL, HeaderValue::from_static("public, max-age=300")))
+        .layer(SetResponseHeaderLayer::overriding(
+            header::CACHE_CONTROL,
+            HeaderValue::from_static("public, max-age=300"),
+        ))
         .service(ServeDir::new(pkg_dir).precompressed_br().precompressed_gzip());
 
     let shell_options = leptos_options.clone();
@@ -133,9 +136,5 @@ async fn switch_language(State(shop): State<Shop>, Path(tag): Path<String>, Quer
     let secure = if shop.config.is_production() { "; Secure" } else { "" };
     let cookie = format!("lang={}; Path=/; Max-Age=31536000; SameSite=Lax{secure}", locale.tag());
     let target = app::api::safe_next(q.next.as_deref(), "/");
-    (
-        StatusCode::SEE_OTHER,
-        [(header::SET_COOKIE, cookie), (header::LOCATION, target)],
-    )
-        .into_response()
+    (StatusCode::SEE_OTHER, [(header::SET_COOKIE, cookie), (header::LOCATION, target)]).into_response()
 }

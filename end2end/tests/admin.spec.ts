@@ -1,0 +1,81 @@
+import { test, expect } from '@playwright/test';
+import { GOOD_PASSWORD, OWNER, login, logout, open, register, uniqueEmail } from './helpers';
+
+test('a visitor is sent to log in, a customer is refused from /admin', async ({ page }) => {
+  await page.goto('/admin');
+  await expect(page).toHaveURL(/\/login\?next=\/admin$/);
+  const email = uniqueEmail('cust');
+  await register(page, email, GOOD_PASSWORD);
+  await expect(page).toHaveURL(/\/account/);
+  const res = await page.goto('/admin');
+  expect(res?.status()).toBe(403);
+  await expect(page.getByRole('alert')).toContainText('没有权限');
+  const staff = await page.goto('/admin/staff');
+  expect(staff?.status()).toBe(403);
+});
+
+test('the owner logs in, sees real counts and creates a staff account', async ({ page, browser }) => {
+  await login(page, OWNER.email, OWNER.password, '/login?next=/admin');
+  await expect(page).toHaveURL(/\/admin$/);
+  await expect(page.getByRole('heading', { level: 1 })).toHaveText('仪表盘');
+  await expect(page.getByTestId('stat-categories')).toContainText('6');
+  await expect(page.getByTestId('stat-products')).toContainText('8');
+  await expect(page.getByTestId('admin-user')).toContainText(OWNER.email);
+
+  await open(page, '/admin/staff');
+  const staffEmail = uniqueEmail('support');
+  const form = page.getByTestId('create-staff-form');
+  await form.locator('input[name=email]').fill(staffEmail);
+  await form.locator('select[name=role]').selectOption('support');
+  await form.locator('button[type=submit]').click();
+  await expect(page.getByTestId('staff-created')).toContainText(staffEmail);
+  const password = (await page.getByTestId('generated-password').textContent())!.trim();
+  expect(password).toHaveLength(20);
+  await expect(page.getByTestId('staff-table')).toContainText(staffEmail);
+
+  // Shown once: a reload no longer shows it.
+  await open(page, '/admin/staff');
+  await expect(page.getByTestId('generated-password')).toHaveCount(0);
+
+  // The audit log recorded the creation.
+  await open(page, '/admin/audit');
+  await expect(page.locator('table')).toContainText('user.create');
+  await expect(page.locator('table')).toContainText(staffEmail);
+
+  // The new support account can enter the admin but not manage staff.
+  const ctx = await browser.newContext();
+  const other = await ctx.newPage();
+  await login(other, staffEmail, password);
+  await expect(other).toHaveURL(/\/admin$/);
+  const res = await other.goto('/admin/staff');
+  await expect(other.getByRole('alert')).toContainText('没有权限');
+  await ctx.close();
+});
+
+test('a role escalation attempt through a forged form is refused', async ({ page, browser }) => {
+  const email = uniqueEmail('climber');
+  await register(page, email, GOOD_PASSWORD);
+  await expect(page).toHaveURL(/\/account/);
+  // A customer posts the owner's "create staff" form from our own origin: refused.
+  const origin = new URL(page.url()).origin;
+  const evil = uniqueEmail('evil');
+  const res = await page.request.post('/api/admin/staff/create', {
+    headers: { Origin: origin, Accept: 'text/html', Referer: origin + '/account' },
+    form: { email: evil, role: 'owner', password: GOOD_PASSWORD },
+    maxRedirects: 0,
+  });
+  expect(res.status()).toBe(302);
+  expect(res.headers()['location']).toContain('__err=');
+  await open(page, '/account');
+  await expect(page.locator('dd', { hasText: '顾客' })).toBeVisible();
+  // The owner sees no such account, and the refusal in the audit log.
+  const ctx = await browser.newContext();
+  const owner = await ctx.newPage();
+  await login(owner, OWNER.email, OWNER.password);
+  await expect(owner).toHaveURL(/\/admin$/);
+  await open(owner, '/admin/staff');
+  await expect(owner.getByTestId('staff-table')).not.toContainText(evil);
+  await open(owner, '/admin/audit');
+  await expect(owner.locator('table')).toContainText('admin.denied');
+  await ctx.close();
+});

@@ -1,0 +1,344 @@
+//! The real router on a real port, against a fresh database per test, on SQLite and
+//! PostgreSQL: forms posted the way a browser without JavaScript posts them.
+use quanyi::{Clock, Config, Shop, accounts, db_test, testing::TestDb};
+use reqwest::{StatusCode, header};
+use std::sync::Arc;
+
+const PW: &str = "correct horse battery staple";
+
+struct TestApp {
+    base: String,
+    http: reqwest::Client,
+    shop: Shop,
+}
+
+/// A client that keeps cookies and does not follow redirects (so we can see them).
+fn client() -> reqwest::Client {
+    reqwest::Client::builder().cookie_store(true).redirect(reqwest::redirect::Policy::none()).build().unwrap()
+}
+
+async fn spawn_with(t: &TestDb, clock: Clock) -> TestApp {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    let base = format!("http://{addr}");
+    let config =
+        Config { base_url: base.clone(), bind: addr.to_string(), database_url: t.url.clone(), ..Config::default() };
+    let shop = Shop { db: t.db.clone(), config: Arc::new(config), clock };
+    let router = server::http::router(shop.clone()).unwrap();
+    tokio::spawn(async move {
+        axum::serve(listener, router.into_make_service_with_connect_info::<std::net::SocketAddr>()).await.unwrap();
+    });
+    TestApp { base, http: client(), shop }
+}
+
+async fn spawn(t: &TestDb) -> TestApp {
+    spawn_with(t, Clock::system()).await
+}
+
+async fn seeded(t: &TestDb) -> TestApp {
+    let app = spawn(t).await;
+    let dir = std::env::temp_dir().join(format!("qy-http-{}", uuid::Uuid::new_v4()));
+    quanyi::demo::seed(&app.shop.db, &app.shop.clock, &dir).await.unwrap();
+    std::fs::remove_dir_all(dir).ok();
+    app
+}
+
+impl TestApp {
+    fn url(&self, path: &str) -> String {
+        format!("{}{path}", self.base)
+    }
+
+    /// A form post as a browser without JavaScript makes it: same origin, HTML accepted.
+    async fn post_form(
+        &self,
+        http: &reqwest::Client,
+        path: &str,
+        form: &[(&str, &str)],
+        from: &str,
+    ) -> reqwest::Response {
+        http.post(self.url(path))
+            .header(header::ORIGIN, &self.base)
+            .header(header::REFERER, self.url(from))
+            .header(header::ACCEPT, "text/html")
+            .form(form)
+            .send()
+            .await
+            .unwrap()
+    }
+
+    async fn get_text(&self, http: &reqwest::Client, path: &str) -> (StatusCode, String) {
+        let r = http.get(self.url(path)).send().await.unwrap();
+        (r.status(), r.text().await.unwrap())
+    }
+
+    async fn register(&self, http: &reqwest::Client, email: &str) -> reqwest::Response {
+        self.post_form(http, "/api/register", &[("email", email), ("password", PW), ("confirm", PW)], "/register").await
+    }
+
+    async fn login(&self, http: &reqwest::Client, email: &str, password: &str) -> reqwest::Response {
+        self.post_form(http, "/api/login", &[("email", email), ("password", password)], "/login").await
+    }
+}
+
+fn location(r: &reqwest::Response) -> String {
+    r.headers().get(header::LOCATION).map(|v| v.to_str().unwrap().to_owned()).unwrap_or_default()
+}
+
+db_test!(health_and_readiness, |t| {
+    let app = spawn(&t).await;
+    assert_eq!(app.get_text(&app.http, "/healthz").await, (StatusCode::OK, "ok".into()));
+    assert_eq!(app.get_text(&app.http, "/readyz").await, (StatusCode::OK, "ready".into()));
+});
+
+db_test!(pages_render_completely_on_the_server, |t| {
+    let app = seeded(&t).await;
+    let r = app.http.get(app.url("/")).send().await.unwrap();
+    assert_eq!(r.status(), StatusCode::OK);
+    let csp = r.headers().get(header::CONTENT_SECURITY_POLICY).unwrap().to_str().unwrap().to_owned();
+    assert_eq!(r.headers().get(header::X_CONTENT_TYPE_OPTIONS).unwrap(), "nosniff");
+    assert_eq!(r.headers().get(header::REFERRER_POLICY).unwrap(), "same-origin");
+    assert!(r.headers().get("x-request-id").is_some());
+    let html = r.text().await.unwrap();
+    assert!(html.contains("<html lang=\"zh-CN\""));
+    for text in ["影视会员", "星影视频 VIP 会员", "晨光咖啡 中杯饮品券", "¥9.90"] {
+        assert!(html.contains(text), "home lacks {text}");
+    }
+    // The CSP's nonce is the one on the hydration script.
+    let nonce = csp.split("'nonce-").nth(1).unwrap().split('\'').next().unwrap();
+    assert!(html.contains(&format!("nonce=\"{nonce}\"")), "script nonce differs from CSP");
+    assert!(csp.contains("'wasm-unsafe-eval'") && csp.contains("frame-ancestors 'none'"));
+
+    let (s, html) = app.get_text(&app.http, "/p/morning-brew-coffee").await;
+    assert_eq!(s, StatusCode::OK);
+    assert!(html.contains("使用说明") && html.contains("每单限用一张") && html.contains("BREW-10"));
+    let (s, html) = app.get_text(&app.http, "/search?q=%E5%92%96%E5%95%A1").await;
+    assert_eq!(s, StatusCode::OK);
+    assert!(html.contains("晨光咖啡"));
+    assert_eq!(app.get_text(&app.http, "/p/no-such-thing").await.0, StatusCode::NOT_FOUND);
+    assert_eq!(app.get_text(&app.http, "/c/no-such-thing").await.0, StatusCode::NOT_FOUND);
+    assert_eq!(app.get_text(&app.http, "/nowhere/at/all").await.0, StatusCode::NOT_FOUND);
+});
+
+db_test!(register_by_plain_form_post_signs_in, |t| {
+    let app = seeded(&t).await;
+    let r = app.register(&app.http, "new@example.com").await;
+    assert_eq!(r.status(), StatusCode::FOUND);
+    assert_eq!(location(&r), "/account?welcome=1");
+    let cookie = r.headers().get(header::SET_COOKIE).unwrap().to_str().unwrap().to_owned();
+    assert!(
+        cookie.starts_with("qy_sid=") && cookie.contains("HttpOnly") && cookie.contains("SameSite=Lax"),
+        "{cookie}"
+    );
+    let (s, html) = app.get_text(&app.http, "/account?welcome=1").await;
+    assert_eq!(s, StatusCode::OK);
+    assert!(html.contains("new@example.com") && html.contains("注册成功"));
+});
+
+db_test!(a_refused_form_comes_back_with_a_translated_error_and_changes_nothing, |t| {
+    let app = seeded(&t).await;
+    let before = accounts::count_users(&app.shop.db).await.unwrap();
+    let r = app
+        .post_form(
+            &app.http,
+            "/api/register",
+            &[("email", "w@example.com"), ("password", "password123"), ("confirm", "password123")],
+            "/register",
+        )
+        .await;
+    assert_eq!(r.status(), StatusCode::FOUND);
+    let back = location(&r);
+    assert!(back.starts_with(&app.url("/register?")) && back.contains("__err="), "{back}");
+    let html = app.http.get(&back).send().await.unwrap().text().await.unwrap();
+    assert!(html.contains("这个密码太常见"), "error not rendered");
+    // And in English for an English reader.
+    let html = app.http.get(&back).header(header::COOKIE, "lang=en").send().await.unwrap().text().await.unwrap();
+    assert!(html.contains("This password is too common"));
+    assert_eq!(accounts::count_users(&app.shop.db).await.unwrap(), before);
+});
+
+db_test!(cross_site_and_originless_posts_are_refused, |t| {
+    let app = seeded(&t).await;
+    let before = accounts::count_users(&app.shop.db).await.unwrap();
+    let form = [("email", "csrf@example.com"), ("password", PW), ("confirm", PW)];
+    let forged = app
+        .http
+        .post(app.url("/api/register"))
+        .header(header::ORIGIN, "https://evil.example")
+        .header(header::ACCEPT, "text/html")
+        .form(&form)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(forged.status(), StatusCode::FORBIDDEN);
+    assert!(forged.text().await.unwrap().contains("无法验证请求来源"));
+    let bare = app.http.post(app.url("/api/register")).form(&form).send().await.unwrap();
+    assert_eq!(bare.status(), StatusCode::FORBIDDEN);
+    // A script gets the app's error as JSON.
+    let js = app
+        .http
+        .post(app.url("/api/register"))
+        .header(header::ORIGIN, "https://evil.example")
+        .header(header::ACCEPT, "application/json")
+        .form(&form)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(js.status(), StatusCode::FORBIDDEN);
+    assert!(js.text().await.unwrap().contains("csrf"));
+    assert_eq!(accounts::count_users(&app.shop.db).await.unwrap(), before);
+});
+
+db_test!(oversized_and_malformed_bodies_are_refused, |t| {
+    let app = seeded(&t).await;
+    let huge = "x".repeat(200_000);
+    let r = app.post_form(&app.http, "/api/login", &[("email", "a@example.com"), ("password", &huge)], "/login").await;
+    assert_eq!(r.status(), StatusCode::PAYLOAD_TOO_LARGE);
+    assert!(r.text().await.unwrap().contains("提交的内容太大"));
+    let r = app
+        .http
+        .post(app.url("/api/login"))
+        .header(header::ORIGIN, &app.base)
+        .header(header::CONTENT_TYPE, "application/x-www-form-urlencoded")
+        .body("%%%&&&=")
+        .send()
+        .await
+        .unwrap();
+    assert!(r.status().is_client_error() || r.status().is_server_error() || r.status() == StatusCode::FOUND);
+    assert_eq!(accounts::count_users(&app.shop.db).await.unwrap(), 1);
+});
+
+db_test!(admin_is_for_staff_only, |t| {
+    let app = seeded(&t).await;
+    let r = app.http.get(app.url("/admin/staff")).send().await.unwrap();
+    assert_eq!(r.status(), StatusCode::SEE_OTHER);
+    assert_eq!(location(&r), "/login?next=/admin/staff");
+
+    app.register(&app.http, "shopper@example.com").await;
+    let (s, html) = app.get_text(&app.http, "/admin").await;
+    assert_eq!(s, StatusCode::FORBIDDEN);
+    assert!(html.contains("没有权限"));
+    // The server functions refuse too, whatever the page does.
+    let r = app.http.post(app.url("/api/admin/dashboard")).header(header::ORIGIN, &app.base).send().await.unwrap();
+    assert_eq!(r.status(), StatusCode::FORBIDDEN);
+    let r = app
+        .post_form(
+            &app.http,
+            "/api/admin/staff/create",
+            &[("email", "sneaky@example.com"), ("role", "owner"), ("password", PW)],
+            "/account",
+        )
+        .await;
+    assert!(location(&r).contains("__err="));
+    assert_eq!(accounts::count_role(&app.shop.db, accounts::Role::Owner).await.unwrap(), 1);
+
+    let owner = client();
+    accounts::create_user(
+        &app.shop.db,
+        &app.shop.clock,
+        &accounts::Actor::cli(),
+        "boss@example.com",
+        "owner",
+        Some(PW),
+    )
+    .await
+    .unwrap();
+    let r = app.login(&owner, "boss@example.com", PW).await;
+    assert_eq!(location(&r), "/admin");
+    let (s, html) = app.get_text(&owner, "/admin").await;
+    assert_eq!(s, StatusCode::OK);
+    assert!(html.contains("data-testid=\"stat-products\""));
+    let r = app
+        .post_form(
+            &owner,
+            "/api/admin/staff/create",
+            &[("email", "ops@example.com"), ("role", "operator")],
+            "/admin/staff",
+        )
+        .await;
+    assert_eq!(location(&r), "/admin/staff");
+    let (_, html) = app.get_text(&owner, "/admin/staff").await;
+    assert!(html.contains("ops@example.com") && html.contains("data-testid=\"generated-password\""));
+    let (_, html) = app.get_text(&owner, "/admin/staff").await;
+    assert!(!html.contains("data-testid=\"generated-password\""), "a generated password is shown once");
+});
+
+db_test!(sessions_are_shared_by_instances_and_rotated_at_login, |t| {
+    let a = seeded(&t).await;
+    let b = spawn(&t).await;
+    let http = client();
+    a.register(&http, "roam@example.com").await;
+    let r = a.login(&http, "roam@example.com", PW).await;
+    let cookie = r.headers().get(header::SET_COOKIE).unwrap().to_str().unwrap().split(';').next().unwrap().to_owned();
+    // Instance B knows the session instance A created.
+    let html = reqwest::Client::new()
+        .get(b.url("/account"))
+        .header(header::COOKIE, &cookie)
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(html.contains("roam@example.com"));
+    // A second login gets a new id and the old one is dead.
+    let r = a.login(&http, "roam@example.com", PW).await;
+    let cookie2 = r.headers().get(header::SET_COOKIE).unwrap().to_str().unwrap().split(';').next().unwrap().to_owned();
+    assert_ne!(cookie, cookie2);
+    let html = reqwest::Client::new()
+        .get(b.url("/account"))
+        .header(header::COOKIE, &cookie)
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(!html.contains("roam@example.com"));
+    // Logging out ends it.
+    a.post_form(&http, "/api/logout", &[], "/account").await;
+    let html = reqwest::Client::new()
+        .get(b.url("/account"))
+        .header(header::COOKIE, &cookie2)
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(!html.contains("roam@example.com") && html.contains("请先登录"));
+});
+
+db_test!(a_login_expires_after_its_absolute_lifetime, |t| {
+    let clock = Clock::fixed(chrono::Utc::now());
+    let app = spawn_with(&t, clock.clone()).await;
+    app.register(&app.http, "long@example.com").await;
+    assert!(app.get_text(&app.http, "/account").await.1.contains("long@example.com"));
+    clock.advance(chrono::Duration::hours(app.shop.config.session_absolute_hours + 1));
+    assert!(!app.get_text(&app.http, "/account").await.1.contains("long@example.com"));
+});
+
+db_test!(login_throttling_over_http, |t| {
+    let app = seeded(&t).await;
+    app.register(&client(), "target@example.com").await;
+    for _ in 0..5 {
+        let r = app.login(&app.http, "target@example.com", "wrong wrong wrong").await;
+        assert!(location(&r).contains("__err="));
+    }
+    let r = app.login(&app.http, "target@example.com", PW).await;
+    let html = app.http.get(location(&r)).send().await.unwrap().text().await.unwrap();
+    assert!(html.contains("尝试次数过多") && html.contains("15 分钟"), "throttle message missing");
+});
+
+db_test!(language_switch_is_remembered_and_never_redirects_away, |t| {
+    let app = seeded(&t).await;
+    let r = app.http.get(app.url("/lang/en?next=/p/starvideo-vip")).send().await.unwrap();
+    assert_eq!(r.status(), StatusCode::SEE_OTHER);
+    assert_eq!(location(&r), "/p/starvideo-vip");
+    assert!(r.headers().get(header::SET_COOKIE).unwrap().to_str().unwrap().starts_with("lang=en"));
+    let (_, html) = app.get_text(&app.http, "/p/starvideo-vip").await;
+    assert!(
+        html.contains("<html lang=\"en\"") && html.contains("StarVideo VIP membership") && html.contains("How to use")
+    );
+    let r = app.http.get(app.url("/lang/zh-CN?next=https://evil.example/")).send().await.unwrap();
+    assert_eq!(location(&r), "/");
+});
