@@ -37,7 +37,7 @@ test:
 	$(MAKE) test-e2e
 
 test-rust:
-	cargo test --workspace --no-fail-fast
+	cargo test --workspace --no-fail-fast $(TEST_ARGS)
 
 test-e2e:
 	@for db in sqlite postgres; do \

@@ -37,6 +37,14 @@ pub struct Config {
     pub db_max_connections: u32,
     /// Take the client address from `X-Forwarded-For` (only behind a proxy you run).
     pub trust_forwarded_for: bool,
+    /// How long an unpaid order holds its codes, in minutes.
+    pub reservation_minutes: i64,
+    /// Unpaid units one account, one IP and one session may hold at once.
+    pub max_held_units_per_account: i64,
+    pub max_held_units_per_ip: i64,
+    pub max_held_units_per_session: i64,
+    /// Allow the simulated payment page in production (never do this for real money).
+    pub allow_test_payments: bool,
 }
 
 impl Default for Config {
@@ -56,6 +64,11 @@ impl Default for Config {
             max_body_bytes: 64 * 1024,
             db_max_connections: 16,
             trust_forwarded_for: false,
+            reservation_minutes: 15,
+            max_held_units_per_account: 20,
+            max_held_units_per_ip: 30,
+            max_held_units_per_session: 20,
+            allow_test_payments: false,
         }
     }
 }
@@ -114,6 +127,13 @@ impl Config {
         }
         if self.max_body_bytes < 1024 {
             return invalid("max_body_bytes", "must be at least 1024");
+        }
+        if !(1..=24 * 60).contains(&self.reservation_minutes) {
+            return invalid("reservation_minutes", "must be between 1 and 1440");
+        }
+        if self.max_held_units_per_account < 1 || self.max_held_units_per_ip < 1 || self.max_held_units_per_session < 1
+        {
+            return invalid("max_held_units_per_account", "hold caps must be at least 1");
         }
         if self.db_max_connections < 1 {
             return invalid("db_max_connections", "must be at least 1");

@@ -114,6 +114,26 @@ impl TestDb {
     }
 }
 
+/// A vault under a throw-away key.
+pub fn test_vault() -> crate::vault::Vault {
+    let path = std::env::temp_dir().join(format!("qy-key-{}", uuid::Uuid::new_v4()));
+    let key = crate::keys::MasterKey::load_or_create(&path).unwrap();
+    let _ = std::fs::remove_file(path);
+    crate::vault::Vault::new(&key)
+}
+
+impl TestDb {
+    /// The shop around this database, with default settings and the given clock.
+    pub fn shop(&self, clock: crate::Clock) -> crate::Shop {
+        crate::Shop {
+            db: self.db.clone(),
+            config: std::sync::Arc::new(crate::Config { database_url: self.url.clone(), ..Default::default() }),
+            clock,
+            vault: test_vault(),
+        }
+    }
+}
+
 impl Drop for TestDb {
     fn drop(&mut self) {
         if let Some(f) = &self.sqlite_file {

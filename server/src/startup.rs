@@ -34,7 +34,7 @@ pub async fn open_database(config: &Config) -> Result<db::Db, Box<dyn std::error
 pub async fn serve(config: Config) -> Result<(), Box<dyn std::error::Error>> {
     init_tracing(&config);
     std::fs::create_dir_all(&config.data_dir)?;
-    MasterKey::load_or_create(&config.key_file)?;
+    let vault = quanyi::vault::Vault::new(&MasterKey::load_or_create(&config.key_file)?);
     let db = open_database(&config).await?;
     let mut admin_line = None;
     if !config.is_production() {
@@ -43,11 +43,12 @@ pub async fn serve(config: Config) -> Result<(), Box<dyn std::error::Error>> {
             admin_line = Some(format!("{e} / {p}"));
         }
     }
-    let shop = Shop { db, config: Arc::new(config), clock: Clock::system() };
+    let shop = Shop { db, config: Arc::new(config), clock: Clock::system(), vault };
     let addr = shop.config.bind_addr();
     let listener = tokio::net::TcpListener::bind(addr).await.map_err(|e| format!("cannot listen on {addr}: {e}"))?;
     let router = http::router(shop.clone())?;
     http::spawn_session_sweeper(shop.db.clone());
+    spawn_job_runner(shop.clone());
     println!();
     println!("  Quanyi 权益商城 is running: {}", shop.config.base_url);
     println!("  Admin: {}/admin", shop.config.base_url.trim_end_matches('/'));
@@ -75,6 +76,20 @@ pub fn redact_url(url: &str) -> String {
         }
         _ => url.to_owned(),
     }
+}
+
+/// Runs due jobs every second, in every instance; claims keep instances apart. Jobs
+/// left by a crash (paid but unfulfilled orders, lapsed holds) run right at start.
+pub fn spawn_job_runner(shop: Shop) {
+    tokio::spawn(async move {
+        let mut tick = tokio::time::interval(std::time::Duration::from_secs(1));
+        loop {
+            tick.tick().await;
+            if let Err(e) = quanyi::jobs::run_due(&shop).await {
+                tracing::warn!(error = %e, "job runner");
+            }
+        }
+    });
 }
 
 async fn shutdown_signal() {

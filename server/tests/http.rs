@@ -23,7 +23,7 @@ async fn spawn_with(t: &TestDb, clock: Clock) -> TestApp {
     let base = format!("http://{addr}");
     let config =
         Config { base_url: base.clone(), bind: addr.to_string(), database_url: t.url.clone(), ..Config::default() };
-    let shop = Shop { db: t.db.clone(), config: Arc::new(config), clock };
+    let shop = Shop { db: t.db.clone(), config: Arc::new(config), clock, vault: quanyi::testing::test_vault() };
     let router = server::http::router(shop.clone()).unwrap();
     tokio::spawn(async move {
         axum::serve(listener, router.into_make_service_with_connect_info::<std::net::SocketAddr>()).await.unwrap();

@@ -114,6 +114,33 @@ pub async fn admin_pages(State(shop): State<Shop>, req: Request, next: Next) -> 
     }
 }
 
+/// Server functions answer every error with 500. A refusal the user caused (a weak
+/// password, a missing login) is not a server fault: give it an honest 4xx so logs and
+/// monitors only see real failures as 5xx.
+pub async fn honest_error_status(req: Request, next: Next) -> Response {
+    let is_server_fn = req.uri().path().starts_with("/api/") && !req.uri().path().starts_with("/api/v1/");
+    let res = next.run(req).await;
+    if !is_server_fn || res.status() != StatusCode::INTERNAL_SERVER_ERROR {
+        return res;
+    }
+    let (mut parts, body) = res.into_parts();
+    let Ok(bytes) = axum::body::to_bytes(body, 64 * 1024).await else {
+        return StatusCode::INTERNAL_SERVER_ERROR.into_response();
+    };
+    if let Ok(app::error::AppError::Coded { code, .. }) = serde_json::from_slice::<app::error::AppError>(&bytes) {
+        parts.status = match code.as_str() {
+            "internal" => StatusCode::INTERNAL_SERVER_ERROR,
+            "login_required" => StatusCode::UNAUTHORIZED,
+            "forbidden" | "csrf" => StatusCode::FORBIDDEN,
+            "too_many_attempts" => StatusCode::TOO_MANY_REQUESTS,
+            "not_found" | "order_not_found" => StatusCode::NOT_FOUND,
+            "sold_out" | "email_taken" | "not_payable" => StatusCode::CONFLICT,
+            _ => StatusCode::UNPROCESSABLE_ENTITY,
+        };
+    }
+    Response::from_parts(parts, axum::body::Body::from(bytes))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -1,0 +1,422 @@
+//! Inventory: the code vault's batches and codes. Import (streamed, deduplicated by
+//! keyed fingerprint, sealed at rest), counts, reservation for an order, release of
+//! lapsed reservations, and voiding.
+//!
+//! A code moves `available → reserved → sold`, or to `void` / `expired`; every move is a
+//! guarded update (`… WHERE status = <expected>`), so a code never changes hands twice.
+use crate::{
+    Clock,
+    accounts::Actor,
+    audit,
+    entities::{batch, code, sku},
+    money::Currency,
+    vault::Vault,
+};
+use chrono::{DateTime, Utc};
+use rust_decimal::Decimal;
+use sea_orm::{
+    ActiveModelTrait, ColumnTrait, ConnectionTrait, DbBackend, DbErr, EntityTrait, FromQueryResult, QueryFilter,
+    QuerySelect, Set, Statement, sea_query::OnConflict,
+};
+use std::collections::{HashMap, HashSet};
+
+pub type Batch = batch::Model;
+pub type Code = code::Model;
+
+/// Lines per import transaction: big enough to be fast, small enough that no import
+/// holds the database for long.
+pub const IMPORT_CHUNK: usize = 1000;
+/// A code line longer than this is not a code.
+pub const MAX_CODE_CHARS: usize = 512;
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum CodeStatus {
+    Available,
+    Reserved,
+    Sold,
+    Void,
+    Expired,
+}
+
+impl CodeStatus {
+    pub const ALL: [CodeStatus; 5] = [Self::Available, Self::Reserved, Self::Sold, Self::Void, Self::Expired];
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Available => "available",
+            Self::Reserved => "reserved",
+            Self::Sold => "sold",
+            Self::Void => "void",
+            Self::Expired => "expired",
+        }
+    }
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum InventoryError {
+    #[error("no SKU with that code")]
+    UnknownSku,
+    #[error("SKU is a direct top-up and holds no codes")]
+    NotACodeSku,
+    #[error("the unit cost must be zero or more, with at most four decimals")]
+    BadCost,
+    #[error("supplier name too long")]
+    BadSupplier,
+    #[error("the file is not UTF-8 text")]
+    NotText,
+    #[error("the file holds no codes")]
+    Empty,
+    #[error("no such code")]
+    NoSuchCode,
+    #[error("only an available or reserved code can be voided")]
+    NotVoidable,
+    #[error("database: {0}")]
+    Db(#[from] DbErr),
+}
+
+impl InventoryError {
+    pub fn code(&self) -> &'static str {
+        match self {
+            Self::UnknownSku => "unknown_sku",
+            Self::NotACodeSku => "not_a_code_sku",
+            Self::BadCost => "bad_cost",
+            Self::BadSupplier => "bad_supplier",
+            Self::NotText => "not_text",
+            Self::Empty => "empty_import",
+            Self::NoSuchCode => "not_found",
+            Self::NotVoidable => "not_voidable",
+            Self::Db(_) => "internal",
+        }
+    }
+}
+
+/// Where a batch comes from and what it cost.
+#[derive(Clone, Debug)]
+pub struct BatchSpec {
+    pub sku_code: String,
+    pub unit_cost: Decimal,
+    pub currency: Currency,
+    pub supplier: String,
+    pub expires_at: Option<DateTime<Utc>>,
+    /// `paste`, `upload` or `cli`.
+    pub source: &'static str,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Duplicate {
+    /// The same code stands earlier in this file, at that line.
+    InFile { line: usize, first_line: usize },
+    /// The code was imported before (any batch, any SKU).
+    AlreadyStored { line: usize },
+}
+
+#[derive(Clone, Debug, Default)]
+pub struct ImportReport {
+    pub batch_id: i32,
+    pub lines_total: usize,
+    pub imported: usize,
+    pub duplicates: Vec<Duplicate>,
+    /// (line, reason code)
+    pub rejected: Vec<(usize, &'static str)>,
+}
+
+/// Parses the cost given on the command line or in the form.
+pub fn parse_cost(s: &str) -> Result<Decimal, InventoryError> {
+    let d: Decimal = s.trim().parse().map_err(|_| InventoryError::BadCost)?;
+    if d.is_sign_negative() || d.scale() > 4 {
+        return Err(InventoryError::BadCost);
+    }
+    Ok(d)
+}
+
+pub async fn sku_by_code(db: &impl ConnectionTrait, code: &str) -> Result<Option<sku::Model>, DbErr> {
+    sku::Entity::find().filter(sku::Column::Code.eq(code.trim())).one(db).await
+}
+
+/// Imports codes line by line. Blank lines are skipped; every other line is stored,
+/// reported as a duplicate (with its line number), or rejected with a reason — nothing
+/// vanishes. Work is committed in chunks, so a huge file never holds one long
+/// transaction; `progress` hears `(lines done, lines total)` after each chunk.
+pub async fn import_codes<C: ConnectionTrait>(
+    db: &C,
+    clock: &Clock,
+    vault: &Vault,
+    actor: &Actor,
+    spec: &BatchSpec,
+    text: &str,
+    mut progress: impl FnMut(usize, usize),
+) -> Result<ImportReport, InventoryError> {
+    let sku = sku_by_code(db, &spec.sku_code).await?.ok_or(InventoryError::UnknownSku)?;
+    if sku.kind == "direct_topup" {
+        return Err(InventoryError::NotACodeSku);
+    }
+    let cost_e4 = crate::money::Money::new(spec.unit_cost, spec.currency).to_e4().ok_or(InventoryError::BadCost)?;
+    let supplier = spec.supplier.trim();
+    if supplier.chars().count() > 120 {
+        return Err(InventoryError::BadSupplier);
+    }
+    let lines: Vec<(usize, &str)> =
+        text.lines().enumerate().map(|(i, l)| (i + 1, l)).filter(|(_, l)| !l.trim().is_empty()).collect();
+    if lines.is_empty() {
+        return Err(InventoryError::Empty);
+    }
+    let now = clock.now();
+    let batch = batch::ActiveModel {
+        sku_id: Set(sku.id),
+        supplier: Set(if supplier.is_empty() { "—".into() } else { supplier.to_owned() }),
+        unit_cost_e4: Set(cost_e4),
+        currency: Set(spec.currency.code().into()),
+        received_at: Set(now),
+        expires_at: Set(spec.expires_at),
+        source: Set(spec.source.into()),
+        lines_total: Set(lines.len() as i32),
+        status: Set("importing".into()),
+        created_by: Set(actor.user.as_ref().map(|u| u.id)),
+        created_at: Set(now),
+        ..Default::default()
+    }
+    .insert(db)
+    .await?;
+
+    let mut report = ImportReport { batch_id: batch.id, lines_total: lines.len(), ..Default::default() };
+    let mut seen: HashMap<String, usize> = HashMap::new();
+    let total = lines.len();
+    let mut done = 0;
+    for chunk in lines.chunks(IMPORT_CHUNK) {
+        let mut fresh: Vec<(usize, String, String)> = Vec::with_capacity(chunk.len());
+        for (line, raw) in chunk {
+            let code = Vault::normalise(raw);
+            if code.chars().count() > MAX_CODE_CHARS {
+                report.rejected.push((*line, "too_long"));
+                continue;
+            }
+            if code.chars().any(char::is_control) {
+                report.rejected.push((*line, "control_characters"));
+                continue;
+            }
+            let fp = vault.fingerprint(&code);
+            if let Some(first) = seen.get(&fp) {
+                report.duplicates.push(Duplicate::InFile { line: *line, first_line: *first });
+                continue;
+            }
+            seen.insert(fp.clone(), *line);
+            fresh.push((*line, code, fp));
+        }
+        let fps: Vec<String> = fresh.iter().map(|(_, _, fp)| fp.clone()).collect();
+        let existing: HashSet<String> = code::Entity::find()
+            .select_only()
+            .column(code::Column::Fingerprint)
+            .filter(code::Column::Fingerprint.is_in(fps.clone()))
+            .into_tuple::<String>()
+            .all(db)
+            .await?
+            .into_iter()
+            .collect();
+        let mut rows = Vec::with_capacity(fresh.len());
+        for (line, code, fp) in &fresh {
+            if existing.contains(fp) {
+                report.duplicates.push(Duplicate::AlreadyStored { line: *line });
+                continue;
+            }
+            rows.push(code::ActiveModel {
+                sku_id: Set(sku.id),
+                batch_id: Set(batch.id),
+                fingerprint: Set(fp.clone()),
+                sealed: Set(vault.seal(code, fp)),
+                status: Set(CodeStatus::Available.as_str().into()),
+                order_id: Set(None),
+                reserved_until: Set(None),
+                expires_at: Set(spec.expires_at),
+                sold_at: Set(None),
+                void_reason: Set(None),
+                created_at: Set(now),
+                ..Default::default()
+            });
+        }
+        if !rows.is_empty() {
+            // A concurrent import of the same code loses on the unique fingerprint; those
+            // lines are found below and reported as duplicates.
+            code::Entity::insert_many(rows)
+                .on_conflict(OnConflict::column(code::Column::Fingerprint).do_nothing().to_owned())
+                .exec_without_returning(db)
+                .await?;
+            let ours: HashSet<String> = code::Entity::find()
+                .select_only()
+                .column(code::Column::Fingerprint)
+                .filter(code::Column::BatchId.eq(batch.id))
+                .filter(code::Column::Fingerprint.is_in(fps))
+                .into_tuple::<String>()
+                .all(db)
+                .await?
+                .into_iter()
+                .collect();
+            for (line, _, fp) in &fresh {
+                if ours.contains(fp) {
+                    report.imported += 1;
+                } else if !existing.contains(fp) {
+                    report.duplicates.push(Duplicate::AlreadyStored { line: *line });
+                }
+            }
+        }
+        done += chunk.len();
+        progress(done, total);
+    }
+    report.duplicates.sort_by_key(|d| match d {
+        Duplicate::InFile { line, .. } | Duplicate::AlreadyStored { line } => *line,
+    });
+    let mut b: batch::ActiveModel = batch.into();
+    b.imported = Set(report.imported as i32);
+    b.duplicates = Set(report.duplicates.len() as i32);
+    b.rejected = Set(report.rejected.len() as i32);
+    b.status = Set("done".into());
+    b.update(db).await?;
+    let detail = format!(
+        "sku={} imported={} duplicates={} rejected={}",
+        spec.sku_code,
+        report.imported,
+        report.duplicates.len(),
+        report.rejected.len()
+    );
+    audit::record(db, clock, actor, "codes.import", Some(&format!("batch:{}", report.batch_id)), Some(&detail)).await?;
+    Ok(report)
+}
+
+#[derive(Debug, FromQueryResult)]
+struct StatusCount {
+    status: String,
+    n: i64,
+}
+
+/// Codes of a SKU (or of a batch) by status.
+pub async fn counts(
+    db: &impl ConnectionTrait,
+    sku_id: Option<i32>,
+    batch_id: Option<i32>,
+) -> Result<HashMap<&'static str, i64>, DbErr> {
+    let mut q = code::Entity::find()
+        .select_only()
+        .column(code::Column::Status)
+        .column_as(code::Column::Id.count(), "n")
+        .group_by(code::Column::Status);
+    if let Some(s) = sku_id {
+        q = q.filter(code::Column::SkuId.eq(s));
+    }
+    if let Some(b) = batch_id {
+        q = q.filter(code::Column::BatchId.eq(b));
+    }
+    let rows: Vec<StatusCount> = q.into_model().all(db).await?;
+    Ok(CodeStatus::ALL
+        .into_iter()
+        .map(|s| (s.as_str(), rows.iter().find(|r| r.status == s.as_str()).map_or(0, |r| r.n)))
+        .collect())
+}
+
+/// Claims up to `quantity` available codes of a SKU for an order, until `until`.
+/// Must run inside a write transaction (`db::begin_write`): on SQLite that transaction
+/// holds the write lock; on PostgreSQL the rows are taken with `FOR UPDATE SKIP LOCKED`,
+/// so concurrent buyers take different codes instead of waiting on each other.
+/// Returns how many were claimed (possibly fewer than asked).
+pub async fn reserve(
+    txn: &impl ConnectionTrait,
+    sku_id: i32,
+    quantity: u32,
+    order_id: i32,
+    until: DateTime<Utc>,
+    now: DateTime<Utc>,
+) -> Result<u32, DbErr> {
+    let backend = txn.get_database_backend();
+    let sql = match backend {
+        // A CTE is evaluated once; `IN (SELECT … LIMIT … FOR UPDATE SKIP LOCKED)` may be
+        // re-run per row by the planner and then ignores its LIMIT.
+        DbBackend::Postgres => {
+            "WITH picked AS (SELECT id FROM codes WHERE sku_id = $3 AND status = 'available' \
+             AND (expires_at IS NULL OR expires_at > $4) ORDER BY id LIMIT $5 FOR UPDATE SKIP LOCKED) \
+             UPDATE codes SET status = 'reserved', order_id = $1, reserved_until = $2 \
+             FROM picked WHERE codes.id = picked.id AND codes.status = 'available'"
+        }
+        _ => {
+            "UPDATE codes SET status = 'reserved', order_id = ?, reserved_until = ? \
+             WHERE id IN (SELECT id FROM codes WHERE sku_id = ? AND status = 'available' \
+             AND (expires_at IS NULL OR expires_at > ?) ORDER BY id LIMIT ?) \
+             AND status = 'available'"
+        }
+    };
+    let res = txn
+        .execute_raw(Statement::from_sql_and_values(
+            backend,
+            sql,
+            [order_id.into(), until.into(), sku_id.into(), now.into(), (quantity as i64).into()],
+        ))
+        .await?;
+    Ok(res.rows_affected() as u32)
+}
+
+/// Returns an order's reserved codes to stock (guarded: only codes still reserved for it).
+pub async fn release(txn: &impl ConnectionTrait, order_id: i32) -> Result<u64, DbErr> {
+    let res = code::Entity::update_many()
+        .col_expr(code::Column::Status, sea_orm::sea_query::Expr::value(CodeStatus::Available.as_str()))
+        .col_expr(code::Column::OrderId, sea_orm::sea_query::Expr::value(Option::<i32>::None))
+        .col_expr(code::Column::ReservedUntil, sea_orm::sea_query::Expr::value(Option::<DateTime<Utc>>::None))
+        .filter(code::Column::OrderId.eq(order_id))
+        .filter(code::Column::Status.eq(CodeStatus::Reserved.as_str()))
+        .exec(txn)
+        .await?;
+    Ok(res.rows_affected)
+}
+
+/// Codes still reserved for an order, for one SKU.
+pub async fn reserved_for(txn: &impl ConnectionTrait, order_id: i32, sku_id: i32) -> Result<Vec<Code>, DbErr> {
+    code::Entity::find()
+        .filter(code::Column::OrderId.eq(order_id))
+        .filter(code::Column::SkuId.eq(sku_id))
+        .filter(code::Column::Status.eq(CodeStatus::Reserved.as_str()))
+        .all(txn)
+        .await
+}
+
+/// Marks a reserved code sold (guarded on status and order).
+pub async fn mark_sold(
+    txn: &impl ConnectionTrait,
+    code_id: i32,
+    order_id: i32,
+    now: DateTime<Utc>,
+) -> Result<bool, DbErr> {
+    let res = code::Entity::update_many()
+        .col_expr(code::Column::Status, sea_orm::sea_query::Expr::value(CodeStatus::Sold.as_str()))
+        .col_expr(code::Column::SoldAt, sea_orm::sea_query::Expr::value(Some(now)))
+        .col_expr(code::Column::ReservedUntil, sea_orm::sea_query::Expr::value(Option::<DateTime<Utc>>::None))
+        .filter(code::Column::Id.eq(code_id))
+        .filter(code::Column::OrderId.eq(order_id))
+        .filter(code::Column::Status.eq(CodeStatus::Reserved.as_str()))
+        .exec(txn)
+        .await?;
+    Ok(res.rows_affected == 1)
+}
+
+/// Voids a code that must never be sold (guarded: only available or reserved codes;
+/// a sold code is voided through a reissue on its order).
+pub async fn void_code(
+    db: &impl ConnectionTrait,
+    clock: &Clock,
+    actor: &Actor,
+    code_id: i32,
+    reason: &str,
+) -> Result<(), InventoryError> {
+    let res = code::Entity::update_many()
+        .col_expr(code::Column::Status, sea_orm::sea_query::Expr::value(CodeStatus::Void.as_str()))
+        .col_expr(
+            code::Column::VoidReason,
+            sea_orm::sea_query::Expr::value(Some(reason.chars().take(200).collect::<String>())),
+        )
+        .filter(code::Column::Id.eq(code_id))
+        .filter(code::Column::Status.is_in([CodeStatus::Available.as_str(), CodeStatus::Reserved.as_str()]))
+        .exec(db)
+        .await?;
+    if res.rows_affected == 0 {
+        return match code::Entity::find_by_id(code_id).one(db).await? {
+            None => Err(InventoryError::NoSuchCode),
+            Some(_) => Err(InventoryError::NotVoidable),
+        };
+    }
+    audit::record(db, clock, actor, "code.void", Some(&format!("code:{code_id}")), Some(reason)).await?;
+    Ok(())
+}

@@ -1,0 +1,148 @@
+//! Durable work: anything that must outlive a request (expiring holds, fulfilment after a
+//! crash, refunds, notifications) is a row here, written in the same transaction as the
+//! change that needs it, and run by every app instance's runner until it succeeds.
+//! A claim is a guarded update, so two instances never run the same job at once; a job
+//! whose runner died is taken again when its lock lapses.
+use crate::{Shop, entities::job};
+use chrono::{DateTime, Duration, Utc};
+use sea_orm::{
+    ColumnTrait, Condition, ConnectionTrait, DbErr, EntityTrait, ExprTrait, QueryFilter, QueryOrder, QuerySelect, Set,
+    sea_query::{Expr, OnConflict},
+};
+use serde::{Deserialize, Serialize};
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+pub enum Job {
+    ExpireOrder { order_id: i32 },
+    Fulfil { order_id: i32 },
+    ProviderRefund { order_id: i32, amount_e4: i64 },
+}
+
+impl Job {
+    fn kind(&self) -> &'static str {
+        match self {
+            Job::ExpireOrder { .. } => "expire_order",
+            Job::Fulfil { .. } => "fulfil",
+            Job::ProviderRefund { .. } => "provider_refund",
+        }
+    }
+}
+
+const LOCK: i64 = 300;
+
+pub async fn enqueue(
+    db: &impl ConnectionTrait,
+    now: DateTime<Utc>,
+    job: Job,
+    run_at: DateTime<Utc>,
+    dedupe_key: Option<&str>,
+) -> Result<(), DbErr> {
+    let row = job::ActiveModel {
+        kind: Set(job.kind().into()),
+        payload: Set(serde_json::to_string(&job).expect("jobs serialise")),
+        dedupe_key: Set(dedupe_key.map(str::to_owned)),
+        status: Set("queued".into()),
+        attempts: Set(0),
+        max_attempts: Set(8),
+        run_at: Set(run_at),
+        locked_until: Set(None),
+        last_error: Set(None),
+        created_at: Set(now),
+        ..Default::default()
+    };
+    job::Entity::insert(row)
+        .on_conflict(OnConflict::column(job::Column::DedupeKey).do_nothing().to_owned())
+        .exec_without_returning(db)
+        .await?;
+    Ok(())
+}
+
+fn claimable(now: DateTime<Utc>) -> Condition {
+    Condition::any()
+        .add(Condition::all().add(job::Column::Status.eq("queued")).add(job::Column::RunAt.lte(now)))
+        .add(Condition::all().add(job::Column::Status.eq("running")).add(job::Column::LockedUntil.lt(now)))
+}
+
+/// Claims up to `limit` due jobs for this runner.
+pub async fn claim_due(db: &impl ConnectionTrait, now: DateTime<Utc>, limit: u64) -> Result<Vec<job::Model>, DbErr> {
+    let candidates =
+        job::Entity::find().filter(claimable(now)).order_by_asc(job::Column::RunAt).limit(limit).all(db).await?;
+    let mut claimed = Vec::new();
+    for j in candidates {
+        let res = job::Entity::update_many()
+            .col_expr(job::Column::Status, Expr::value("running"))
+            .col_expr(job::Column::LockedUntil, Expr::value(Some(now + Duration::seconds(LOCK))))
+            .col_expr(job::Column::Attempts, Expr::col(job::Column::Attempts).add(1))
+            .filter(job::Column::Id.eq(j.id))
+            .filter(claimable(now))
+            .exec(db)
+            .await?;
+        if res.rows_affected == 1 {
+            claimed.push(j);
+        }
+    }
+    Ok(claimed)
+}
+
+async fn finish(
+    db: &impl ConnectionTrait,
+    j: &job::Model,
+    now: DateTime<Utc>,
+    outcome: Result<(), String>,
+) -> Result<(), DbErr> {
+    let mut q =
+        job::Entity::update_many().col_expr(job::Column::LockedUntil, Expr::value(Option::<DateTime<Utc>>::None));
+    q = match outcome {
+        Ok(()) => q.col_expr(job::Column::Status, Expr::value("done")),
+        Err(e) => {
+            let attempts = j.attempts + 1;
+            let dead = attempts >= j.max_attempts;
+            // Exponential backoff: 2, 4, 8 … seconds, at most an hour.
+            let wait = Duration::seconds(std::cmp::min(1i64 << std::cmp::min(attempts, 12), 3600));
+            q.col_expr(job::Column::Status, Expr::value(if dead { "dead" } else { "queued" }))
+                .col_expr(job::Column::RunAt, Expr::value(now + wait))
+                .col_expr(job::Column::LastError, Expr::value(Some(e.chars().take(1000).collect::<String>())))
+        }
+    };
+    q.filter(job::Column::Id.eq(j.id)).exec(db).await?;
+    Ok(())
+}
+
+async fn run(shop: &Shop, job: Job) -> Result<(), String> {
+    match job {
+        Job::ExpireOrder { order_id } => {
+            crate::orders::expire(&shop.db, &shop.clock, order_id).await.map(|_| ()).map_err(|e| e.to_string())
+        }
+        Job::Fulfil { order_id } => {
+            crate::orders::fulfil(&shop.db, &shop.clock, order_id).await.map(|_| ()).map_err(|e| e.to_string())
+        }
+        Job::ProviderRefund { order_id, amount_e4 } => {
+            crate::payments::refund_through_provider(shop, order_id, amount_e4).await.map_err(|e| e.to_string())
+        }
+    }
+}
+
+/// Runs every due job once; returns how many ran.
+pub async fn run_due(shop: &Shop) -> Result<usize, DbErr> {
+    let now = shop.clock.now();
+    let jobs = claim_due(&shop.db, now, 50).await?;
+    let n = jobs.len();
+    for j in jobs {
+        let outcome = match serde_json::from_str::<Job>(&j.payload) {
+            Ok(job) => run(shop, job).await,
+            Err(e) => Err(format!("unreadable job: {e}")),
+        };
+        if let Err(e) = &outcome {
+            tracing::warn!(job = j.id, kind = %j.kind, error = %e, "job failed");
+        }
+        finish(&shop.db, &j, shop.clock.now(), outcome).await?;
+    }
+    Ok(n)
+}
+
+/// Counts by status, for the admin and for tests.
+pub async fn count(db: &impl ConnectionTrait, status: &str) -> Result<u64, DbErr> {
+    use sea_orm::PaginatorTrait;
+    job::Entity::find().filter(job::Column::Status.eq(status)).count(db).await
+}

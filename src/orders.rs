@@ -1,0 +1,700 @@
+//! Orders: from a buyer's lines to reserved codes, payment, and delivery.
+//!
+//! `pending_payment → paid → fulfilled | awaiting_topup`, with `refunded` /
+//! `partially_refunded` when stock could not cover a paid order, and
+//! `pending_payment → expired | cancelled`. Every transition is a guarded update on the
+//! expected state, so only legal moves happen, however many requests race.
+use crate::{
+    Clock,
+    accounts::Email,
+    db::{self, Db},
+    entities::{allocation, order, order_line, payment_event, sku},
+    inventory, jobs,
+    money::{Currency, Money},
+    wallet,
+};
+use chrono::{DateTime, Duration, Utc};
+use rand::{Rng, RngCore};
+use sea_orm::{
+    ActiveModelTrait, ColumnTrait, ConnectionTrait, DbErr, EntityTrait, ExprTrait, QueryFilter, QueryOrder, Set,
+    SqlErr, sea_query::Expr,
+};
+use serde::{Deserialize, Serialize};
+use sha2::{Digest, Sha256};
+
+pub type Order = order::Model;
+pub type Line = order_line::Model;
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Status {
+    PendingPayment,
+    Paid,
+    Fulfilled,
+    AwaitingTopup,
+    Refunded,
+    PartiallyRefunded,
+    Expired,
+    Cancelled,
+}
+
+impl Status {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::PendingPayment => "pending_payment",
+            Self::Paid => "paid",
+            Self::Fulfilled => "fulfilled",
+            Self::AwaitingTopup => "awaiting_topup",
+            Self::Refunded => "refunded",
+            Self::PartiallyRefunded => "partially_refunded",
+            Self::Expired => "expired",
+            Self::Cancelled => "cancelled",
+        }
+    }
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum OrderError {
+    #[error("nothing to buy")]
+    Empty,
+    #[error("no such product option")]
+    UnknownSku,
+    #[error("quantity outside the allowed range")]
+    BadQuantity,
+    #[error("a guest order needs a valid email or mobile number")]
+    ContactRequired,
+    #[error("invalid mobile number")]
+    BadPhone,
+    #[error("invalid top-up account")]
+    BadTopupAccount,
+    #[error("sold out")]
+    SoldOut { sku_code: String },
+    #[error("too many unpaid items held")]
+    HoldLimit,
+    #[error("no such order")]
+    NotFound,
+    #[error("the order cannot be paid in its current state")]
+    NotPayable,
+    #[error("paid amount differs from the order total")]
+    AmountMismatch,
+    #[error("insufficient balance")]
+    InsufficientBalance,
+    #[error("database: {0}")]
+    Db(#[from] DbErr),
+}
+
+impl OrderError {
+    pub fn code(&self) -> &'static str {
+        match self {
+            Self::Empty => "cart_empty",
+            Self::UnknownSku => "unknown_sku",
+            Self::BadQuantity => "bad_quantity",
+            Self::ContactRequired => "contact_required",
+            Self::BadPhone => "bad_phone",
+            Self::BadTopupAccount => "bad_topup_account",
+            Self::SoldOut { .. } => "sold_out",
+            Self::HoldLimit => "hold_limit",
+            Self::NotFound => "order_not_found",
+            Self::NotPayable => "not_payable",
+            Self::AmountMismatch => "amount_mismatch",
+            Self::InsufficientBalance => "insufficient_balance",
+            Self::Db(_) => "internal",
+        }
+    }
+}
+
+impl From<wallet::WalletError> for OrderError {
+    fn from(e: wallet::WalletError) -> Self {
+        match e {
+            wallet::WalletError::InsufficientBalance => Self::InsufficientBalance,
+            wallet::WalletError::BadAmount => Self::AmountMismatch,
+            wallet::WalletError::Db(e) => Self::Db(e),
+        }
+    }
+}
+
+/// How long stock is held for an unpaid order, and how much one buyer may hold.
+#[derive(Clone, Debug)]
+pub struct HoldPolicy {
+    pub hold: Duration,
+    pub max_units_per_account: i64,
+    pub max_units_per_ip: i64,
+    pub max_units_per_session: i64,
+}
+
+impl HoldPolicy {
+    pub fn from_config(c: &crate::Config) -> Self {
+        Self {
+            hold: Duration::minutes(c.reservation_minutes),
+            max_units_per_account: c.max_held_units_per_account,
+            max_units_per_ip: c.max_held_units_per_ip,
+            max_units_per_session: c.max_held_units_per_session,
+        }
+    }
+}
+
+#[derive(Clone, Debug, Default)]
+pub struct Buyer {
+    pub user_id: Option<i32>,
+    pub email: Option<String>,
+    pub phone: Option<String>,
+    pub ip: String,
+    pub session_key: Option<String>,
+}
+
+#[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
+pub struct LineRequest {
+    pub sku_code: String,
+    pub quantity: u32,
+    pub topup_account: Option<String>,
+}
+
+/// An order just created, with the secret that finds it again (shown once, stored hashed).
+pub struct NewOrder {
+    pub order: Order,
+    pub lookup_token: String,
+}
+
+impl std::fmt::Debug for NewOrder {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("NewOrder").field("order_no", &self.order.order_no).finish_non_exhaustive()
+    }
+}
+
+/// Crockford base32 without I, L, O, U: unambiguous when read aloud or retyped.
+const ORDER_ALPHABET: &[u8] = b"0123456789ABCDEFGHJKMNPQRSTVWXYZ";
+
+/// `Q` + 15 random characters (75 bits): neither sequential nor guessable.
+pub fn new_order_no() -> String {
+    let mut rng = rand::thread_rng();
+    std::iter::once('Q').chain((0..15).map(|_| ORDER_ALPHABET[rng.gen_range(0..32)] as char)).collect()
+}
+
+/// 256 random bits, URL-safe.
+pub fn new_lookup_token() -> String {
+    let mut b = [0u8; 32];
+    rand::rngs::OsRng.fill_bytes(&mut b);
+    hex::encode(b)
+}
+
+pub fn hash_token(token: &str) -> String {
+    hex::encode(Sha256::digest(token.as_bytes()))
+}
+
+/// A Chinese mainland mobile number, or an international one with `+`.
+pub fn parse_phone(raw: &str) -> Result<String, OrderError> {
+    let s: String = raw.chars().filter(|c| !matches!(c, ' ' | '-')).collect();
+    let cn = s.len() == 11 && s.starts_with('1') && s.chars().all(|c| c.is_ascii_digit());
+    let intl = s.starts_with('+') && (8..=16).contains(&s.len()) && s[1..].chars().all(|c| c.is_ascii_digit());
+    if cn || intl { Ok(s) } else { Err(OrderError::BadPhone) }
+}
+
+fn topup_account_ok(account: &str) -> bool {
+    parse_phone(account).is_ok()
+}
+
+/// Units a buyer holds in unpaid, unexpired orders — by account, IP or session.
+async fn held_units(
+    db: &impl ConnectionTrait,
+    now: DateTime<Utc>,
+    column: order::Column,
+    value: sea_orm::Value,
+) -> Result<i64, DbErr> {
+    let orders: Vec<i32> = order::Entity::find()
+        .filter(order::Column::Status.eq(Status::PendingPayment.as_str()))
+        .filter(order::Column::ReservedUntil.gt(now))
+        .filter(column.eq(value))
+        .all(db)
+        .await?
+        .into_iter()
+        .map(|o| o.id)
+        .collect();
+    if orders.is_empty() {
+        return Ok(0);
+    }
+    let lines = order_line::Entity::find().filter(order_line::Column::OrderId.is_in(orders)).all(db).await?;
+    Ok(lines.iter().map(|l| l.quantity as i64).sum())
+}
+
+/// Creates an order and reserves its codes for `policy.hold`. Sold out, or over the
+/// buyer's hold limit: nothing is created and nothing is held.
+pub async fn create_order(
+    db: &Db,
+    clock: &Clock,
+    policy: &HoldPolicy,
+    buyer: &Buyer,
+    lines: &[LineRequest],
+    channel: &str,
+) -> Result<NewOrder, OrderError> {
+    if lines.is_empty() {
+        return Err(OrderError::Empty);
+    }
+    let email = match buyer.email.as_deref().map(str::trim).filter(|e| !e.is_empty()) {
+        Some(e) => Some(Email::parse(e).map_err(|_| OrderError::ContactRequired)?.as_str().to_owned()),
+        None => None,
+    };
+    let phone = match buyer.phone.as_deref().map(str::trim).filter(|p| !p.is_empty()) {
+        Some(p) => Some(parse_phone(p)?),
+        None => None,
+    };
+    if buyer.user_id.is_none() && email.is_none() && phone.is_none() {
+        return Err(OrderError::ContactRequired);
+    }
+    let mut resolved = Vec::with_capacity(lines.len());
+    for l in lines {
+        let s = sku::Entity::find()
+            .filter(sku::Column::Code.eq(l.sku_code.trim()))
+            .filter(sku::Column::OnShelf.eq(true))
+            .one(db)
+            .await?
+            .ok_or(OrderError::UnknownSku)?;
+        if (l.quantity as i32) < s.min_per_order || (l.quantity as i32) > s.max_per_order || l.quantity == 0 {
+            return Err(OrderError::BadQuantity);
+        }
+        let product =
+            crate::entities::product::Entity::find_by_id(s.product_id).one(db).await?.ok_or(OrderError::UnknownSku)?;
+        let account = if s.kind == "direct_topup" {
+            let a = l.topup_account.as_deref().map(str::trim).unwrap_or_default().to_owned();
+            if !topup_account_ok(&a) {
+                return Err(OrderError::BadTopupAccount);
+            }
+            Some(a)
+        } else {
+            None
+        };
+        resolved.push((s, product, l.quantity, account));
+    }
+    let now = clock.now();
+    let units: i64 = resolved.iter().filter(|(s, ..)| s.kind != "direct_topup").map(|(_, _, q, _)| *q as i64).sum();
+    let over = |held: i64, cap: i64| held + units > cap;
+    if let Some(uid) = buyer.user_id
+        && over(held_units(db, now, order::Column::UserId, uid.into()).await?, policy.max_units_per_account)
+    {
+        return Err(OrderError::HoldLimit);
+    }
+    if over(held_units(db, now, order::Column::ClientIp, buyer.ip.clone().into()).await?, policy.max_units_per_ip) {
+        return Err(OrderError::HoldLimit);
+    }
+    if let Some(sk) = &buyer.session_key
+        && over(held_units(db, now, order::Column::SessionKey, sk.clone().into()).await?, policy.max_units_per_session)
+    {
+        return Err(OrderError::HoldLimit);
+    }
+
+    let total: i64 = resolved.iter().map(|(s, _, q, _)| s.price_e4 * *q as i64).sum();
+    let token = new_lookup_token();
+    let until = now + policy.hold;
+    let txn = db::begin_write(db).await?;
+    let order = order::ActiveModel {
+        order_no: Set(new_order_no()),
+        user_id: Set(buyer.user_id),
+        contact_email: Set(email),
+        contact_phone: Set(phone),
+        lookup_token_hash: Set(hash_token(&token)),
+        status: Set(Status::PendingPayment.as_str().into()),
+        total_e4: Set(total),
+        refunded_e4: Set(0),
+        currency: Set(Currency::CNY.code().into()),
+        payment_provider: Set(None),
+        payment_ref: Set(None),
+        channel: Set(channel.into()),
+        client_ip: Set(Some(buyer.ip.clone())),
+        session_key: Set(buyer.session_key.clone()),
+        reserved_until: Set(until),
+        created_at: Set(now),
+        paid_at: Set(None),
+        fulfilled_at: Set(None),
+        updated_at: Set(now),
+        ..Default::default()
+    }
+    .insert(&txn)
+    .await?;
+    for (s, product, quantity, account) in &resolved {
+        order_line::ActiveModel {
+            order_id: Set(order.id),
+            sku_id: Set(s.id),
+            quantity: Set(*quantity as i32),
+            unit_price_e4: Set(s.price_e4),
+            sku_code: Set(s.code.clone()),
+            product_name: Set(format!("{} / {}", product.name_zh, product.name_en)),
+            sku_name: Set(format!("{} / {}", s.name_zh, s.name_en)),
+            kind: Set(s.kind.clone()),
+            topup_account: Set(account.clone()),
+            delivered: Set(0),
+            refunded: Set(0),
+            ..Default::default()
+        }
+        .insert(&txn)
+        .await?;
+        if s.kind != "direct_topup" {
+            let got = inventory::reserve(&txn, s.id, *quantity, order.id, until, now).await?;
+            if got < *quantity {
+                txn.rollback().await?;
+                return Err(OrderError::SoldOut { sku_code: s.code.clone() });
+            }
+        }
+    }
+    jobs::enqueue(
+        &txn,
+        now,
+        jobs::Job::ExpireOrder { order_id: order.id },
+        until,
+        Some(&format!("expire:{}", order.id)),
+    )
+    .await?;
+    txn.commit().await?;
+    Ok(NewOrder { order, lookup_token: token })
+}
+
+pub async fn by_no(db: &impl ConnectionTrait, order_no: &str) -> Result<Option<Order>, DbErr> {
+    order::Entity::find().filter(order::Column::OrderNo.eq(order_no.trim())).one(db).await
+}
+
+pub async fn lines(db: &impl ConnectionTrait, order_id: i32) -> Result<Vec<Line>, DbErr> {
+    order_line::Entity::find()
+        .filter(order_line::Column::OrderId.eq(order_id))
+        .order_by_asc(order_line::Column::Id)
+        .all(db)
+        .await
+}
+
+pub async fn for_user(db: &impl ConnectionTrait, user_id: i32) -> Result<Vec<Order>, DbErr> {
+    order::Entity::find().filter(order::Column::UserId.eq(user_id)).order_by_desc(order::Column::Id).all(db).await
+}
+
+/// Moves an order from one of `from` to `to`; false when it was not in any of them.
+async fn transition(
+    db: &impl ConnectionTrait,
+    order_id: i32,
+    from: &[Status],
+    to: Status,
+    now: DateTime<Utc>,
+) -> Result<bool, DbErr> {
+    let mut q = order::Entity::update_many()
+        .col_expr(order::Column::Status, Expr::value(to.as_str()))
+        .col_expr(order::Column::UpdatedAt, Expr::value(now));
+    match to {
+        Status::Paid => q = q.col_expr(order::Column::PaidAt, Expr::value(Some(now))),
+        Status::Fulfilled => q = q.col_expr(order::Column::FulfilledAt, Expr::value(Some(now))),
+        _ => {}
+    }
+    let res = q
+        .filter(order::Column::Id.eq(order_id))
+        .filter(order::Column::Status.is_in(from.iter().map(|s| s.as_str())))
+        .exec(db)
+        .await?;
+    Ok(res.rows_affected == 1)
+}
+
+#[derive(Debug, PartialEq, Eq)]
+pub enum PaymentOutcome {
+    /// This event paid the order (and fulfilment ran or is queued).
+    Applied,
+    /// This event was seen before; nothing changed.
+    AlreadyApplied,
+}
+
+/// A payment provider says an order is paid: records it and fulfils.
+pub async fn confirm_payment(
+    db: &Db,
+    clock: &Clock,
+    provider: &str,
+    event_id: &str,
+    order_no: &str,
+    amount_e4: i64,
+    payment_ref: Option<&str>,
+) -> Result<PaymentOutcome, OrderError> {
+    let (outcome, order_id) = record_payment(db, clock, provider, event_id, order_no, amount_e4, payment_ref).await?;
+    if outcome == PaymentOutcome::Applied {
+        crash_point("after_paid");
+        fulfil(db, clock, order_id).await?;
+    }
+    Ok(outcome)
+}
+
+/// The first half of a payment: the event id is recorded in the same transaction as the
+/// order's move to `paid` and the queued fulfilment, so replays, retries and races change
+/// nothing twice, and a crash before fulfilment leaves a job that finishes it. Payment
+/// for an order whose hold lapsed is still taken: fulfilment then covers it from stock or
+/// refunds the shortfall.
+pub async fn record_payment(
+    db: &Db,
+    clock: &Clock,
+    provider: &str,
+    event_id: &str,
+    order_no: &str,
+    amount_e4: i64,
+    payment_ref: Option<&str>,
+) -> Result<(PaymentOutcome, i32), OrderError> {
+    let now = clock.now();
+    let txn = db::begin_write(db).await?;
+    let order = by_no(&txn, order_no).await?.ok_or(OrderError::NotFound)?;
+    let recorded = payment_event::Entity::insert(payment_event::ActiveModel {
+        provider: Set(provider.into()),
+        event_id: Set(event_id.into()),
+        kind: Set("payment".into()),
+        order_id: Set(Some(order.id)),
+        created_at: Set(now),
+        ..Default::default()
+    })
+    .exec_without_returning(&txn)
+    .await;
+    match recorded {
+        Err(e) if matches!(e.sql_err(), Some(SqlErr::UniqueConstraintViolation(_))) => {
+            txn.rollback().await?;
+            return Ok((PaymentOutcome::AlreadyApplied, order.id));
+        }
+        Err(e) => return Err(e.into()),
+        Ok(_) => {}
+    }
+    if amount_e4 != order.total_e4 {
+        txn.rollback().await?;
+        return Err(OrderError::AmountMismatch);
+    }
+    if !transition(&txn, order.id, &[Status::PendingPayment, Status::Expired, Status::Cancelled], Status::Paid, now)
+        .await?
+    {
+        // Paid already through another event: keep this one on record, change nothing else.
+        txn.commit().await?;
+        return Ok((PaymentOutcome::AlreadyApplied, order.id));
+    }
+    order::Entity::update_many()
+        .col_expr(order::Column::PaymentProvider, Expr::value(Some(provider.to_owned())))
+        .col_expr(order::Column::PaymentRef, Expr::value(payment_ref.map(str::to_owned)))
+        .filter(order::Column::Id.eq(order.id))
+        .exec(&txn)
+        .await?;
+    jobs::enqueue(&txn, now, jobs::Job::Fulfil { order_id: order.id }, now, Some(&format!("fulfil:{}", order.id)))
+        .await?;
+    txn.commit().await?;
+    Ok((PaymentOutcome::Applied, order.id))
+}
+
+/// Pays an order from its buyer's wallet.
+pub async fn pay_with_wallet(
+    db: &Db,
+    clock: &Clock,
+    order_no: &str,
+    user_id: i32,
+) -> Result<PaymentOutcome, OrderError> {
+    let now = clock.now();
+    let txn = db::begin_write(db).await?;
+    let order = by_no(&txn, order_no).await?.filter(|o| o.user_id == Some(user_id)).ok_or(OrderError::NotFound)?;
+    if !transition(&txn, order.id, &[Status::PendingPayment], Status::Paid, now).await? {
+        txn.rollback().await?;
+        return Err(OrderError::NotPayable);
+    }
+    if let Err(e) =
+        wallet::post(&txn, clock, user_id, -order.total_e4, "payment", Some(order.id), Some(&order.order_no), None)
+            .await
+    {
+        txn.rollback().await?;
+        return Err(e.into());
+    }
+    payment_event::ActiveModel {
+        provider: Set("wallet".into()),
+        event_id: Set(format!("wallet:{}", order.order_no)),
+        kind: Set("payment".into()),
+        order_id: Set(Some(order.id)),
+        created_at: Set(now),
+        ..Default::default()
+    }
+    .insert(&txn)
+    .await?;
+    order::Entity::update_many()
+        .col_expr(order::Column::PaymentProvider, Expr::value(Some("wallet".to_owned())))
+        .filter(order::Column::Id.eq(order.id))
+        .exec(&txn)
+        .await?;
+    jobs::enqueue(&txn, now, jobs::Job::Fulfil { order_id: order.id }, now, Some(&format!("fulfil:{}", order.id)))
+        .await?;
+    txn.commit().await?;
+    crash_point("after_paid");
+    fulfil(db, clock, order.id).await?;
+    Ok(PaymentOutcome::Applied)
+}
+
+/// Test hook: `QUANYI_CRASH_AT=<point>` aborts the process there, so tests can prove
+/// that a restart finishes what a crash interrupted. Inert unless set.
+pub fn crash_point(point: &str) {
+    if std::env::var("QUANYI_CRASH_AT").is_ok_and(|p| p == point) {
+        eprintln!("QUANYI_CRASH_AT={point}: aborting");
+        std::process::abort();
+    }
+}
+
+/// What fulfilment did.
+#[derive(Debug, Default, PartialEq, Eq)]
+pub struct Fulfilment {
+    pub delivered: u32,
+    pub short: u32,
+    pub refunded_e4: i64,
+}
+
+/// Commits codes to a paid order's lines, in one transaction. Reserved codes are used
+/// first; if the hold lapsed, fresh stock is claimed; what stock cannot cover is refunded
+/// and staff are alerted. Idempotent: a fulfilled order is left alone.
+pub async fn fulfil(db: &Db, clock: &Clock, order_id: i32) -> Result<Fulfilment, OrderError> {
+    let now = clock.now();
+    let txn = db::begin_write(db).await?;
+    let Some(order) = order::Entity::find_by_id(order_id).one(&txn).await? else {
+        txn.rollback().await?;
+        return Err(OrderError::NotFound);
+    };
+    if order.status != Status::Paid.as_str() {
+        txn.rollback().await?;
+        return Ok(Fulfilment::default());
+    }
+    let mut result = Fulfilment::default();
+    let mut topup_pending = false;
+    for line in lines(&txn, order.id).await? {
+        if line.kind == "direct_topup" {
+            topup_pending = true;
+            continue;
+        }
+        let needed = std::cmp::max(line.quantity - line.delivered - line.refunded, 0) as u32;
+        if needed == 0 {
+            continue;
+        }
+        let mut codes = inventory::reserved_for(&txn, order.id, line.sku_id).await?;
+        if (codes.len() as u32) < needed {
+            inventory::reserve(&txn, line.sku_id, needed - codes.len() as u32, order.id, now, now).await?;
+            codes = inventory::reserved_for(&txn, order.id, line.sku_id).await?;
+        }
+        let mut delivered = 0u32;
+        for code in codes.iter().take(needed as usize) {
+            if !inventory::mark_sold(&txn, code.id, order.id, now).await? {
+                continue;
+            }
+            allocation::ActiveModel {
+                order_line_id: Set(line.id),
+                code_id: Set(code.id),
+                active: Set(true),
+                created_at: Set(now),
+                ..Default::default()
+            }
+            .insert(&txn)
+            .await?;
+            delivered += 1;
+        }
+        let short = needed - delivered;
+        let mut l: order_line::ActiveModel = line.clone().into();
+        l.delivered = Set(line.delivered + delivered as i32);
+        l.refunded = Set(line.refunded + short as i32);
+        l.update(&txn).await?;
+        result.delivered += delivered;
+        result.short += short;
+        result.refunded_e4 += short as i64 * line.unit_price_e4;
+    }
+    // Codes held beyond what the lines need go back to stock.
+    inventory::release(&txn, order.id).await?;
+    let to = if result.short > 0 {
+        if result.refunded_e4 >= order.total_e4 { Status::Refunded } else { Status::PartiallyRefunded }
+    } else if topup_pending {
+        Status::AwaitingTopup
+    } else {
+        Status::Fulfilled
+    };
+    if result.short > 0 {
+        refund_shortfall(&txn, clock, &order, result.refunded_e4).await?;
+    }
+    transition(&txn, order.id, &[Status::Paid], to, now).await?;
+    if to == Status::PartiallyRefunded || to == Status::Refunded {
+        order::Entity::update_many()
+            .col_expr(order::Column::FulfilledAt, Expr::value(Some(now)))
+            .filter(order::Column::Id.eq(order.id))
+            .exec(&txn)
+            .await?;
+    }
+    txn.commit().await?;
+    Ok(result)
+}
+
+/// Refunds what stock could not cover: to the wallet for wallet payments, otherwise
+/// through the provider (queued), and raises a staff alert either way.
+async fn refund_shortfall(
+    txn: &impl ConnectionTrait,
+    clock: &Clock,
+    order: &Order,
+    amount_e4: i64,
+) -> Result<(), OrderError> {
+    let now = clock.now();
+    order::Entity::update_many()
+        .col_expr(order::Column::RefundedE4, Expr::col(order::Column::RefundedE4).add(amount_e4))
+        .filter(order::Column::Id.eq(order.id))
+        .exec(txn)
+        .await?;
+    match (order.payment_provider.as_deref(), order.user_id) {
+        (Some("wallet"), Some(uid)) => {
+            wallet::post(txn, clock, uid, amount_e4, "refund", Some(order.id), Some("shortfall"), None).await?;
+        }
+        _ => {
+            jobs::enqueue(txn, now, jobs::Job::ProviderRefund { order_id: order.id, amount_e4 }, now, None).await?;
+        }
+    }
+    crate::alerts::raise(
+        txn,
+        now,
+        "shortfall",
+        &format!(
+            "order {} paid but short of stock; refunded {}",
+            order.order_no,
+            Money::from_e4(amount_e4, Currency::CNY).display()
+        ),
+    )
+    .await?;
+    Ok(())
+}
+
+/// Ends an unpaid order whose hold lapsed and returns its codes to stock. Called by the
+/// job queued at creation; harmless if the order was paid meanwhile.
+pub async fn expire(db: &Db, clock: &Clock, order_id: i32) -> Result<bool, DbErr> {
+    let now = clock.now();
+    let txn = db::begin_write(db).await?;
+    let Some(order) = order::Entity::find_by_id(order_id).one(&txn).await? else {
+        txn.rollback().await?;
+        return Ok(false);
+    };
+    if order.reserved_until > now {
+        txn.rollback().await?;
+        return Ok(false);
+    }
+    let moved = transition(&txn, order_id, &[Status::PendingPayment], Status::Expired, now).await?;
+    if moved {
+        inventory::release(&txn, order_id).await?;
+    }
+    txn.commit().await?;
+    Ok(moved)
+}
+
+/// A buyer cancels an unpaid order.
+pub async fn cancel(db: &Db, clock: &Clock, order_id: i32) -> Result<bool, DbErr> {
+    let txn = db::begin_write(db).await?;
+    let moved = transition(&txn, order_id, &[Status::PendingPayment], Status::Cancelled, clock.now()).await?;
+    if moved {
+        inventory::release(&txn, order_id).await?;
+    }
+    txn.commit().await?;
+    Ok(moved)
+}
+
+/// The codes delivered on an order's lines, opened: `(line id, code id, plaintext)`.
+pub async fn delivered_codes(
+    db: &impl ConnectionTrait,
+    vault: &crate::vault::Vault,
+    order_id: i32,
+) -> Result<Vec<(i32, i32, String)>, OrderError> {
+    let line_ids: Vec<i32> = lines(db, order_id).await?.into_iter().map(|l| l.id).collect();
+    let allocs = allocation::Entity::find()
+        .filter(allocation::Column::OrderLineId.is_in(line_ids))
+        .filter(allocation::Column::Active.eq(true))
+        .order_by_asc(allocation::Column::Id)
+        .all(db)
+        .await?;
+    let mut out = Vec::with_capacity(allocs.len());
+    for a in allocs {
+        let Some(c) = crate::entities::code::Entity::find_by_id(a.code_id).one(db).await? else { continue };
+        let plain = vault.open(&c.sealed, &c.fingerprint).map_err(|e| OrderError::Db(DbErr::Custom(e.to_string())))?;
+        out.push((a.order_line_id, c.id, plain));
+    }
+    Ok(out)
+}

@@ -1,0 +1,355 @@
+//! The sell-and-deliver invariants, on SQLite and on PostgreSQL: one code one buyer,
+//! one code one copy, codes secret at rest, paid once fulfilled once, holds that lapse,
+//! caps on hoarding, and nothing lost when fulfilment is interrupted.
+use quanyi::{
+    Clock, Shop,
+    accounts::Actor,
+    db_test,
+    entities::{allocation, code, order_line},
+    inventory::{self, BatchSpec, Duplicate},
+    jobs,
+    money::Currency,
+    orders::{self, Buyer, LineRequest, OrderError, PaymentOutcome},
+    testing::{Backend, TestDb},
+    wallet,
+};
+use sea_orm::{ColumnTrait, ConnectionTrait, EntityTrait, PaginatorTrait, QueryFilter};
+use std::collections::HashSet;
+
+async fn seeded_shop(t: &TestDb, clock: Clock) -> Shop {
+    let shop = t.shop(clock);
+    let dir = std::env::temp_dir().join(format!("qy-pipe-{}", uuid::Uuid::new_v4()));
+    quanyi::demo::seed(&shop.db, &shop.clock, &dir).await.unwrap();
+    std::fs::remove_dir_all(dir).ok();
+    shop
+}
+
+fn spec(sku: &str) -> BatchSpec {
+    BatchSpec {
+        sku_code: sku.into(),
+        unit_cost: "8.50".parse().unwrap(),
+        currency: Currency::CNY,
+        supplier: "Acme Cards".into(),
+        expires_at: None,
+        source: "cli",
+    }
+}
+
+async fn import(shop: &Shop, sku: &str, text: &str) -> inventory::ImportReport {
+    inventory::import_codes(&shop.db, &shop.clock, &shop.vault, &Actor::cli(), &spec(sku), text, |_, _| {})
+        .await
+        .unwrap()
+}
+
+fn codes(prefix: &str, n: usize) -> String {
+    (0..n).map(|i| format!("{prefix}-{i:05}-SECRET\n")).collect()
+}
+
+fn buyer(i: usize) -> Buyer {
+    Buyer {
+        email: Some(format!("buyer{i}@example.com")),
+        ip: format!("10.0.{}.{}", i / 250, i % 250),
+        ..Default::default()
+    }
+}
+
+fn line(sku: &str, q: u32) -> Vec<LineRequest> {
+    vec![LineRequest { sku_code: sku.into(), quantity: q, topup_account: None }]
+}
+
+async fn status_count(db: &impl ConnectionTrait, status: &str) -> u64 {
+    code::Entity::find().filter(code::Column::Status.eq(status)).count(db).await.unwrap()
+}
+
+db_test!(the_same_code_is_stored_once_and_duplicates_are_reported_by_line, |t| {
+    let shop = seeded_shop(&t, Clock::system()).await;
+    let r = import(&shop, "BREW-1", "AAA-1\n\nBBB-2\n AAA-1 \nＣＣＣ-3\nCCC-3\n").await;
+    assert_eq!(r.lines_total, 5);
+    assert_eq!(r.imported, 3);
+    assert_eq!(
+        r.duplicates,
+        vec![Duplicate::InFile { line: 4, first_line: 1 }, Duplicate::InFile { line: 6, first_line: 5 }]
+    );
+    // Another batch (another supplier, another SKU even) with one code seen before.
+    let r2 = import(&shop, "STARVIDEO-MONTH", "DDD-4\nBBB-2\n").await;
+    assert_eq!(r2.imported, 1);
+    assert_eq!(r2.duplicates, vec![Duplicate::AlreadyStored { line: 2 }]);
+    let long = "X".repeat(600);
+    let r3 = import(&shop, "BREW-1", &format!("EEE-5\n{long}\n")).await;
+    assert_eq!((r3.imported, r3.rejected.clone()), (1, vec![(2, "too_long")]));
+    assert_eq!(code::Entity::find().count(&shop.db).await.unwrap(), 5);
+    let counts = inventory::counts(&shop.db, None, Some(r.batch_id)).await.unwrap();
+    assert_eq!(counts["available"], 3);
+    let bad =
+        inventory::import_codes(&shop.db, &shop.clock, &shop.vault, &Actor::cli(), &spec("NOPE"), "X\n", |_, _| {})
+            .await;
+    assert!(matches!(bad, Err(inventory::InventoryError::UnknownSku)));
+    let topup = inventory::import_codes(
+        &shop.db,
+        &shop.clock,
+        &shop.vault,
+        &Actor::cli(),
+        &spec("LINK-TOPUP-50"),
+        "X\n",
+        |_, _| {},
+    )
+    .await;
+    assert!(matches!(topup, Err(inventory::InventoryError::NotACodeSku)));
+});
+
+db_test!(no_code_is_readable_in_a_dump_of_the_database, |t| {
+    let shop = seeded_shop(&t, Clock::system()).await;
+    let secrets = codes("PLAINTEXT-CANARY", 20);
+    import(&shop, "BREW-1", &secrets).await;
+    let dump: Vec<u8> = match t.backend {
+        Backend::Sqlite => {
+            shop.db.execute_unprepared("PRAGMA wal_checkpoint(TRUNCATE)").await.unwrap();
+            let path = quanyi::db::sqlite_path(&t.url).unwrap();
+            let mut bytes = std::fs::read(&path).unwrap();
+            bytes.extend(std::fs::read(format!("{path}-wal")).unwrap_or_default());
+            bytes
+        }
+        Backend::Postgres => {
+            let name = t.url.rsplit('/').next().unwrap();
+            let out = std::process::Command::new("pg_dump")
+                .args(["-h", "127.0.0.1", "-U", "postgres", name])
+                .output()
+                .unwrap();
+            assert!(out.status.success(), "pg_dump failed: {}", String::from_utf8_lossy(&out.stderr));
+            out.stdout
+        }
+    };
+    assert!(dump.len() > 10_000, "dump too small to mean anything");
+    let text = String::from_utf8_lossy(&dump);
+    assert!(text.contains("Acme Cards"), "the dump should hold the batch (sanity check)");
+    assert!(!text.contains("PLAINTEXT-CANARY"), "a code appears in plain text");
+    assert!(!text.contains("CANARY"), "part of a code appears in plain text");
+});
+
+db_test!(concurrent_buyers_never_get_the_same_code, |t| {
+    let shop = seeded_shop(&t, Clock::system()).await;
+    import(&shop, "DREAM-100", &codes("RACE", 50)).await;
+    let mut tasks = Vec::new();
+    for i in 0..200 {
+        let shop = shop.clone();
+        tasks.push(tokio::spawn(async move {
+            let new = orders::create_order(
+                &shop.db,
+                &shop.clock,
+                &shop.hold_policy(),
+                &buyer(i),
+                &line("DREAM-100", 1),
+                "web",
+            )
+            .await?;
+            let total = new.order.total_e4;
+            orders::confirm_payment(
+                &shop.db,
+                &shop.clock,
+                "test",
+                &format!("evt-{i}"),
+                &new.order.order_no,
+                total,
+                None,
+            )
+            .await?;
+            Ok::<_, OrderError>(new.order.id)
+        }));
+    }
+    let mut ok = 0;
+    let mut sold_out = 0;
+    for task in tasks {
+        match task.await.unwrap() {
+            Ok(_) => ok += 1,
+            Err(OrderError::SoldOut { .. }) => sold_out += 1,
+            Err(e) => panic!("unexpected: {e:?}"),
+        }
+    }
+    assert_eq!((ok, sold_out), (50, 150));
+    // Reconcile: every code sold once, on exactly one line, and lines account for them all.
+    let allocs = allocation::Entity::find().all(&shop.db).await.unwrap();
+    let distinct: HashSet<i32> = allocs.iter().map(|a| a.code_id).collect();
+    assert_eq!(allocs.len(), 50);
+    assert_eq!(distinct.len(), 50);
+    assert_eq!(status_count(&shop.db, "sold").await, 50);
+    assert_eq!(status_count(&shop.db, "available").await + status_count(&shop.db, "reserved").await, 0);
+    let delivered: i32 = order_line::Entity::find().all(&shop.db).await.unwrap().iter().map(|l| l.delivered).sum();
+    assert_eq!(delivered, 50);
+});
+
+db_test!(a_payment_event_delivered_five_times_fulfils_once, |t| {
+    let shop = seeded_shop(&t, Clock::system()).await;
+    import(&shop, "BREW-1", &codes("ONCE", 5)).await;
+    let new = orders::create_order(&shop.db, &shop.clock, &shop.hold_policy(), &buyer(1), &line("BREW-1", 2), "web")
+        .await
+        .unwrap();
+    let mut tasks = Vec::new();
+    for i in 0..5 {
+        let shop = shop.clone();
+        let no = new.order.order_no.clone();
+        let total = new.order.total_e4;
+        // The same event five times, plus a second event id racing it.
+        let event = if i == 4 { "evt-other".to_owned() } else { "evt-1".to_owned() };
+        tasks.push(tokio::spawn(async move {
+            orders::confirm_payment(&shop.db, &shop.clock, "test", &event, &no, total, None).await
+        }));
+    }
+    let outcomes: Vec<_> = futures_collect(tasks).await;
+    assert_eq!(outcomes.iter().filter(|o| **o == PaymentOutcome::Applied).count(), 1);
+    assert_eq!(allocation::Entity::find().count(&shop.db).await.unwrap(), 2);
+    assert_eq!(status_count(&shop.db, "sold").await, 2);
+    let order = orders::by_no(&shop.db, &new.order.order_no).await.unwrap().unwrap();
+    assert_eq!(order.status, "fulfilled");
+    let opened = orders::delivered_codes(&shop.db, &shop.vault, order.id).await.unwrap();
+    assert_eq!(opened.len(), 2);
+    assert!(opened.iter().all(|(_, _, c)| c.starts_with("ONCE-")));
+    // A wrong amount is refused and changes nothing.
+    let other = orders::create_order(&shop.db, &shop.clock, &shop.hold_policy(), &buyer(2), &line("BREW-1", 1), "web")
+        .await
+        .unwrap();
+    let e = orders::confirm_payment(&shop.db, &shop.clock, "test", "evt-cheap", &other.order.order_no, 1, None)
+        .await
+        .unwrap_err();
+    assert!(matches!(e, OrderError::AmountMismatch));
+    assert_eq!(orders::by_no(&shop.db, &other.order.order_no).await.unwrap().unwrap().status, "pending_payment");
+});
+
+async fn futures_collect(
+    tasks: Vec<tokio::task::JoinHandle<Result<PaymentOutcome, OrderError>>>,
+) -> Vec<PaymentOutcome> {
+    let mut v = Vec::new();
+    for t in tasks {
+        v.push(t.await.unwrap().unwrap());
+    }
+    v
+}
+
+db_test!(lapsed_holds_return_to_stock_and_caps_stop_hoarding, |t| {
+    let clock = Clock::fixed(chrono::Utc::now());
+    let shop = seeded_shop(&t, clock.clone()).await;
+    import(&shop, "BREW-1", &codes("HOLD", 40)).await;
+    let policy = orders::HoldPolicy { max_units_per_session: 5, ..shop.hold_policy() };
+    let mut b = buyer(7);
+    b.session_key = Some("sess-1".into());
+    orders::create_order(&shop.db, &shop.clock, &policy, &b, &line("BREW-1", 3), "web").await.unwrap();
+    let e = orders::create_order(&shop.db, &shop.clock, &policy, &b, &line("BREW-1", 3), "web").await.unwrap_err();
+    assert!(matches!(e, OrderError::HoldLimit));
+    assert_eq!(status_count(&shop.db, "reserved").await, 3);
+    // Same IP, other sessions: the IP cap (30) holds too.
+    let policy_ip = orders::HoldPolicy { max_units_per_ip: 6, ..shop.hold_policy() };
+    let e = orders::create_order(&shop.db, &shop.clock, &policy_ip, &buyer(7), &line("BREW-1", 4), "web")
+        .await
+        .unwrap_err();
+    assert!(matches!(e, OrderError::HoldLimit));
+    // Fifteen minutes on, the hold lapses through the job queue and stock returns.
+    clock.advance(chrono::Duration::minutes(16));
+    jobs::run_due(&shop).await.unwrap();
+    assert_eq!(status_count(&shop.db, "reserved").await, 0);
+    assert_eq!(status_count(&shop.db, "available").await, 40);
+    orders::create_order(&shop.db, &shop.clock, &policy, &b, &line("BREW-1", 5), "web").await.unwrap();
+});
+
+db_test!(a_crash_between_payment_and_delivery_is_finished_by_the_job_runner, |t| {
+    let shop = seeded_shop(&t, Clock::system()).await;
+    import(&shop, "BREW-1", &codes("CRASH", 3)).await;
+    let new = orders::create_order(&shop.db, &shop.clock, &shop.hold_policy(), &buyer(3), &line("BREW-1", 3), "web")
+        .await
+        .unwrap();
+    // The payment is recorded; the process dies before fulfilling.
+    let (outcome, order_id) = orders::record_payment(
+        &shop.db,
+        &shop.clock,
+        "test",
+        "evt-crash",
+        &new.order.order_no,
+        new.order.total_e4,
+        None,
+    )
+    .await
+    .unwrap();
+    assert_eq!(outcome, PaymentOutcome::Applied);
+    assert_eq!(allocation::Entity::find().count(&shop.db).await.unwrap(), 0);
+    // After restart, the runner finds the queued fulfilment.
+    assert!(jobs::run_due(&shop).await.unwrap() >= 1);
+    let order = orders::by_no(&shop.db, &new.order.order_no).await.unwrap().unwrap();
+    assert_eq!(order.status, "fulfilled");
+    assert_eq!(orders::delivered_codes(&shop.db, &shop.vault, order_id).await.unwrap().len(), 3);
+    // Running it again changes nothing.
+    orders::fulfil(&shop.db, &shop.clock, order_id).await.unwrap();
+    assert_eq!(allocation::Entity::find().count(&shop.db).await.unwrap(), 3);
+});
+
+db_test!(a_late_payment_without_stock_is_refunded_and_staff_alerted, |t| {
+    let clock = Clock::fixed(chrono::Utc::now());
+    let shop = seeded_shop(&t, clock.clone()).await;
+    import(&shop, "BREW-1", &codes("LATE", 2)).await;
+    let user = quanyi::accounts::register(
+        &shop.db,
+        &clock,
+        "late@example.com",
+        "correct horse battery staple",
+        "correct horse battery staple",
+        None,
+    )
+    .await
+    .unwrap();
+    wallet::post(&shop.db, &clock, user.id, 1_000_000, "topup", None, None, None).await.unwrap();
+    let mut b = buyer(9);
+    b.user_id = Some(user.id);
+    let slow =
+        orders::create_order(&shop.db, &clock, &shop.hold_policy(), &b, &line("BREW-1", 2), "web").await.unwrap();
+    clock.advance(chrono::Duration::minutes(16));
+    jobs::run_due(&shop).await.unwrap();
+    // Someone else buys the released stock; then the first buyer's payment arrives.
+    let fast = orders::create_order(&shop.db, &clock, &shop.hold_policy(), &buyer(10), &line("BREW-1", 1), "web")
+        .await
+        .unwrap();
+    orders::confirm_payment(&shop.db, &clock, "test", "evt-fast", &fast.order.order_no, fast.order.total_e4, None)
+        .await
+        .unwrap();
+    // Paying an expired order from the wallet is refused (nothing taken) …
+    let e = orders::pay_with_wallet(&shop.db, &clock, &slow.order.order_no, user.id).await.unwrap_err();
+    assert!(matches!(e, OrderError::NotPayable));
+    assert_eq!(wallet::balance(&shop.db, user.id).await.unwrap().to_e4(), Some(1_000_000));
+    // … but a provider's late confirmation is taken, one code delivered, one refunded.
+    orders::confirm_payment(&shop.db, &clock, "test", "evt-slow", &slow.order.order_no, slow.order.total_e4, None)
+        .await
+        .unwrap();
+    let order = orders::by_no(&shop.db, &slow.order.order_no).await.unwrap().unwrap();
+    assert_eq!(order.status, "partially_refunded");
+    assert_eq!(order.refunded_e4, 99_000);
+    assert_eq!(orders::delivered_codes(&shop.db, &shop.vault, order.id).await.unwrap().len(), 1);
+    assert_eq!(quanyi::alerts::open(&shop.db, 10).await.unwrap().len(), 1);
+    jobs::run_due(&shop).await.unwrap();
+    assert_eq!(jobs::count(&shop.db, "dead").await.unwrap(), 0);
+});
+
+db_test!(wallet_payments_never_overdraw, |t| {
+    let shop = seeded_shop(&t, Clock::system()).await;
+    import(&shop, "STARVIDEO-MONTH", &codes("WALLET", 5)).await;
+    let pw = "correct horse battery staple";
+    let user = quanyi::accounts::register(&shop.db, &shop.clock, "w@example.com", pw, pw, None).await.unwrap();
+    let mut b = buyer(11);
+    b.user_id = Some(user.id);
+    let order =
+        orders::create_order(&shop.db, &shop.clock, &shop.hold_policy(), &b, &line("STARVIDEO-MONTH", 2), "web")
+            .await
+            .unwrap();
+    let e = orders::pay_with_wallet(&shop.db, &shop.clock, &order.order.order_no, user.id).await.unwrap_err();
+    assert!(matches!(e, OrderError::InsufficientBalance));
+    assert_eq!(orders::by_no(&shop.db, &order.order.order_no).await.unwrap().unwrap().status, "pending_payment");
+    let owner = quanyi::accounts::create_user(&shop.db, &shop.clock, &Actor::cli(), "o@example.com", "owner", Some(pw))
+        .await
+        .unwrap()
+        .0;
+    let actor = Actor::web(owner, Some("127.0.0.1".into()));
+    let m = quanyi::money::Money::new("50.00".parse().unwrap(), Currency::CNY);
+    wallet::staff_top_up(&shop.db, &shop.clock, &actor, user.id, m, Some("welcome")).await.unwrap();
+    orders::pay_with_wallet(&shop.db, &shop.clock, &order.order.order_no, user.id).await.unwrap();
+    assert_eq!(wallet::balance(&shop.db, user.id).await.unwrap().display(), "¥10.40");
+    let entries = wallet::entries(&shop.db, user.id, 10).await.unwrap();
+    assert_eq!(entries.iter().map(|e| e.amount_e4).sum::<i64>(), 104_000);
+    let again = orders::pay_with_wallet(&shop.db, &shop.clock, &order.order.order_no, user.id).await.unwrap_err();
+    assert!(matches!(again, OrderError::NotPayable));
+    assert_eq!(wallet::balance(&shop.db, user.id).await.unwrap().display(), "¥10.40");
+});
