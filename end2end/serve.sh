@@ -18,6 +18,11 @@ else
   export DATABASE_URL="sqlite://$work/data/quanyi.db"
 fi
 "$bin" migrate up >/dev/null
+"$bin" demo seed >/dev/null
+# Stock a SKU through the real CLI: 40 codes, one duplicated line (reported, not stored).
+seq -f "E2E-BREW-%05g" 1 40 > "$work/codes.txt"
+echo "E2E-BREW-00007" >> "$work/codes.txt"
+"$bin" codes import --sku BREW-1 --cost 3.20 --supplier "E2E Supplier" "$work/codes.txt" >/dev/null
 printf '%s\n' "${E2E_OWNER_PASSWORD:-e2e owner passphrase 2026}" | "$bin" user create --email owner@e2e.test --role owner >/dev/null
 cd "$root"
 exec "$bin" serve

@@ -144,3 +144,18 @@ pub async fn counts(db: &impl ConnectionTrait) -> Result<(u64, u64, u64, u64), D
         sku::Entity::find().count(db).await?,
     ))
 }
+
+/// SKUs that hold codes (not direct top-ups), by code.
+pub async fn code_skus(db: &impl ConnectionTrait) -> Result<Vec<Sku>, DbErr> {
+    sku::Entity::find()
+        .filter(sku::Column::Kind.ne(SkuKind::DirectTopup.as_str()))
+        .order_by_asc(sku::Column::Code)
+        .all(db)
+        .await
+}
+
+/// The usage notes (使用说明) of the product a SKU belongs to.
+pub async fn usage_notes_for_sku(db: &impl ConnectionTrait, sku_id: i32) -> Result<String, DbErr> {
+    let Some(s) = sku::Entity::find_by_id(sku_id).one(db).await? else { return Ok(String::new()) };
+    Ok(product::Entity::find_by_id(s.product_id).one(db).await?.map(|p| p.usage_notes).unwrap_or_default())
+}

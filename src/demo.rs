@@ -154,6 +154,45 @@ const PRODUCTS: &[DemoProduct] = &[
     },
 ];
 
+/// Stocks every card-code SKU of a freshly created demo catalog with demo codes, so a
+/// newcomer can buy something at once. Codes look like `DEMO-BREW-1-7Q2K-9X4M`.
+pub async fn seed_codes(
+    db: &sea_orm::DatabaseConnection,
+    clock: &Clock,
+    vault: &crate::vault::Vault,
+    per_sku: usize,
+) -> Result<usize, DbErr> {
+    use rand::Rng;
+    let mut total = 0;
+    for s in crate::catalog::code_skus(db).await? {
+        let mut rng = rand::thread_rng();
+        let text: String = (0..per_sku)
+            .map(|_| {
+                let r: String =
+                    (0..8).map(|_| b"23456789ABCDEFGHJKMNPQRSTUVWXYZ"[rng.gen_range(0..31)] as char).collect();
+                if s.kind == "redemption_link" {
+                    format!("https://redeem.example/{}/{}\n", s.code.to_lowercase(), r)
+                } else {
+                    format!("DEMO-{}-{}-{}\n", s.code, &r[..4], &r[4..])
+                }
+            })
+            .collect();
+        let spec = crate::inventory::BatchSpec {
+            sku_code: s.code.clone(),
+            unit_cost: rust_decimal::Decimal::new(s.price_e4 * 8 / 10, 4),
+            currency: crate::money::Currency::CNY,
+            supplier: "Demo supplier".into(),
+            expires_at: None,
+            source: "cli",
+        };
+        let report = crate::inventory::import_codes(db, clock, vault, &Actor::cli(), &spec, &text, |_, _| {})
+            .await
+            .map_err(|e| DbErr::Custom(format!("demo codes: {e}")))?;
+        total += report.imported;
+    }
+    Ok(total)
+}
+
 /// Creates the demo catalog (once) and the demo owner (once), remembering the owner's
 /// generated password in `data_dir/admin-login.txt` (mode 0600) for the run command.
 pub async fn seed(db: &sea_orm::DatabaseConnection, clock: &Clock, data_dir: &Path) -> Result<SeedReport, DbErr> {

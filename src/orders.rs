@@ -180,6 +180,12 @@ pub fn hash_token(token: &str) -> String {
     hex::encode(Sha256::digest(token.as_bytes()))
 }
 
+/// Compares a presented token with a stored hash without an early exit.
+pub fn token_matches(token: &str, stored_hash: &str) -> bool {
+    let a = hash_token(token);
+    a.len() == stored_hash.len() && a.bytes().zip(stored_hash.bytes()).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
+}
+
 /// A Chinese mainland mobile number, or an international one with `+`.
 pub fn parse_phone(raw: &str) -> Result<String, OrderError> {
     let s: String = raw.chars().filter(|c| !matches!(c, ' ' | '-')).collect();

@@ -45,6 +45,7 @@ pub fn App() -> impl IntoView {
                 <ParentRoute path=path!("/admin") view=AdminLayout ssr=SsrMode::Async>
                     <Route path=path!("") view=admin::Dashboard/>
                     <Route path=path!("staff") view=admin::Staff/>
+                    <Route path=path!("inventory") view=admin::Inventory/>
                     <Route path=path!("audit") view=admin::Audit/>
                 </ParentRoute>
                 <ParentRoute path=path!("") view=MallLayout ssr=SsrMode::Async>
@@ -55,6 +56,8 @@ pub fn App() -> impl IntoView {
                     <Route path=path!("login") view=Login/>
                     <Route path=path!("register") view=Register/>
                     <Route path=path!("account") view=Account/>
+                    <Route path=path!("orders") view=MyOrders/>
+                    <Route path=path!("orders/:no") view=OrderPage/>
                 </ParentRoute>
             </Routes>
         </Router>

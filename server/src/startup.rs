@@ -39,6 +39,9 @@ pub async fn serve(config: Config) -> Result<(), Box<dyn std::error::Error>> {
     let mut admin_line = None;
     if !config.is_production() {
         let report = quanyi::demo::seed(&db, &Clock::system(), &config.data_dir).await?;
+        if report.catalog_created {
+            quanyi::demo::seed_codes(&db, &Clock::system(), &vault, 25).await?;
+        }
         if let (Some(e), Some(p)) = (report.admin_email, report.admin_password) {
             admin_line = Some(format!("{e} / {p}"));
         }

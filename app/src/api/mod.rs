@@ -4,10 +4,14 @@
 pub mod account;
 pub mod admin;
 pub mod catalog;
+pub mod inventory;
+pub mod shop;
 
 pub use account::*;
 pub use admin::*;
 pub use catalog::*;
+pub use inventory::*;
+pub use shop::*;
 
 /// Only same-site paths are followed after login (no open redirects).
 pub fn safe_next(next: Option<&str>, default: &str) -> String {

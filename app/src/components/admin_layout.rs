@@ -9,7 +9,7 @@ use leptos_router::{components::Outlet, hooks::use_location};
 const AREAS: &[(&str, &str, Option<&str>)] = &[
     ("📊", "admin.dashboard", Some("/admin")),
     ("🗂️", "admin.catalog", None),
-    ("🔐", "admin.inventory", None),
+    ("🔐", "admin.inventory", Some("/admin/inventory")),
     ("🧾", "admin.orders", None),
     ("🚚", "admin.suppliers", None),
     ("🎯", "admin.marketing", None),

@@ -1,5 +1,5 @@
-use crate::api::get_product;
-use crate::components::ResultView;
+use crate::api::{Checkout, get_product};
+use crate::components::{FormError, ResultView, Shell};
 use crate::i18n::{current_locale, t};
 use leptos::prelude::*;
 use leptos_meta::{Meta, Title};
@@ -10,9 +10,12 @@ pub fn ProductPage() -> impl IntoView {
     let locale = current_locale();
     let params = use_params_map();
     let data = Resource::new(move || params.get().get("slug").unwrap_or_default(), get_product);
+    let Shell(shell) = expect_context::<Shell>();
+    let checkout = ServerAction::<Checkout>::new();
     view! {
         <Suspense fallback=move || view! { <p class="muted">{t(locale, "common.loading")}</p> }>
             {move || Suspend::new(async move {
+                let signed_in = shell.await.ok().and_then(|s| s.me).is_some();
                 view! {
                     <ResultView result=data.await view=move |p| match p {
                         None => view! { <super::NotFound/> }.into_any(),
@@ -29,20 +32,42 @@ pub fn ProductPage() -> impl IntoView {
                                     <div class="product-info">
                                         <h1>{p.name.clone()}</h1>
                                         <p class="muted">{p.summary.clone()}</p>
-                                        <ul class="sku-list" aria-label=t(locale, "product.options")>
-                                            {p.skus.into_iter().map(|s| view! {
-                                                <li class="sku" data-sku=s.code.clone()>
-                                                    <div>
-                                                        <strong>{s.name}</strong>
-                                                        <span class="muted small kind">{t(locale, &format!("kind.{}", s.kind))}</span>
-                                                    </div>
-                                                    <div class="sku-price">
-                                                        <strong class="price">{s.price}</strong>
-                                                        <s class="muted small">{s.face_value}</s>
-                                                    </div>
-                                                </li>
-                                            }).collect_view()}
-                                        </ul>
+                                        <FormError result=checkout.value()/>
+                                        <ActionForm action=checkout attr:class="buy-form" attr:data-testid="buy-form">
+                                            <fieldset class="sku-list">
+                                                <legend class="small muted">{t(locale, "product.options")}</legend>
+                                                {p.skus.iter().enumerate().map(|(i, s)| view! {
+                                                    <label class="sku" data-sku=s.code.clone()>
+                                                        <input type="radio" name="sku" value=s.code.clone() checked=i == 0/>
+                                                        <div class="sku-name">
+                                                            <strong>{s.name.clone()}</strong>
+                                                            <span class="muted small kind">{t(locale, &format!("kind.{}", s.kind))}</span>
+                                                        </div>
+                                                        <div class="sku-price">
+                                                            <strong class="price">{s.price.clone()}</strong>
+                                                            <s class="muted small">{s.face_value.clone()}</s>
+                                                        </div>
+                                                    </label>
+                                                }).collect_view()}
+                                            </fieldset>
+                                            <div class="buy-fields">
+                                                <label class="qty">{t(locale, "product.quantity")}
+                                                    <input type="number" name="quantity" value="1" min="1" max="10" required inputmode="numeric"/>
+                                                </label>
+                                                {p.skus.iter().any(|s| s.kind == "direct_topup").then(|| view! {
+                                                    <label>{t(locale, "product.topup_account")}
+                                                        <input type="tel" name="topup_account" required inputmode="tel" maxlength="20" placeholder="13800138000"/>
+                                                    </label>
+                                                })}
+                                                {(!signed_in).then(|| view! {
+                                                    <label>{t(locale, "product.guest_email")}
+                                                        <input type="email" name="email" required maxlength="254" inputmode="email" autocomplete="email"/>
+                                                        <small class="muted">{t(locale, "product.guest_hint")}</small>
+                                                    </label>
+                                                })}
+                                            </div>
+                                            <button class="btn block" type="submit">{t(locale, "product.buy")}</button>
+                                        </ActionForm>
                                         <p class="muted small">{t(locale, "product.delivery_note")}</p>
                                     </div>
                                 </div>

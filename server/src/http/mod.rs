@@ -8,7 +8,7 @@ use axum::{
     extract::{FromRef, Path, Query, State},
     http::{HeaderValue, StatusCode, header},
     middleware::from_fn_with_state,
-    response::{IntoResponse, Response},
+    response::{IntoResponse, Redirect, Response},
     routing::get,
 };
 use leptos::prelude::*;
@@ -72,6 +72,7 @@ pub fn router(shop: Shop) -> Result<Router, Box<dyn std::error::Error>> {
         .route("/healthz", get(healthz))
         .route("/readyz", get(readyz))
         .route("/lang/{tag}", get(switch_language))
+        .route("/o/{order_no}", get(open_private_link))
         .leptos_routes_with_context(&state, routes, ctx.clone(), move || app::shell(shell_options.clone()))
         .nest_service("/pkg", static_pkg)
         .fallback(leptos_axum::file_and_error_handler_with_context::<AppState, _>(ctx, app::shell))
@@ -124,6 +125,40 @@ async fn readyz(State(shop): State<Shop>) -> Response {
             (StatusCode::SERVICE_UNAVAILABLE, "database unreachable").into_response()
         }
     }
+}
+
+#[derive(serde::Deserialize)]
+struct Token {
+    t: Option<String>,
+}
+
+/// `/o/{order_no}?t=<token>`: the private link from the success page and the email. A
+/// right token lets this browser see the order; the browser then lands on the clean
+/// `/orders/{order_no}`, so the token does not linger in the address bar or history.
+/// A wrong one gets the same "not found" as an order that does not exist.
+async fn open_private_link(
+    State(shop): State<Shop>,
+    Path(order_no): Path<String>,
+    Query(q): Query<Token>,
+    session: tower_sessions::Session,
+) -> Response {
+    let order = quanyi::orders::by_no(&shop.db, &order_no).await.ok().flatten();
+    let ok = match (&order, q.t.as_deref()) {
+        (Some(o), Some(t)) => quanyi::orders::token_matches(t, &o.lookup_token_hash),
+        _ => false,
+    };
+    if !ok {
+        return Redirect::to("/orders/lookup-failed").into_response();
+    }
+    let order = order.expect("checked");
+    let mut visible: Vec<String> = session.get("visible_orders").await.ok().flatten().unwrap_or_default();
+    if !visible.contains(&order.order_no) {
+        visible.push(order.order_no.clone());
+    }
+    if session.insert("visible_orders", visible).await.is_err() {
+        return StatusCode::INTERNAL_SERVER_ERROR.into_response();
+    }
+    Redirect::to(&format!("/orders/{}", order.order_no)).into_response()
 }
 
 #[derive(serde::Deserialize)]

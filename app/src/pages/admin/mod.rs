@@ -1,8 +1,10 @@
 //! Admin pages. Each loads through a server function that checks the role first.
 mod audit;
 mod dashboard;
+mod inventory;
 mod staff;
 
 pub use audit::{Audit, AuditTable};
 pub use dashboard::Dashboard;
+pub use inventory::Inventory;
 pub use staff::Staff;

@@ -1,0 +1,280 @@
+//! Buying: checkout, payment (test provider and wallet), and the order page.
+use crate::error::AppError;
+use leptos::prelude::*;
+use serde::{Deserialize, Serialize};
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct OrderLineView {
+    pub product: String,
+    pub sku: String,
+    pub kind: String,
+    pub quantity: i32,
+    pub unit_price: String,
+    pub delivered: i32,
+    pub refunded: i32,
+    pub topup_account: Option<String>,
+    pub codes: Vec<CodeView>,
+    pub usage_notes: String,
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct CodeView {
+    pub masked: String,
+    /// Present only once the owner asked to reveal the codes.
+    pub plain: Option<String>,
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct OrderView {
+    pub order_no: String,
+    pub status: String,
+    pub created_at: String,
+    pub total: String,
+    pub total_e4: i64,
+    pub refunded: Option<String>,
+    pub payment: Option<String>,
+    pub lines: Vec<OrderLineView>,
+    pub revealed: bool,
+    pub is_member: bool,
+    pub wallet_balance: Option<String>,
+    pub test_payments: bool,
+    pub reserved_until: String,
+    /// The private link that finds this order again, shown once right after checkout.
+    pub lookup_link: Option<String>,
+}
+
+#[cfg(feature = "ssr")]
+pub(crate) mod access {
+    use crate::error::AppError;
+    use crate::ssr::*;
+    use quanyi::orders::Order;
+
+    const VISIBLE: &str = "visible_orders";
+    const REVEALED: &str = "revealed_orders";
+    pub const LOOKUP_FLASH: &str = "lookup_link";
+
+    pub async fn remember(key: &str, order_no: &str) -> Result<(), AppError> {
+        let s = session().await?;
+        let mut list: Vec<String> = s.get(key).await.ok().flatten().unwrap_or_default();
+        if !list.iter().any(|o| o == order_no) {
+            list.push(order_no.to_owned());
+            if list.len() > 50 {
+                list.remove(0);
+            }
+            s.insert(key, list).await.map_err(|_| AppError::internal())?;
+        }
+        Ok(())
+    }
+
+    pub async fn grant(order_no: &str) -> Result<(), AppError> {
+        remember(VISIBLE, order_no).await
+    }
+
+    pub async fn mark_revealed(order_no: &str) -> Result<(), AppError> {
+        remember(REVEALED, order_no).await
+    }
+
+    pub async fn is_revealed(order_no: &str) -> Result<bool, AppError> {
+        let list: Vec<String> = session().await?.get(REVEALED).await.ok().flatten().unwrap_or_default();
+        Ok(list.iter().any(|o| o == order_no))
+    }
+
+    /// The order, if this visitor may see it: its member, or the browser that bought it
+    /// (or opened its private link). Anyone else gets the same "not found".
+    pub async fn visible_order(order_no: &str) -> Result<Order, AppError> {
+        let shop = shop()?;
+        let not_found = || AppError::code("order_not_found");
+        let order = quanyi::orders::by_no(&shop.db, order_no).await?.ok_or_else(not_found)?;
+        let user = current_user().await?;
+        if let (Some(owner), Some(u)) = (order.user_id, &user)
+            && owner == u.id
+        {
+            return Ok(order);
+        }
+        let list: Vec<String> = session().await?.get(VISIBLE).await.ok().flatten().unwrap_or_default();
+        if order.user_id.is_none() && list.iter().any(|o| o == order_no) {
+            return Ok(order);
+        }
+        Err(not_found())
+    }
+}
+
+#[server(prefix = "/api", endpoint = "checkout")]
+pub async fn checkout(
+    sku: String,
+    quantity: u32,
+    email: Option<String>,
+    phone: Option<String>,
+    topup_account: Option<String>,
+) -> Result<(), AppError> {
+    use crate::ssr::*;
+    let shop = shop()?;
+    let user = current_user().await?;
+    let s = session().await?;
+    // The session must exist to be counted against the hold cap.
+    if s.id().is_none() {
+        s.insert("checkout", true).await.map_err(|_| AppError::internal())?;
+        s.save().await.map_err(|_| AppError::internal())?;
+    }
+    let buyer = quanyi::orders::Buyer {
+        user_id: user.as_ref().map(|u| u.id),
+        email: email.or_else(|| user.as_ref().map(|u| u.email.clone())),
+        phone,
+        ip: client_ip(),
+        session_key: s.id().map(|i| i.to_string()),
+    };
+    let lines = [quanyi::orders::LineRequest { sku_code: sku, quantity, topup_account }];
+    let new = quanyi::orders::create_order(&shop.db, &shop.clock, &shop.hold_policy(), &buyer, &lines, "web")
+        .await
+        .map_err(|e| {
+            if let quanyi::orders::OrderError::Db(db) = &e {
+                tracing::error!(error = %db, "checkout failed");
+            }
+            AppError::code(e.code())
+        })?;
+    access::grant(&new.order.order_no).await?;
+    let link = format!("{}/o/{}?t={}", shop.config.origin(), new.order.order_no, new.lookup_token);
+    s.insert(access::LOOKUP_FLASH, (new.order.order_no.clone(), link)).await.map_err(|_| AppError::internal())?;
+    leptos_axum::redirect(&format!("/orders/{}", new.order.order_no));
+    Ok(())
+}
+
+#[server(prefix = "/api", endpoint = "order")]
+pub async fn get_order(order_no: String) -> Result<OrderView, AppError> {
+    use crate::ssr::*;
+    use quanyi::money::{Currency, Money};
+    let shop = shop()?;
+    let order = access::visible_order(&order_no).await.inspect_err(|_| not_found())?;
+    let revealed = access::is_revealed(&order.order_no).await?;
+    let codes = quanyi::orders::delivered_codes(&shop.db, &shop.vault, order.id).await.map_err(|e| {
+        tracing::error!(error = %e, "opening codes failed");
+        AppError::internal()
+    })?;
+    let mut lines = vec![];
+    for l in quanyi::orders::lines(&shop.db, order.id).await? {
+        let usage_notes = quanyi::catalog::usage_notes_for_sku(&shop.db, l.sku_id).await?;
+        let locale = crate::i18n::current_locale();
+        let pick = |both: &str| {
+            let (zh, en) = both.split_once(" / ").unwrap_or((both, both));
+            if locale == crate::i18n::Locale::En { en.to_owned() } else { zh.to_owned() }
+        };
+        lines.push(OrderLineView {
+            product: pick(&l.product_name),
+            sku: pick(&l.sku_name),
+            kind: l.kind.clone(),
+            quantity: l.quantity,
+            unit_price: Money::from_e4(l.unit_price_e4, Currency::CNY).display(),
+            delivered: l.delivered,
+            refunded: l.refunded,
+            topup_account: l.topup_account.clone(),
+            codes: codes
+                .iter()
+                .filter(|(line_id, _, _)| *line_id == l.id)
+                .map(|(_, _, plain)| CodeView {
+                    masked: quanyi::vault::Vault::mask(plain),
+                    plain: revealed.then(|| plain.clone()),
+                })
+                .collect(),
+            usage_notes,
+        });
+    }
+    let user = current_user().await?;
+    let wallet_balance = match &user {
+        Some(u) => Some(quanyi::wallet::balance(&shop.db, u.id).await?.display()),
+        None => None,
+    };
+    let s = session().await?;
+    let lookup_link = s
+        .remove::<(String, String)>(access::LOOKUP_FLASH)
+        .await
+        .ok()
+        .flatten()
+        .filter(|(no, _)| *no == order.order_no)
+        .map(|(_, link)| link);
+    Ok(OrderView {
+        order_no: order.order_no,
+        status: order.status,
+        created_at: order.created_at.format("%Y-%m-%d %H:%M").to_string(),
+        total: Money::from_e4(order.total_e4, Currency::CNY).display(),
+        total_e4: order.total_e4,
+        refunded: (order.refunded_e4 > 0).then(|| Money::from_e4(order.refunded_e4, Currency::CNY).display()),
+        payment: order.payment_provider,
+        lines,
+        revealed,
+        is_member: user.is_some() && order.user_id.is_some(),
+        wallet_balance,
+        test_payments: quanyi::payments::test_provider_enabled(&shop),
+        reserved_until: order.reserved_until.format("%H:%M UTC").to_string(),
+        lookup_link,
+    })
+}
+
+/// The simulated payment's "pay" button (clearly labelled as a test on the page).
+#[server(prefix = "/api", endpoint = "pay/test")]
+pub async fn pay_test(order_no: String, attempt: String) -> Result<(), AppError> {
+    let shop = crate::ssr::shop()?;
+    let order = access::visible_order(&order_no).await?;
+    quanyi::payments::test_pay(&shop, &order.order_no, &attempt).await.map_err(|e| AppError::code(e.code()))?;
+    leptos_axum::redirect(&format!("/orders/{}", order.order_no));
+    Ok(())
+}
+
+/// The simulated payment's "fail" button: nothing is paid, the order waits.
+#[server(prefix = "/api", endpoint = "pay/test-fail")]
+pub async fn pay_test_fail(order_no: String) -> Result<(), AppError> {
+    access::visible_order(&order_no).await?;
+    Err(AppError::code("payment_failed"))
+}
+
+#[server(prefix = "/api", endpoint = "pay/wallet")]
+pub async fn pay_wallet(order_no: String) -> Result<(), AppError> {
+    let shop = crate::ssr::shop()?;
+    let user = crate::ssr::require_user().await?;
+    let order = access::visible_order(&order_no).await?;
+    quanyi::orders::pay_with_wallet(&shop.db, &shop.clock, &order.order_no, user.id)
+        .await
+        .map_err(|e| AppError::code(e.code()))?;
+    leptos_axum::redirect(&format!("/orders/{}", order.order_no));
+    Ok(())
+}
+
+#[server(prefix = "/api", endpoint = "order/reveal")]
+pub async fn reveal_codes(order_no: String) -> Result<(), AppError> {
+    let order = access::visible_order(&order_no).await?;
+    access::mark_revealed(&order.order_no).await?;
+    leptos_axum::redirect(&format!("/orders/{}", order.order_no));
+    Ok(())
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct OrderRow {
+    pub order_no: String,
+    pub status: String,
+    pub created_at: String,
+    pub total: String,
+    pub summary: String,
+}
+
+#[server(prefix = "/api", endpoint = "my-orders")]
+pub async fn my_orders() -> Result<Vec<OrderRow>, AppError> {
+    use quanyi::money::{Currency, Money};
+    let shop = crate::ssr::shop()?;
+    let user = crate::ssr::require_user().await?;
+    let mut rows = vec![];
+    for o in quanyi::orders::for_user(&shop.db, user.id).await?.into_iter().take(100) {
+        let lines = quanyi::orders::lines(&shop.db, o.id).await?;
+        let summary = lines
+            .iter()
+            .map(|l| format!("{} × {}", l.product_name.split(" / ").next().unwrap_or_default(), l.quantity))
+            .collect::<Vec<_>>()
+            .join("、");
+        rows.push(OrderRow {
+            order_no: o.order_no,
+            status: o.status,
+            created_at: o.created_at.format("%Y-%m-%d %H:%M").to_string(),
+            total: Money::from_e4(o.total_e4, Currency::CNY).display(),
+            summary,
+        });
+    }
+    Ok(rows)
+}
