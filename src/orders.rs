@@ -463,16 +463,27 @@ pub async fn record_payment(
         txn.commit().await?;
         return Ok((PaymentOutcome::AlreadyApplied, order.id));
     }
+    note_payment_and_queue_fulfilment(&txn, order.id, provider, payment_ref, now).await?;
+    txn.commit().await?;
+    Ok((PaymentOutcome::Applied, order.id))
+}
+
+/// Inside a payment's transaction: who took the money, and the fulfilment job that makes
+/// sure the codes go out even if this process dies right after the commit.
+async fn note_payment_and_queue_fulfilment(
+    txn: &impl ConnectionTrait,
+    order_id: i32,
+    provider: &str,
+    payment_ref: Option<&str>,
+    now: DateTime<Utc>,
+) -> Result<(), DbErr> {
     order::Entity::update_many()
         .col_expr(order::Column::PaymentProvider, Expr::value(Some(provider.to_owned())))
         .col_expr(order::Column::PaymentRef, Expr::value(payment_ref.map(str::to_owned)))
-        .filter(order::Column::Id.eq(order.id))
-        .exec(&txn)
+        .filter(order::Column::Id.eq(order_id))
+        .exec(txn)
         .await?;
-    jobs::enqueue(&txn, now, jobs::Job::Fulfil { order_id: order.id }, now, Some(&format!("fulfil:{}", order.id)))
-        .await?;
-    txn.commit().await?;
-    Ok((PaymentOutcome::Applied, order.id))
+    jobs::enqueue(txn, now, jobs::Job::Fulfil { order_id }, now, Some(&format!("fulfil:{order_id}"))).await
 }
 
 /// Pays an order from its buyer's wallet.
@@ -506,13 +517,7 @@ pub async fn pay_with_wallet(
     }
     .insert(&txn)
     .await?;
-    order::Entity::update_many()
-        .col_expr(order::Column::PaymentProvider, Expr::value(Some("wallet".to_owned())))
-        .filter(order::Column::Id.eq(order.id))
-        .exec(&txn)
-        .await?;
-    jobs::enqueue(&txn, now, jobs::Job::Fulfil { order_id: order.id }, now, Some(&format!("fulfil:{}", order.id)))
-        .await?;
+    note_payment_and_queue_fulfilment(&txn, order.id, "wallet", None, now).await?;
     txn.commit().await?;
     crash_point("after_paid");
     fulfil(db, clock, order.id).await?;
