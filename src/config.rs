@@ -45,6 +45,8 @@ pub struct Config {
     pub max_held_units_per_session: i64,
     /// Allow the simulated payment page in production (never do this for real money).
     pub allow_test_payments: bool,
+    /// Requests per second one reseller API key may make (per app instance).
+    pub api_rate_per_second: u32,
 }
 
 impl Default for Config {
@@ -69,6 +71,7 @@ impl Default for Config {
             max_held_units_per_ip: 30,
             max_held_units_per_session: 20,
             allow_test_payments: false,
+            api_rate_per_second: 100,
         }
     }
 }
@@ -134,6 +137,9 @@ impl Config {
         if self.max_held_units_per_account < 1 || self.max_held_units_per_ip < 1 || self.max_held_units_per_session < 1
         {
             return invalid("max_held_units_per_account", "hold caps must be at least 1");
+        }
+        if self.api_rate_per_second < 1 {
+            return invalid("api_rate_per_second", "must be at least 1");
         }
         if self.db_max_connections < 1 {
             return invalid("db_max_connections", "must be at least 1");

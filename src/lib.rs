@@ -16,6 +16,7 @@ pub mod keys;
 pub mod money;
 pub mod orders;
 pub mod payments;
+pub mod resellers;
 pub mod session_store;
 #[cfg(any(test, feature = "testing"))]
 pub mod testing;

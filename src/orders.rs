@@ -310,6 +310,7 @@ pub async fn create_order(
         paid_at: Set(None),
         fulfilled_at: Set(None),
         updated_at: Set(now),
+        external_ref: Set(None),
         ..Default::default()
     }
     .insert(&txn)
@@ -522,6 +523,40 @@ pub async fn pay_with_wallet(
     crash_point("after_paid");
     fulfil(db, clock, order.id).await?;
     Ok(PaymentOutcome::Applied)
+}
+
+/// Buys and pays from the wallet in one call (the reseller API): no hold caps, since the
+/// hold lasts only as long as the call. If payment fails the order is cancelled and its
+/// codes go straight back to stock.
+pub async fn buy_with_wallet(
+    db: &Db,
+    clock: &Clock,
+    user_id: i32,
+    ip: &str,
+    lines: &[LineRequest],
+    reference: Option<&str>,
+    channel: &str,
+) -> Result<Order, OrderError> {
+    let policy = HoldPolicy {
+        hold: Duration::minutes(15),
+        max_units_per_account: i64::MAX / 4,
+        max_units_per_ip: i64::MAX / 4,
+        max_units_per_session: i64::MAX / 4,
+    };
+    let buyer = Buyer { user_id: Some(user_id), ip: ip.to_owned(), ..Default::default() };
+    let new = create_order(db, clock, &policy, &buyer, lines, channel).await?;
+    if let Some(r) = reference {
+        order::Entity::update_many()
+            .col_expr(order::Column::ExternalRef, Expr::value(Some(r.chars().take(128).collect::<String>())))
+            .filter(order::Column::Id.eq(new.order.id))
+            .exec(db)
+            .await?;
+    }
+    if let Err(e) = pay_with_wallet(db, clock, &new.order.order_no, user_id).await {
+        cancel(db, clock, new.order.id).await?;
+        return Err(e);
+    }
+    Ok(by_no(db, &new.order.order_no).await?.ok_or(OrderError::NotFound)?)
 }
 
 /// Test hook: `QUANYI_CRASH_AT=<point>` aborts the process there, so tests can prove

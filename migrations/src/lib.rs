@@ -4,12 +4,17 @@ pub use sea_orm_migration::prelude::*;
 
 mod m20261125_000001_foundation;
 mod m20261125_000002_vault_and_orders;
+mod m20261125_000003_reseller_api;
 
 pub struct Migrator;
 
 #[async_trait::async_trait]
 impl MigratorTrait for Migrator {
     fn migrations() -> Vec<Box<dyn MigrationTrait>> {
-        vec![Box::new(m20261125_000001_foundation::Migration), Box::new(m20261125_000002_vault_and_orders::Migration)]
+        vec![
+            Box::new(m20261125_000001_foundation::Migration),
+            Box::new(m20261125_000002_vault_and_orders::Migration),
+            Box::new(m20261125_000003_reseller_api::Migration),
+        ]
     }
 }

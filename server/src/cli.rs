@@ -30,6 +30,11 @@ pub enum Command {
         #[command(subcommand)]
         action: CodesAction,
     },
+    /// Reseller accounts for the JSON API.
+    Reseller {
+        #[command(subcommand)]
+        action: ResellerAction,
+    },
     /// Demo data.
     Demo {
         #[command(subcommand)]
@@ -83,6 +88,18 @@ pub enum CodesAction {
         expires: Option<String>,
         /// The file (UTF-8 text)
         file: std::path::PathBuf,
+    },
+}
+
+#[derive(Subcommand, Debug)]
+pub enum ResellerAction {
+    /// Create a reseller with a prepaid balance; prints its API key once.
+    Create {
+        #[arg(long)]
+        name: String,
+        /// Opening balance, e.g. 1000.00
+        #[arg(long)]
+        balance: Option<String>,
     },
 }
 
@@ -195,6 +212,23 @@ pub async fn run(cli: Cli) -> Result<(), Box<dyn std::error::Error>> {
             for (line, why) in report.rejected.iter().take(50) {
                 println!("  line {line}: rejected ({why})");
             }
+            Ok(())
+        }
+        Command::Reseller { action: ResellerAction::Create { name, balance } } => {
+            let db = startup::open_database(&config).await?;
+            let balance = match balance {
+                Some(b) => Some(quanyi::money::Money::new(
+                    b.trim().parse().map_err(|_| format!("--balance: `{b}` is not an amount like 1000.00"))?,
+                    quanyi::money::Currency::CNY,
+                )),
+                None => None,
+            };
+            let r = quanyi::resellers::create(&db, &Clock::system(), &accounts::Actor::cli(), &name, balance)
+                .await
+                .map_err(|e| format!("cannot create reseller: {e}"))?;
+            let balance = quanyi::wallet::balance(&db, r.user.id).await?;
+            println!("reseller {} ({}), balance {}", name, r.user.email, balance.display());
+            println!("API key (shown once): {}", r.api_key);
             Ok(())
         }
         Command::Demo { action: DemoAction::Seed } => {

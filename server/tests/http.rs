@@ -1,88 +1,10 @@
 //! The real router on a real port, against a fresh database per test, on SQLite and
 //! PostgreSQL: forms posted the way a browser without JavaScript posts them.
-use quanyi::{Clock, Config, Shop, accounts, db_test, testing::TestDb};
+mod common;
+
+use common::*;
+use quanyi::{Clock, accounts, db_test};
 use reqwest::{StatusCode, header};
-use std::sync::Arc;
-
-const PW: &str = "correct horse battery staple";
-
-struct TestApp {
-    base: String,
-    http: reqwest::Client,
-    shop: Shop,
-}
-
-/// A client that keeps cookies and does not follow redirects (so we can see them).
-fn client() -> reqwest::Client {
-    reqwest::Client::builder().cookie_store(true).redirect(reqwest::redirect::Policy::none()).build().unwrap()
-}
-
-async fn spawn_with(t: &TestDb, clock: Clock) -> TestApp {
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let addr = listener.local_addr().unwrap();
-    let base = format!("http://{addr}");
-    let config =
-        Config { base_url: base.clone(), bind: addr.to_string(), database_url: t.url.clone(), ..Config::default() };
-    let shop = Shop { db: t.db.clone(), config: Arc::new(config), clock, vault: quanyi::testing::test_vault() };
-    let router = server::http::router(shop.clone()).unwrap();
-    tokio::spawn(async move {
-        axum::serve(listener, router.into_make_service_with_connect_info::<std::net::SocketAddr>()).await.unwrap();
-    });
-    TestApp { base, http: client(), shop }
-}
-
-async fn spawn(t: &TestDb) -> TestApp {
-    spawn_with(t, Clock::system()).await
-}
-
-async fn seeded(t: &TestDb) -> TestApp {
-    let app = spawn(t).await;
-    let dir = std::env::temp_dir().join(format!("qy-http-{}", uuid::Uuid::new_v4()));
-    quanyi::demo::seed(&app.shop.db, &app.shop.clock, &dir).await.unwrap();
-    std::fs::remove_dir_all(dir).ok();
-    app
-}
-
-impl TestApp {
-    fn url(&self, path: &str) -> String {
-        format!("{}{path}", self.base)
-    }
-
-    /// A form post as a browser without JavaScript makes it: same origin, HTML accepted.
-    async fn post_form(
-        &self,
-        http: &reqwest::Client,
-        path: &str,
-        form: &[(&str, &str)],
-        from: &str,
-    ) -> reqwest::Response {
-        http.post(self.url(path))
-            .header(header::ORIGIN, &self.base)
-            .header(header::REFERER, self.url(from))
-            .header(header::ACCEPT, "text/html")
-            .form(form)
-            .send()
-            .await
-            .unwrap()
-    }
-
-    async fn get_text(&self, http: &reqwest::Client, path: &str) -> (StatusCode, String) {
-        let r = http.get(self.url(path)).send().await.unwrap();
-        (r.status(), r.text().await.unwrap())
-    }
-
-    async fn register(&self, http: &reqwest::Client, email: &str) -> reqwest::Response {
-        self.post_form(http, "/api/register", &[("email", email), ("password", PW), ("confirm", PW)], "/register").await
-    }
-
-    async fn login(&self, http: &reqwest::Client, email: &str, password: &str) -> reqwest::Response {
-        self.post_form(http, "/api/login", &[("email", email), ("password", password)], "/login").await
-    }
-}
-
-fn location(r: &reqwest::Response) -> String {
-    r.headers().get(header::LOCATION).map(|v| v.to_str().unwrap().to_owned()).unwrap_or_default()
-}
 
 db_test!(health_and_readiness, |t| {
     let app = spawn(&t).await;

@@ -1,6 +1,8 @@
 //! One SeaORM entity per table; behaviour lives in the domain modules.
 pub mod alert;
 pub mod allocation;
+pub mod api_key;
+pub mod api_request;
 pub mod audit_log;
 pub mod auth_throttle;
 pub mod batch;

@@ -25,6 +25,7 @@ pub struct Model {
     pub paid_at: Option<DateTimeUtc>,
     pub fulfilled_at: Option<DateTimeUtc>,
     pub updated_at: DateTimeUtc,
+    pub external_ref: Option<String>,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

@@ -1,5 +1,6 @@
 //! The HTTP surface: Leptos pages and server functions, health checks, the language
 //! switch and static files, wrapped in the shop's middleware.
+pub mod api;
 mod guards;
 mod pages;
 
@@ -29,6 +30,7 @@ pub use pages::message_page;
 pub struct AppState {
     pub leptos_options: LeptosOptions,
     pub shop: Shop,
+    pub api_limiter: api::Limiter,
 }
 
 pub const SESSION_COOKIE: &str = "qy_sid";
@@ -50,7 +52,11 @@ pub fn router(shop: Shop) -> Result<Router, Box<dyn std::error::Error>> {
     let leptos_options = get_configuration(None)?.leptos_options;
     let routes = generate_route_list(app::App);
     let pkg_dir = std::path::Path::new(&*leptos_options.site_root).join(&*leptos_options.site_pkg_dir);
-    let state = AppState { leptos_options: leptos_options.clone(), shop: shop.clone() };
+    let state = AppState {
+        leptos_options: leptos_options.clone(),
+        shop: shop.clone(),
+        api_limiter: api::limiter(shop.config.api_rate_per_second),
+    };
     let ctx = leptos_context(shop.clone());
 
     let sessions = SessionManagerLayer::new(DbSessionStore::new(shop.db.clone()))
@@ -73,6 +79,7 @@ pub fn router(shop: Shop) -> Result<Router, Box<dyn std::error::Error>> {
         .route("/readyz", get(readyz))
         .route("/lang/{tag}", get(switch_language))
         .route("/o/{order_no}", get(open_private_link))
+        .merge(api::routes())
         .leptos_routes_with_context(&state, routes, ctx.clone(), move || app::shell(shell_options.clone()))
         .nest_service("/pkg", static_pkg)
         .fallback(leptos_axum::file_and_error_handler_with_context::<AppState, _>(ctx, app::shell))

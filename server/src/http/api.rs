@@ -1,0 +1,301 @@
+//! The reseller JSON API (`/api/v1`): products, orders paid from the reseller's wallet with
+//! the codes in the answer, order look-up, and its OpenAPI document. Bearer keys, an
+//! `Idempotency-Key` on every order, stable error codes, and a rate limit per key.
+//! Handlers are thin: authenticate, parse, one domain call, answer.
+use super::AppState;
+use axum::{
+    Json, Router,
+    body::Bytes,
+    extract::{ConnectInfo, Path, State},
+    http::{HeaderMap, StatusCode, header},
+    response::{IntoResponse, Response},
+    routing::{get, post},
+};
+use governor::{DefaultKeyedRateLimiter, Quota, RateLimiter};
+use quanyi::{
+    Shop,
+    money::{Currency, Money},
+    orders::{self, LineRequest, OrderError},
+    resellers::{self, Idempotency},
+};
+use serde::Deserialize;
+use serde_json::{Value, json};
+use std::{net::SocketAddr, num::NonZeroU32, sync::Arc};
+
+pub type Limiter = Arc<DefaultKeyedRateLimiter<i32>>;
+
+pub fn limiter(per_second: u32) -> Limiter {
+    Arc::new(RateLimiter::keyed(Quota::per_second(NonZeroU32::new(per_second.max(1)).expect("positive"))))
+}
+
+pub fn routes() -> Router<AppState> {
+    Router::new()
+        .route("/api/v1/products", get(products))
+        .route("/api/v1/orders", post(create_order))
+        .route("/api/v1/orders/{order_no}", get(order))
+        .route("/api/v1/openapi.json", get(openapi))
+}
+
+/// A JSON error with a stable code.
+pub struct ApiError(StatusCode, &'static str, String);
+
+impl IntoResponse for ApiError {
+    fn into_response(self) -> Response {
+        (self.0, Json(json!({ "error": { "code": self.1, "message": self.2 } }))).into_response()
+    }
+}
+
+impl ApiError {
+    fn new(status: StatusCode, code: &'static str, message: impl Into<String>) -> Self {
+        Self(status, code, message.into())
+    }
+    fn internal(e: impl std::fmt::Display) -> Self {
+        tracing::error!(error = %e, "api failure");
+        Self::new(StatusCode::INTERNAL_SERVER_ERROR, "internal", "internal error; retry with the same Idempotency-Key")
+    }
+}
+
+impl From<OrderError> for ApiError {
+    fn from(e: OrderError) -> Self {
+        let status = match &e {
+            OrderError::SoldOut { .. } | OrderError::NotPayable => StatusCode::CONFLICT,
+            OrderError::InsufficientBalance => StatusCode::PAYMENT_REQUIRED,
+            OrderError::NotFound => StatusCode::NOT_FOUND,
+            OrderError::Db(db) => return Self::internal(db),
+            _ => StatusCode::UNPROCESSABLE_ENTITY,
+        };
+        Self::new(status, e.code(), e.to_string())
+    }
+}
+
+async fn authenticate(
+    state: &AppState,
+    headers: &HeaderMap,
+) -> Result<(quanyi::entities::api_key::Model, quanyi::accounts::User), ApiError> {
+    let key = headers
+        .get(header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.strip_prefix("Bearer "))
+        .ok_or_else(|| {
+            ApiError::new(StatusCode::UNAUTHORIZED, "unauthorized", "missing Authorization: Bearer <key>")
+        })?;
+    let found = resellers::authenticate(&state.shop.db, key).await.map_err(ApiError::internal)?;
+    let (k, user) = found.ok_or_else(|| ApiError::new(StatusCode::UNAUTHORIZED, "unauthorized", "invalid API key"))?;
+    if state.api_limiter.check_key(&k.id).is_err() {
+        return Err(ApiError::new(
+            StatusCode::TOO_MANY_REQUESTS,
+            "rate_limited",
+            "too many requests for this key; slow down",
+        ));
+    }
+    Ok((k, user))
+}
+
+async fn products(State(state): State<AppState>, headers: HeaderMap) -> Result<Json<Value>, ApiError> {
+    authenticate(&state, &headers).await?;
+    let shop = &state.shop;
+    let mut out = vec![];
+    for card in quanyi::catalog::products_on_shelf(&shop.db, None).await.map_err(ApiError::internal)? {
+        let Some((p, _, skus)) =
+            quanyi::catalog::product_detail(&shop.db, &card.product.slug).await.map_err(ApiError::internal)?
+        else {
+            continue;
+        };
+        for s in skus {
+            let available = if s.kind == "direct_topup" {
+                None
+            } else {
+                Some(
+                    quanyi::inventory::counts(&shop.db, Some(s.id), None).await.map_err(ApiError::internal)?["available"],
+                )
+            };
+            out.push(json!({
+                "sku": s.code,
+                "product": p.name_en,
+                "name": s.name_en,
+                "kind": s.kind,
+                "price": quanyi::catalog::price(&s).amount.to_string(),
+                "face_value": quanyi::catalog::face_value(&s).amount.to_string(),
+                "currency": s.currency,
+                "min_quantity": s.min_per_order,
+                "max_quantity": s.max_per_order,
+                "available": available,
+            }));
+        }
+    }
+    Ok(Json(json!({ "products": out })))
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct OrderRequest {
+    sku: String,
+    quantity: u32,
+    reference: Option<String>,
+    topup_account: Option<String>,
+}
+
+async fn order_json(shop: &Shop, o: &orders::Order) -> Result<Value, ApiError> {
+    let lines = orders::lines(&shop.db, o.id).await.map_err(ApiError::internal)?;
+    let codes = orders::delivered_codes(&shop.db, &shop.vault, o.id).await.map_err(ApiError::internal)?;
+    Ok(json!({
+        "order_no": o.order_no,
+        "status": o.status,
+        "reference": o.external_ref,
+        "total": Money::from_e4(o.total_e4, Currency::CNY).amount.to_string(),
+        "refunded": Money::from_e4(o.refunded_e4, Currency::CNY).amount.to_string(),
+        "currency": o.currency,
+        "created_at": o.created_at.to_rfc3339(),
+        "lines": lines.iter().map(|l| json!({
+            "sku": l.sku_code,
+            "quantity": l.quantity,
+            "unit_price": Money::from_e4(l.unit_price_e4, Currency::CNY).amount.to_string(),
+            "codes": codes.iter().filter(|(line, _, _)| *line == l.id).map(|(_, _, c)| c.clone()).collect::<Vec<_>>(),
+        })).collect::<Vec<_>>(),
+    }))
+}
+
+async fn create_order(
+    State(state): State<AppState>,
+    ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response {
+    let (key, user) = match authenticate(&state, &headers).await {
+        Ok(v) => v,
+        Err(e) => return e.into_response(),
+    };
+    let Some(idem) = headers
+        .get("idempotency-key")
+        .and_then(|v| v.to_str().ok())
+        .map(str::trim)
+        .filter(|k| !k.is_empty() && k.len() <= 128)
+    else {
+        return ApiError::new(
+            StatusCode::BAD_REQUEST,
+            "idempotency_key_required",
+            "send an Idempotency-Key header (1-128 chars)",
+        )
+        .into_response();
+    };
+    let shop = &state.shop;
+    let hash = resellers::request_hash(&body);
+    let record = match resellers::begin(&shop.db, &shop.clock, key.id, idem, &hash).await {
+        Ok(Idempotency::Proceed { record_id }) => record_id,
+        Ok(Idempotency::Replay { status, body }) => {
+            let status = StatusCode::from_u16(status).unwrap_or(StatusCode::OK);
+            return (
+                status,
+                [
+                    (header::CONTENT_TYPE, "application/json"),
+                    (header::HeaderName::from_static("idempotent-replayed"), "true"),
+                ],
+                body,
+            )
+                .into_response();
+        }
+        Ok(Idempotency::Mismatch) => {
+            return ApiError::new(
+                StatusCode::CONFLICT,
+                "idempotency_key_reused",
+                "this Idempotency-Key was used with a different body",
+            )
+            .into_response();
+        }
+        Ok(Idempotency::InProgress) => {
+            return ApiError::new(
+                StatusCode::CONFLICT,
+                "request_in_progress",
+                "a request with this Idempotency-Key is still running",
+            )
+            .into_response();
+        }
+        Err(e) => return ApiError::internal(e).into_response(),
+    };
+    let outcome = async {
+        let req: OrderRequest = serde_json::from_slice(&body)
+            .map_err(|e| ApiError::new(StatusCode::BAD_REQUEST, "bad_request", format!("invalid JSON body: {e}")))?;
+        let lines = [LineRequest { sku_code: req.sku, quantity: req.quantity, topup_account: req.topup_account }];
+        let ip = peer.ip().to_string();
+        let order =
+            orders::buy_with_wallet(&shop.db, &shop.clock, user.id, &ip, &lines, req.reference.as_deref(), "api")
+                .await?;
+        order_json(shop, &order).await
+    }
+    .await;
+    let (status, body) = match outcome {
+        Ok(v) => (StatusCode::CREATED, v),
+        Err(ApiError(status, code, message)) => (status, json!({ "error": { "code": code, "message": message } })),
+    };
+    let text = body.to_string();
+    // Answers are kept for replay; a server failure is forgotten so the client may retry.
+    let kept = if status.is_server_error() {
+        resellers::abandon(&shop.db, record).await
+    } else {
+        resellers::finish(&shop.db, record, status.as_u16(), &text).await
+    };
+    if let Err(e) = kept {
+        tracing::error!(error = %e, "idempotency record not saved");
+    }
+    (status, [(header::CONTENT_TYPE, "application/json")], text).into_response()
+}
+
+async fn order(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    Path(order_no): Path<String>,
+) -> Result<Json<Value>, ApiError> {
+    let (_, user) = authenticate(&state, &headers).await?;
+    let o = orders::by_no(&state.shop.db, &order_no)
+        .await
+        .map_err(ApiError::internal)?
+        .filter(|o| o.user_id == Some(user.id))
+        .ok_or_else(|| ApiError::new(StatusCode::NOT_FOUND, "order_not_found", "no such order for this key"))?;
+    Ok(Json(order_json(&state.shop, &o).await?))
+}
+
+/// The OpenAPI 3.1 description of this API.
+pub fn openapi_document() -> Value {
+    let error = json!({ "$ref": "#/components/schemas/Error" });
+    let err = |d: &str| json!({ "description": d, "content": { "application/json": { "schema": error } } });
+    json!({
+        "openapi": "3.1.0",
+        "info": { "title": "Quanyi reseller API", "version": "1" },
+        "components": {
+            "securitySchemes": { "bearer": { "type": "http", "scheme": "bearer" } },
+            "schemas": {
+                "Error": { "type": "object", "required": ["error"], "properties": { "error": { "type": "object", "required": ["code", "message"], "properties": {
+                    "code": { "type": "string", "enum": ["unauthorized", "rate_limited", "bad_request", "idempotency_key_required", "idempotency_key_reused", "request_in_progress", "unknown_sku", "bad_quantity", "bad_topup_account", "sold_out", "insufficient_balance", "order_not_found", "internal"] },
+                    "message": { "type": "string" } } } } },
+                "OrderRequest": { "type": "object", "required": ["sku", "quantity"], "additionalProperties": false, "properties": {
+                    "sku": { "type": "string" }, "quantity": { "type": "integer", "minimum": 1 }, "reference": { "type": "string", "maxLength": 128 }, "topup_account": { "type": "string" } } },
+                "Order": { "type": "object", "properties": {
+                    "order_no": { "type": "string" }, "status": { "type": "string" }, "reference": { "type": ["string", "null"] },
+                    "total": { "type": "string" }, "refunded": { "type": "string" }, "currency": { "type": "string" }, "created_at": { "type": "string", "format": "date-time" },
+                    "lines": { "type": "array", "items": { "type": "object", "properties": {
+                        "sku": { "type": "string" }, "quantity": { "type": "integer" }, "unit_price": { "type": "string" }, "codes": { "type": "array", "items": { "type": "string" } } } } } } }
+            }
+        },
+        "security": [{ "bearer": [] }],
+        "paths": {
+            "/api/v1/products": { "get": { "summary": "SKUs on sale, with price and available stock", "responses": { "200": { "description": "products" }, "401": err("bad key"), "429": err("rate limited") } } },
+            "/api/v1/orders": { "post": {
+                "summary": "Buy from the prepaid balance; the codes are in the answer",
+                "parameters": [{ "name": "Idempotency-Key", "in": "header", "required": true, "schema": { "type": "string", "maxLength": 128 } }],
+                "requestBody": { "required": true, "content": { "application/json": { "schema": { "$ref": "#/components/schemas/OrderRequest" } } } },
+                "responses": {
+                    "201": { "description": "paid and delivered (a replay answers the same, with Idempotent-Replayed: true)", "content": { "application/json": { "schema": { "$ref": "#/components/schemas/Order" } } } },
+                    "400": err("malformed body or missing Idempotency-Key"), "401": err("bad key"), "402": err("insufficient_balance"),
+                    "409": err("sold_out, idempotency_key_reused or request_in_progress"), "422": err("invalid order"), "429": err("rate limited") } } },
+            "/api/v1/orders/{order_no}": { "get": {
+                "summary": "An order of this key's account",
+                "parameters": [{ "name": "order_no", "in": "path", "required": true, "schema": { "type": "string" } }],
+                "responses": { "200": { "description": "the order", "content": { "application/json": { "schema": { "$ref": "#/components/schemas/Order" } } } }, "404": err("not found") } } },
+            "/api/v1/openapi.json": { "get": { "summary": "This document", "security": [], "responses": { "200": { "description": "OpenAPI 3.1" } } } }
+        }
+    })
+}
+
+async fn openapi() -> Json<Value> {
+    Json(openapi_document())
+}

@@ -1,0 +1,176 @@
+//! The reseller JSON API against the real router, on SQLite and PostgreSQL.
+mod common;
+
+use common::*;
+use quanyi::{accounts::Actor, db_test, inventory, money::Currency};
+use reqwest::{StatusCode, header};
+use serde_json::{Value, json};
+use std::collections::HashSet;
+
+async fn stock(app: &TestApp, sku: &str, n: usize, prefix: &str) {
+    let spec = inventory::BatchSpec {
+        sku_code: sku.into(),
+        unit_cost: "1.00".parse().unwrap(),
+        currency: Currency::CNY,
+        supplier: "API test".into(),
+        expires_at: None,
+        source: "cli",
+    };
+    let text: String = (0..n).map(|i| format!("{prefix}-{i:05}\n")).collect();
+    inventory::import_codes(&app.shop.db, &app.shop.clock, &app.shop.vault, &Actor::cli(), &spec, &text, |_, _| {})
+        .await
+        .unwrap();
+}
+
+async fn reseller(app: &TestApp, name: &str, balance: &str) -> String {
+    let m = quanyi::money::Money::new(balance.parse().unwrap(), Currency::CNY);
+    quanyi::resellers::create(&app.shop.db, &app.shop.clock, &Actor::cli(), name, Some(m)).await.unwrap().api_key
+}
+
+async fn buy(app: &TestApp, key: &str, idem: &str, body: Value) -> (StatusCode, Value, bool) {
+    let r = app
+        .http
+        .post(app.url("/api/v1/orders"))
+        .bearer_auth(key)
+        .header("idempotency-key", idem)
+        .json(&body)
+        .send()
+        .await
+        .unwrap();
+    let replayed = r.headers().get("idempotent-replayed").is_some();
+    (r.status(), r.json().await.unwrap(), replayed)
+}
+
+db_test!(a_reseller_buys_with_its_balance_and_replays_are_answered_the_same, |t| {
+    let app = seeded(&t).await;
+    stock(&app, "DREAM-100", 10, "API").await;
+    let key = reseller(&app, "Acme Resale", "100.00").await;
+
+    let r = app.http.get(app.url("/api/v1/products")).bearer_auth(&key).send().await.unwrap();
+    assert_eq!(r.status(), StatusCode::OK);
+    let products: Value = r.json().await.unwrap();
+    let dream = products["products"].as_array().unwrap().iter().find(|p| p["sku"] == "DREAM-100").unwrap();
+    assert_eq!((dream["available"].as_i64(), dream["price"].as_str()), (Some(10), Some("9.6000")));
+
+    let body = json!({ "sku": "DREAM-100", "quantity": 3, "reference": "PO-1" });
+    let (status, first, replayed) = buy(&app, &key, "k-1", body.clone()).await;
+    assert_eq!(status, StatusCode::CREATED, "{first}");
+    assert!(!replayed);
+    let codes = first["lines"][0]["codes"].as_array().unwrap();
+    assert_eq!(codes.len(), 3);
+    assert!(codes.iter().all(|c| c.as_str().unwrap().starts_with("API-")));
+    assert_eq!((first["status"].as_str(), first["reference"].as_str()), (Some("fulfilled"), Some("PO-1")));
+
+    // The same key and body: the same answer, nothing bought twice.
+    let (status, again, replayed) = buy(&app, &key, "k-1", body.clone()).await;
+    assert_eq!((status, replayed), (StatusCode::CREATED, true));
+    assert_eq!(again, first);
+    // The same key with another body: refused.
+    let (status, err, _) = buy(&app, &key, "k-1", json!({ "sku": "DREAM-100", "quantity": 4 })).await;
+    assert_eq!((status, err["error"]["code"].as_str()), (StatusCode::CONFLICT, Some("idempotency_key_reused")));
+    // Balance: 100.00 - 3 × 9.60.
+    let user = quanyi::resellers::authenticate(&app.shop.db, &key).await.unwrap().unwrap().1;
+    assert_eq!(quanyi::wallet::balance(&app.shop.db, user.id).await.unwrap().display(), "¥71.20");
+
+    let no = first["order_no"].as_str().unwrap();
+    let r = app.http.get(app.url(&format!("/api/v1/orders/{no}"))).bearer_auth(&key).send().await.unwrap();
+    assert_eq!(r.status(), StatusCode::OK);
+    let other = reseller(&app, "Other Resale", "1.00").await;
+    let r = app.http.get(app.url(&format!("/api/v1/orders/{no}"))).bearer_auth(&other).send().await.unwrap();
+    assert_eq!(r.status(), StatusCode::NOT_FOUND);
+});
+
+db_test!(api_errors_have_stable_codes_and_change_nothing, |t| {
+    let app = seeded(&t).await;
+    stock(&app, "DREAM-100", 2, "ERR").await;
+    let key = reseller(&app, "Thin Wallet", "10.00").await;
+    let cases = [
+        (json!({ "sku": "DREAM-100", "quantity": 2 }), StatusCode::PAYMENT_REQUIRED, "insufficient_balance"),
+        (json!({ "sku": "NOPE", "quantity": 1 }), StatusCode::UNPROCESSABLE_ENTITY, "unknown_sku"),
+        (json!({ "sku": "DREAM-100", "quantity": 0 }), StatusCode::UNPROCESSABLE_ENTITY, "bad_quantity"),
+        (json!({ "sku": "DREAM-100" }), StatusCode::BAD_REQUEST, "bad_request"),
+        (json!({ "sku": "DREAM-100", "quantity": 1, "price": "0.01" }), StatusCode::BAD_REQUEST, "bad_request"),
+    ];
+    for (i, (body, status, code)) in cases.into_iter().enumerate() {
+        let (s, v, _) = buy(&app, &key, &format!("e-{i}"), body).await;
+        assert_eq!((s, v["error"]["code"].as_str()), (status, Some(code)), "{v}");
+    }
+    // Nothing was held or sold by any of those.
+    let counts = inventory::counts(&app.shop.db, None, None).await.unwrap();
+    assert_eq!((counts["available"], counts["reserved"], counts["sold"]), (2, 0, 0));
+    let r = app
+        .http
+        .post(app.url("/api/v1/orders"))
+        .bearer_auth("qy_wrong")
+        .header("idempotency-key", "x")
+        .json(&json!({ "sku": "DREAM-100", "quantity": 1 }))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::UNAUTHORIZED);
+    let r = app
+        .http
+        .post(app.url("/api/v1/orders"))
+        .bearer_auth(&key)
+        .json(&json!({ "sku": "DREAM-100", "quantity": 1 }))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::BAD_REQUEST);
+    let doc: Value = app.http.get(app.url("/api/v1/openapi.json")).send().await.unwrap().json().await.unwrap();
+    for path in ["/api/v1/products", "/api/v1/orders", "/api/v1/orders/{order_no}"] {
+        assert!(doc["paths"][path].is_object(), "{path} undocumented");
+    }
+    let _ = header::ACCEPT;
+});
+
+db_test!(two_hundred_concurrent_api_purchases_of_fifty_codes, |t| {
+    let app = seeded(&t).await;
+    stock(&app, "DREAM-100", 50, "RUSH").await;
+    let key = reseller(&app, "Rush Buyer", "5000.00").await;
+    let mut tasks = vec![];
+    for i in 0..200 {
+        let http = app.http.clone();
+        let url = app.url("/api/v1/orders");
+        let key = key.clone();
+        tasks.push(tokio::spawn(async move {
+            // A well-behaved client: on 429, wait and retry with the same Idempotency-Key.
+            loop {
+                let r = http
+                    .post(&url)
+                    .bearer_auth(&key)
+                    .header("idempotency-key", format!("rush-{i}"))
+                    .json(&json!({ "sku": "DREAM-100", "quantity": 1 }))
+                    .send()
+                    .await
+                    .unwrap();
+                if r.status() != StatusCode::TOO_MANY_REQUESTS {
+                    return (r.status(), r.json::<Value>().await.unwrap());
+                }
+                tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+            }
+        }));
+    }
+    let mut codes = HashSet::new();
+    let (mut ok, mut sold_out) = (0, 0);
+    for task in tasks {
+        let (status, v) = task.await.unwrap();
+        match status {
+            StatusCode::CREATED => {
+                ok += 1;
+                for c in v["lines"][0]["codes"].as_array().unwrap() {
+                    assert!(codes.insert(c.as_str().unwrap().to_owned()), "code sold twice");
+                }
+            }
+            StatusCode::CONFLICT => {
+                assert_eq!(v["error"]["code"], "sold_out");
+                sold_out += 1;
+            }
+            other => panic!("unexpected {other}: {v}"),
+        }
+    }
+    assert_eq!((ok, sold_out, codes.len()), (50, 150, 50));
+    let user = quanyi::resellers::authenticate(&app.shop.db, &key).await.unwrap().unwrap().1;
+    // 5000.00 - 50 × 9.60: every sold-out attempt was refunded by cancellation or never charged.
+    assert_eq!(quanyi::wallet::balance(&app.shop.db, user.id).await.unwrap().display(), "¥4520.00");
+});

@@ -1,0 +1,179 @@
+//! Resellers: downstream systems that buy codes through the JSON API from a prepaid
+//! wallet. Owns API keys (shown once, stored as SHA-256) and idempotency records: the
+//! same `Idempotency-Key` with the same body answers exactly as the first time; with
+//! another body it is refused.
+use crate::{
+    Clock,
+    accounts::{self, Actor, User},
+    audit,
+    entities::{api_key, api_request},
+    money::Money,
+    wallet,
+};
+use rand::RngCore;
+use sea_orm::{
+    ActiveModelTrait, ColumnTrait, ConnectionTrait, DbErr, EntityTrait, QueryFilter, Set, SqlErr, sea_query::Expr,
+};
+use sha2::{Digest, Sha256};
+
+#[derive(Debug, thiserror::Error)]
+pub enum ResellerError {
+    #[error("bad name")]
+    BadName,
+    #[error(transparent)]
+    Account(#[from] accounts::AccountError),
+    #[error(transparent)]
+    Wallet(#[from] wallet::WalletError),
+    #[error("database: {0}")]
+    Db(#[from] DbErr),
+}
+
+pub struct NewReseller {
+    pub user: User,
+    /// The API key, shown once; only its hash is kept.
+    pub api_key: String,
+}
+
+fn hash_key(key: &str) -> String {
+    hex::encode(Sha256::digest(key.as_bytes()))
+}
+
+fn new_key() -> String {
+    let mut b = [0u8; 32];
+    rand::rngs::OsRng.fill_bytes(&mut b);
+    format!("qy_{}", hex::encode(b))
+}
+
+/// Creates a reseller account (role `agent`), credits its wallet, and issues a key.
+pub async fn create(
+    db: &impl ConnectionTrait,
+    clock: &Clock,
+    actor: &Actor,
+    name: &str,
+    opening_balance: Option<Money>,
+) -> Result<NewReseller, ResellerError> {
+    let name = name.trim();
+    let slug: String =
+        name.to_lowercase().chars().map(|c| if c.is_ascii_alphanumeric() { c } else { '-' }).collect::<String>();
+    let slug = slug.trim_matches('-').to_owned();
+    if name.is_empty() || name.chars().count() > 80 || slug.is_empty() {
+        return Err(ResellerError::BadName);
+    }
+    let (user, _) =
+        accounts::create_user(db, clock, actor, &format!("{slug}@resellers.quanyi.local"), "agent", None).await?;
+    if let Some(m) = opening_balance {
+        wallet::staff_top_up(db, clock, actor, user.id, m, Some("opening balance")).await?;
+    }
+    let api_key = issue_key(db, clock, actor, user.id, name).await?;
+    Ok(NewReseller { user, api_key })
+}
+
+pub async fn issue_key(
+    db: &impl ConnectionTrait,
+    clock: &Clock,
+    actor: &Actor,
+    user_id: i32,
+    name: &str,
+) -> Result<String, DbErr> {
+    let key = new_key();
+    api_key::ActiveModel {
+        user_id: Set(user_id),
+        name: Set(name.chars().take(80).collect()),
+        prefix: Set(key[..10].to_owned()),
+        key_hash: Set(hash_key(&key)),
+        created_at: Set(clock.now()),
+        revoked_at: Set(None),
+        ..Default::default()
+    }
+    .insert(db)
+    .await?;
+    audit::record(db, clock, actor, "api_key.issue", Some(&format!("user:{user_id}")), Some(&key[..10])).await?;
+    Ok(key)
+}
+
+/// The key's record and its account, if the key is valid and not revoked.
+pub async fn authenticate(db: &impl ConnectionTrait, key: &str) -> Result<Option<(api_key::Model, User)>, DbErr> {
+    let Some(k) = api_key::Entity::find()
+        .filter(api_key::Column::KeyHash.eq(hash_key(key.trim())))
+        .filter(api_key::Column::RevokedAt.is_null())
+        .one(db)
+        .await?
+    else {
+        return Ok(None);
+    };
+    let user = accounts::find(db, k.user_id).await?.filter(|u| !u.disabled);
+    Ok(user.map(|u| (k, u)))
+}
+
+pub fn request_hash(body: &[u8]) -> String {
+    hex::encode(Sha256::digest(body))
+}
+
+/// What an idempotency key says about a request.
+#[derive(Debug, PartialEq, Eq)]
+pub enum Idempotency {
+    /// First time: go ahead, then call `finish`.
+    Proceed { record_id: i32 },
+    /// Seen with this body and answered: replay the answer.
+    Replay { status: u16, body: String },
+    /// Seen with another body.
+    Mismatch,
+    /// Seen with this body and still being answered.
+    InProgress,
+}
+
+pub async fn begin(
+    db: &impl ConnectionTrait,
+    clock: &Clock,
+    key_id: i32,
+    idempotency_key: &str,
+    request_hash: &str,
+) -> Result<Idempotency, DbErr> {
+    let inserted = api_request::ActiveModel {
+        api_key_id: Set(key_id),
+        idempotency_key: Set(idempotency_key.to_owned()),
+        request_hash: Set(request_hash.to_owned()),
+        status: Set(None),
+        response: Set(None),
+        created_at: Set(clock.now()),
+        ..Default::default()
+    }
+    .insert(db)
+    .await;
+    match inserted {
+        Ok(r) => Ok(Idempotency::Proceed { record_id: r.id }),
+        Err(e) if matches!(e.sql_err(), Some(SqlErr::UniqueConstraintViolation(_))) => {
+            let seen = api_request::Entity::find()
+                .filter(api_request::Column::ApiKeyId.eq(key_id))
+                .filter(api_request::Column::IdempotencyKey.eq(idempotency_key))
+                .one(db)
+                .await?
+                .ok_or_else(|| DbErr::Custom("idempotency record vanished".into()))?;
+            Ok(if seen.request_hash != request_hash {
+                Idempotency::Mismatch
+            } else {
+                match (seen.status, seen.response) {
+                    (Some(status), Some(body)) => Idempotency::Replay { status: status as u16, body },
+                    _ => Idempotency::InProgress,
+                }
+            })
+        }
+        Err(e) => Err(e),
+    }
+}
+
+pub async fn finish(db: &impl ConnectionTrait, record_id: i32, status: u16, body: &str) -> Result<(), DbErr> {
+    api_request::Entity::update_many()
+        .col_expr(api_request::Column::Status, Expr::value(Some(status as i32)))
+        .col_expr(api_request::Column::Response, Expr::value(Some(body.to_owned())))
+        .filter(api_request::Column::Id.eq(record_id))
+        .exec(db)
+        .await?;
+    Ok(())
+}
+
+/// Forgets a request that failed before it changed anything, so it may be retried.
+pub async fn abandon(db: &impl ConnectionTrait, record_id: i32) -> Result<(), DbErr> {
+    api_request::Entity::delete_by_id(record_id).exec(db).await?;
+    Ok(())
+}
