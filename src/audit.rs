@@ -36,3 +36,13 @@ pub async fn record(
 pub async fn recent(db: &impl ConnectionTrait, limit: u64) -> Result<Vec<Entry>, DbErr> {
     AuditLog::find().order_by_desc(audit_log::Column::Id).limit(limit).all(db).await
 }
+
+/// Entries about one thing (any of its names), oldest first: an order's timeline.
+pub async fn for_target(db: &impl ConnectionTrait, targets: &[String]) -> Result<Vec<Entry>, DbErr> {
+    use sea_orm::{ColumnTrait, QueryFilter};
+    AuditLog::find()
+        .filter(audit_log::Column::Target.is_in(targets.to_vec()))
+        .order_by_asc(audit_log::Column::Id)
+        .all(db)
+        .await
+}

@@ -744,3 +744,149 @@ pub async fn delivered_codes(
     }
     Ok(out)
 }
+
+#[derive(Debug, thiserror::Error)]
+pub enum ReissueError {
+    #[error("that code was not delivered on this order")]
+    NotOnOrder,
+    #[error("no replacement code in stock")]
+    SoldOut,
+    #[error("database: {0}")]
+    Db(#[from] DbErr),
+}
+
+impl ReissueError {
+    pub fn code(&self) -> &'static str {
+        match self {
+            Self::NotOnOrder => "not_found",
+            Self::SoldOut => "sold_out",
+            Self::Db(_) => "internal",
+        }
+    }
+}
+
+/// The "券码无效" complaint: voids a delivered code the buyer reports as invalid and
+/// delivers a fresh one of the same SKU in its place, in one transaction, audit-logged.
+pub async fn reissue(
+    db: &Db,
+    clock: &Clock,
+    actor: &crate::accounts::Actor,
+    order_id: i32,
+    code_id: i32,
+    reason: &str,
+) -> Result<i32, ReissueError> {
+    let now = clock.now();
+    let txn = db::begin_write(db).await?;
+    let line_ids: Vec<i32> = lines(&txn, order_id).await?.into_iter().map(|l| l.id).collect();
+    let Some(alloc) = allocation::Entity::find()
+        .filter(allocation::Column::CodeId.eq(code_id))
+        .filter(allocation::Column::Active.eq(true))
+        .filter(allocation::Column::OrderLineId.is_in(line_ids))
+        .one(&txn)
+        .await?
+    else {
+        txn.rollback().await?;
+        return Err(ReissueError::NotOnOrder);
+    };
+    let line = order_line::Entity::find_by_id(alloc.order_line_id).one(&txn).await?.ok_or(ReissueError::NotOnOrder)?;
+    let voided = crate::entities::code::Entity::update_many()
+        .col_expr(crate::entities::code::Column::Status, Expr::value("void"))
+        .col_expr(
+            crate::entities::code::Column::VoidReason,
+            Expr::value(Some(reason.chars().take(200).collect::<String>())),
+        )
+        .filter(crate::entities::code::Column::Id.eq(code_id))
+        .filter(crate::entities::code::Column::Status.eq("sold"))
+        .exec(&txn)
+        .await?;
+    if voided.rows_affected != 1 {
+        txn.rollback().await?;
+        return Err(ReissueError::NotOnOrder);
+    }
+    allocation::Entity::update_many()
+        .col_expr(allocation::Column::Active, Expr::value(false))
+        .filter(allocation::Column::Id.eq(alloc.id))
+        .exec(&txn)
+        .await?;
+    if inventory::reserve(&txn, line.sku_id, 1, order_id, now, now).await? != 1 {
+        txn.rollback().await?;
+        return Err(ReissueError::SoldOut);
+    }
+    let fresh =
+        inventory::reserved_for(&txn, order_id, line.sku_id).await?.into_iter().next().ok_or(ReissueError::SoldOut)?;
+    if !inventory::mark_sold(&txn, fresh.id, order_id, now).await? {
+        txn.rollback().await?;
+        return Err(ReissueError::SoldOut);
+    }
+    allocation::ActiveModel {
+        order_line_id: Set(line.id),
+        code_id: Set(fresh.id),
+        active: Set(true),
+        created_at: Set(now),
+        ..Default::default()
+    }
+    .insert(&txn)
+    .await?;
+    let detail = format!("code:{code_id} -> code:{} ({})", fresh.id, reason.chars().take(100).collect::<String>());
+    crate::audit::record(&txn, clock, actor, "order.reissue", Some(&format!("order:{order_id}")), Some(&detail))
+        .await?;
+    txn.commit().await?;
+    Ok(fresh.id)
+}
+
+/// Staff open an order's codes: every reveal is audit-logged with who, when and from where.
+pub async fn staff_reveal(
+    db: &impl ConnectionTrait,
+    clock: &Clock,
+    vault: &crate::vault::Vault,
+    actor: &crate::accounts::Actor,
+    order: &Order,
+) -> Result<Vec<(i32, i32, String)>, OrderError> {
+    let codes = delivered_codes(db, vault, order.id).await?;
+    crate::audit::record(
+        db,
+        clock,
+        actor,
+        "codes.reveal",
+        Some(&format!("order:{}", order.order_no)),
+        Some(&format!("{} codes", codes.len())),
+    )
+    .await?;
+    Ok(codes)
+}
+
+/// Orders for the admin, newest first: by status, and by order number or contact.
+pub async fn search(
+    db: &impl ConnectionTrait,
+    status: Option<&str>,
+    query: Option<&str>,
+    limit: u64,
+) -> Result<Vec<Order>, DbErr> {
+    use sea_orm::{Condition, QuerySelect};
+    let mut q = order::Entity::find();
+    if let Some(s) = status.filter(|s| !s.is_empty()) {
+        q = q.filter(order::Column::Status.eq(s));
+    }
+    if let Some(text) = query.map(str::trim).filter(|t| !t.is_empty()) {
+        q = q.filter(
+            Condition::any()
+                .add(order::Column::OrderNo.eq(text.to_uppercase()))
+                .add(order::Column::ContactEmail.eq(text.to_lowercase()))
+                .add(order::Column::ContactPhone.eq(text)),
+        );
+    }
+    q.order_by_desc(order::Column::Id).limit(limit).all(db).await
+}
+
+/// Every allocation of an order, active or replaced, with its code's id: `(line, code, active)`.
+pub async fn allocations(db: &impl ConnectionTrait, order_id: i32) -> Result<Vec<(i32, i32, bool)>, DbErr> {
+    let line_ids: Vec<i32> = lines(db, order_id).await?.into_iter().map(|l| l.id).collect();
+    Ok(allocation::Entity::find()
+        .filter(allocation::Column::OrderLineId.is_in(line_ids))
+        .order_by_asc(allocation::Column::Id)
+        .all(db)
+        .await?
+        .into_iter()
+        .map(|a| (a.order_line_id, a.code_id, a.active))
+        .collect())
+}

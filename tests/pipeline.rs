@@ -353,3 +353,58 @@ db_test!(wallet_payments_never_overdraw, |t| {
     assert!(matches!(again, OrderError::NotPayable));
     assert_eq!(wallet::balance(&shop.db, user.id).await.unwrap().display(), "¥10.40");
 });
+
+db_test!(an_invalid_code_is_reissued_once_and_audited, |t| {
+    let shop = seeded_shop(&t, Clock::system()).await;
+    import(&shop, "BREW-1", &codes("REISSUE", 3)).await;
+    let new = orders::create_order(&shop.db, &shop.clock, &shop.hold_policy(), &buyer(20), &line("BREW-1", 1), "web")
+        .await
+        .unwrap();
+    orders::confirm_payment(&shop.db, &shop.clock, "test", "evt-r", &new.order.order_no, new.order.total_e4, None)
+        .await
+        .unwrap();
+    let before = orders::delivered_codes(&shop.db, &shop.vault, new.order.id).await.unwrap();
+    let (_, bad_id, bad_code) = before[0].clone();
+    let staff = quanyi::accounts::create_user(
+        &shop.db,
+        &shop.clock,
+        &Actor::cli(),
+        "s@example.com",
+        "support",
+        Some("correct horse battery staple"),
+    )
+    .await
+    .unwrap()
+    .0;
+    let actor = Actor::web(staff, Some("10.1.1.1".into()));
+    let fresh =
+        orders::reissue(&shop.db, &shop.clock, &actor, new.order.id, bad_id, "buyer says 券码无效").await.unwrap();
+    assert_ne!(fresh, bad_id);
+    let after = orders::delivered_codes(&shop.db, &shop.vault, new.order.id).await.unwrap();
+    assert_eq!(after.len(), 1);
+    assert_ne!(after[0].2, bad_code);
+    // The voided code is never sold again; reissuing it twice is refused.
+    let void = code::Entity::find_by_id(bad_id).one(&shop.db).await.unwrap().unwrap();
+    assert_eq!(void.status, "void");
+    assert!(matches!(
+        orders::reissue(&shop.db, &shop.clock, &actor, new.order.id, bad_id, "again").await,
+        Err(orders::ReissueError::NotOnOrder)
+    ));
+    assert_eq!(allocation::Entity::find().count(&shop.db).await.unwrap(), 2);
+    let log = quanyi::audit::recent(&shop.db, 5).await.unwrap();
+    let entry = log.iter().find(|e| e.action == "order.reissue").unwrap();
+    assert_eq!((entry.actor_email.as_deref(), entry.ip.as_deref()), (Some("s@example.com"), Some("10.1.1.1")));
+    // With the shelf empty, a reissue is refused and changes nothing.
+    let other = orders::create_order(&shop.db, &shop.clock, &shop.hold_policy(), &buyer(21), &line("BREW-1", 1), "web")
+        .await
+        .unwrap();
+    orders::confirm_payment(&shop.db, &shop.clock, "test", "evt-r2", &other.order.order_no, other.order.total_e4, None)
+        .await
+        .unwrap();
+    let (_, last_id, _) = orders::delivered_codes(&shop.db, &shop.vault, other.order.id).await.unwrap()[0].clone();
+    assert!(matches!(
+        orders::reissue(&shop.db, &shop.clock, &actor, other.order.id, last_id, "x").await,
+        Err(orders::ReissueError::SoldOut)
+    ));
+    assert_eq!(code::Entity::find_by_id(last_id).one(&shop.db).await.unwrap().unwrap().status, "sold");
+});

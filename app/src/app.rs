@@ -46,6 +46,8 @@ pub fn App() -> impl IntoView {
                     <Route path=path!("") view=admin::Dashboard/>
                     <Route path=path!("staff") view=admin::Staff/>
                     <Route path=path!("inventory") view=admin::Inventory/>
+                    <Route path=path!("orders") view=admin::Orders/>
+                    <Route path=path!("orders/:no") view=admin::OrderDetail/>
                     <Route path=path!("audit") view=admin::Audit/>
                 </ParentRoute>
                 <ParentRoute path=path!("") view=MallLayout ssr=SsrMode::Async>

@@ -85,3 +85,40 @@ test('staff import codes by paste and see the counts', async ({ page }) => {
   await expect(page.getByTestId('import-report')).toContainText('该券码已在库中');
   await expect(page.getByTestId('stock-BREW-10').locator('[data-col=available]')).toHaveText(String(before + 3));
 });
+
+test('staff reissue a code the buyer reports as invalid', async ({ page, browser }) => {
+  await open(page, '/p/morning-brew-coffee');
+  const form = page.getByTestId('buy-form');
+  await form.locator('input[name=email]').fill(uniqueEmail('complain'));
+  await form.locator('button[type=submit]').click();
+  await expect(page.getByTestId('order-status')).toHaveText('待支付');
+  const orderNo = new URL(page.url()).pathname.split('/').pop()!;
+  await page.getByTestId('pay-test').click();
+  await expect(page.getByTestId('order-status')).toHaveText('已发货');
+  await page.getByTestId('reveal').click();
+  const first = (await page.getByTestId('code-plain').textContent())!.trim();
+
+  const ctx = await browser.newContext({ javaScriptEnabled: test.info().project.name === 'js' });
+  const staff = await ctx.newPage();
+  await login(staff, OWNER.email, OWNER.password);
+  await expect(staff).toHaveURL(/\/admin$/);
+  await staff.goto(`/admin/orders?q=${orderNo}`);
+  await staff.getByTestId('orders-table').getByRole('link', { name: orderNo }).click();
+  await expect(staff.getByTestId('admin-order-status')).toHaveText('已发货');
+  await expect(staff.getByTestId('admin-code')).toHaveText('••••••••');
+  await staff.getByTestId('staff-reveal').click();
+  await expect(staff.getByTestId('admin-code')).toHaveText(first);
+  const reissue = staff.getByTestId('reissue-form');
+  await reissue.locator('input[name=reason]').fill('顾客反馈券码无效');
+  await reissue.locator('button[type=submit]').click();
+  await expect(staff.locator('tr[data-active=false]')).toHaveCount(1);
+  await expect(staff.locator('tr[data-active=true]')).toHaveCount(1);
+  await expect(staff.locator('table').last()).toContainText('order.reissue');
+  await expect(staff.locator('table').last()).toContainText('codes.reveal');
+  await ctx.close();
+
+  await page.reload();
+  await expect(page.getByTestId('code-plain')).toHaveCount(1);
+  const second = (await page.getByTestId('code-plain').textContent())!.trim();
+  expect(second).not.toBe(first);
+});

@@ -46,7 +46,7 @@ pub struct StaffPage {
 const CREATED_FLASH: &str = "staff_created";
 
 #[cfg(feature = "ssr")]
-fn audit_row(e: quanyi::audit::Entry) -> AuditRow {
+pub(crate) fn audit_row(e: quanyi::audit::Entry) -> AuditRow {
     AuditRow {
         at: e.created_at.format("%Y-%m-%d %H:%M:%S").to_string(),
         actor: e.actor_email.unwrap_or_default(),

@@ -3,12 +3,14 @@
 //! renders its result, so forms work the same with and without JavaScript.
 pub mod account;
 pub mod admin;
+pub mod admin_orders;
 pub mod catalog;
 pub mod inventory;
 pub mod shop;
 
 pub use account::*;
 pub use admin::*;
+pub use admin_orders::*;
 pub use catalog::*;
 pub use inventory::*;
 pub use shop::*;

@@ -10,7 +10,7 @@ const AREAS: &[(&str, &str, Option<&str>)] = &[
     ("📊", "admin.dashboard", Some("/admin")),
     ("🗂️", "admin.catalog", None),
     ("🔐", "admin.inventory", Some("/admin/inventory")),
-    ("🧾", "admin.orders", None),
+    ("🧾", "admin.orders", Some("/admin/orders")),
     ("🚚", "admin.suppliers", None),
     ("🎯", "admin.marketing", None),
     ("💰", "admin.finance", None),

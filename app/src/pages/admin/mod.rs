@@ -2,9 +2,13 @@
 mod audit;
 mod dashboard;
 mod inventory;
+mod order_detail;
+mod orders;
 mod staff;
 
 pub use audit::{Audit, AuditTable};
 pub use dashboard::Dashboard;
 pub use inventory::Inventory;
+pub use order_detail::OrderDetail;
+pub use orders::Orders;
 pub use staff::Staff;

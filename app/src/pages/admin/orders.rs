@@ -1,0 +1,75 @@
+use crate::api::get_admin_orders;
+use crate::components::ResultView;
+use crate::i18n::{current_locale, t};
+use leptos::prelude::*;
+use leptos_meta::Title;
+use leptos_router::hooks::use_query_map;
+
+const STATUSES: [&str; 8] = [
+    "pending_payment",
+    "paid",
+    "fulfilled",
+    "awaiting_topup",
+    "refunded",
+    "partially_refunded",
+    "expired",
+    "cancelled",
+];
+
+#[component]
+pub fn Orders() -> impl IntoView {
+    let locale = current_locale();
+    let query = use_query_map();
+    let filter = move || {
+        let q = query.get();
+        (q.get("status").filter(|s| !s.is_empty()), q.get("q").filter(|s| !s.is_empty()))
+    };
+    let rows = Resource::new(filter, |(status, q)| get_admin_orders(status, q));
+    view! {
+        <Title text=t(locale, "admin.orders")/>
+        <h1 class="page-title">{t(locale, "admin.orders")}</h1>
+        <form class="filters panel" method="get" action="/admin/orders">
+            <select name="status" aria-label=t(locale, "admin.order_status")>
+                <option value="">{t(locale, "admin.all_statuses")}</option>
+                {move || {
+                    let current = filter().0.unwrap_or_default();
+                    STATUSES.iter().map(|s| view! {
+                        <option value=*s selected=current == *s>{t(locale, &format!("status.{s}"))}</option>
+                    }).collect_view()
+                }}
+            </select>
+            <input type="search" name="q" value=move || filter().1.unwrap_or_default() placeholder=t(locale, "admin.order_search")/>
+            <button class="btn" type="submit">{t(locale, "nav.search")}</button>
+        </form>
+        <Suspense fallback=move || view! { <p class="muted">{t(locale, "common.loading")}</p> }>
+            {move || Suspend::new(async move {
+                view! {
+                    <ResultView result=rows.await view=move |rows| view! {
+                        <div class="panel table-wrap">
+                            <table class="table" data-testid="orders-table">
+                                <thead><tr>
+                                    <th>{t(locale, "order.number")}</th>
+                                    <th>{t(locale, "admin.order_status")}</th>
+                                    <th>{t(locale, "admin.contact")}</th>
+                                    <th>{t(locale, "admin.total")}</th>
+                                    <th>{t(locale, "audit.at")}</th>
+                                </tr></thead>
+                                <tbody>
+                                    {rows.into_iter().map(|r| { let href = format!("/admin/orders/{}", r.order_no); view! {
+                                        <tr>
+                                            <td><a href=href><code>{r.order_no}</code></a></td>
+                                            <td><span class=format!("status status-{}", r.status)>{t(locale, &format!("status.{}", r.status))}</span></td>
+                                            <td>{r.contact}</td>
+                                            <td class="nowrap">{r.total}</td>
+                                            <td class="nowrap muted small">{r.created_at}" · "{r.channel}</td>
+                                        </tr>
+                                    }}).collect_view()}
+                                </tbody>
+                            </table>
+                        </div>
+                    }/>
+                }
+            })}
+        </Suspense>
+    }
+}
