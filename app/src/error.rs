@@ -26,10 +26,21 @@ impl AppError {
     pub fn internal() -> Self {
         Self::code("internal")
     }
+    /// Malformed input (missing or unreadable arguments), as opposed to a server fault.
+    pub fn is_bad_request(&self) -> bool {
+        matches!(
+            self,
+            Self::ServerFn(
+                ServerFnErrorErr::Args(_) | ServerFnErrorErr::MissingArg(_) | ServerFnErrorErr::Deserialization(_)
+            )
+        )
+    }
+
     /// The locale key of the message.
     pub fn key(&self) -> String {
         match self {
             Self::Coded { code, .. } => format!("error.{code}"),
+            e if e.is_bad_request() => "error.bad_request".into(),
             Self::ServerFn(_) => "error.internal".into(),
         }
     }

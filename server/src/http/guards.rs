@@ -127,7 +127,10 @@ pub async fn honest_error_status(req: Request, next: Next) -> Response {
     let Ok(bytes) = axum::body::to_bytes(body, 64 * 1024).await else {
         return StatusCode::INTERNAL_SERVER_ERROR.into_response();
     };
-    if let Ok(app::error::AppError::Coded { code, .. }) = serde_json::from_slice::<app::error::AppError>(&bytes) {
+    let error = serde_json::from_slice::<app::error::AppError>(&bytes);
+    if error.as_ref().is_ok_and(app::error::AppError::is_bad_request) {
+        parts.status = StatusCode::BAD_REQUEST;
+    } else if let Ok(app::error::AppError::Coded { code, .. }) = error {
         parts.status = match code.as_str() {
             "internal" => StatusCode::INTERNAL_SERVER_ERROR,
             "login_required" => StatusCode::UNAUTHORIZED,

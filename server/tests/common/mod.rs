@@ -14,7 +14,12 @@ pub struct TestApp {
 
 /// A client that keeps cookies and does not follow redirects (so we can see them).
 pub fn client() -> reqwest::Client {
-    reqwest::Client::builder().cookie_store(true).redirect(reqwest::redirect::Policy::none()).build().unwrap()
+    reqwest::Client::builder()
+        .cookie_store(true)
+        .redirect(reqwest::redirect::Policy::none())
+        .timeout(std::time::Duration::from_secs(20))
+        .build()
+        .unwrap()
 }
 
 pub async fn spawn_with(t: &TestDb, clock: Clock) -> TestApp {
