@@ -78,6 +78,10 @@ pub enum OrderError {
     AmountMismatch,
     #[error("insufficient balance")]
     InsufficientBalance,
+    #[error("no order matches that number and contact")]
+    LookupFailed,
+    #[error("too many failed look-ups")]
+    LookupThrottled { retry_after_minutes: i64 },
     #[error("database: {0}")]
     Db(#[from] DbErr),
 }
@@ -97,6 +101,8 @@ impl OrderError {
             Self::NotPayable => "not_payable",
             Self::AmountMismatch => "amount_mismatch",
             Self::InsufficientBalance => "insufficient_balance",
+            Self::LookupFailed => "lookup_failed",
+            Self::LookupThrottled { .. } => "too_many_attempts",
             Self::Db(_) => "internal",
         }
     }
@@ -889,4 +895,63 @@ pub async fn allocations(db: &impl ConnectionTrait, order_id: i32) -> Result<Vec
         .into_iter()
         .map(|a| (a.order_line_id, a.code_id, a.active))
         .collect())
+}
+
+/// Failed look-ups allowed per IP and per order number in the throttle window; a burst
+/// from one IP raises a staff alert once.
+pub const LOOKUP_MAX_PER_IP: i32 = 10;
+pub const LOOKUP_MAX_PER_ORDER: i32 = 5;
+
+/// A guest finds an order again by its number and the email or mobile number used at
+/// checkout. Never by contact alone; a miss looks the same whether or not the order
+/// exists; misses are throttled per IP and per order number.
+pub async fn lookup(
+    db: &impl ConnectionTrait,
+    clock: &Clock,
+    order_no: &str,
+    contact: &str,
+    ip: &str,
+) -> Result<Order, OrderError> {
+    use crate::accounts::{ThrottleLimits, throttle};
+    let now = clock.now();
+    let limits = ThrottleLimits {
+        max_failures_account: LOOKUP_MAX_PER_ORDER,
+        max_failures_ip: LOOKUP_MAX_PER_IP,
+        window: Duration::minutes(15),
+    };
+    let no = order_no.trim().to_uppercase();
+    let (ip_key, order_key) = (format!("lookup-ip:{ip}"), format!("lookup-order:{no}"));
+    let throttled = |e: crate::accounts::AccountError| match e {
+        crate::accounts::AccountError::TooManyAttempts { retry_after_minutes } => {
+            OrderError::LookupThrottled { retry_after_minutes }
+        }
+        crate::accounts::AccountError::Db(d) => OrderError::Db(d),
+        _ => OrderError::LookupFailed,
+    };
+    throttle::check(db, now, &limits, &ip_key, LOOKUP_MAX_PER_IP).await.map_err(throttled)?;
+    throttle::check(db, now, &limits, &order_key, LOOKUP_MAX_PER_ORDER).await.map_err(throttled)?;
+    let contact = contact.trim();
+    let matches = |o: &Order| {
+        let email = Email::parse(contact).ok().map(|e| e.as_str().to_owned());
+        let phone = parse_phone(contact).ok();
+        (email.is_some() && o.contact_email == email) || (phone.is_some() && o.contact_phone == phone)
+    };
+    match by_no(db, &no).await? {
+        Some(o) if !contact.is_empty() && matches(&o) => Ok(o),
+        _ => {
+            throttle::record_failure(db, now, &limits, &ip_key).await?;
+            throttle::record_failure(db, now, &limits, &order_key).await?;
+            let burst = throttle::check(db, now, &limits, &ip_key, LOOKUP_MAX_PER_IP).await.is_err();
+            if burst {
+                crate::alerts::raise(
+                    db,
+                    now,
+                    "lookup_burst",
+                    &format!("{LOOKUP_MAX_PER_IP} failed order look-ups from {ip}"),
+                )
+                .await?;
+            }
+            Err(OrderError::LookupFailed)
+        }
+    }
 }

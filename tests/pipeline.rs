@@ -408,3 +408,36 @@ db_test!(an_invalid_code_is_reissued_once_and_audited, |t| {
     ));
     assert_eq!(code::Entity::find_by_id(last_id).one(&shop.db).await.unwrap().unwrap().status, "sold");
 });
+
+db_test!(guests_find_orders_by_number_and_contact_and_guessing_is_throttled, |t| {
+    let shop = seeded_shop(&t, Clock::fixed(chrono::Utc::now())).await;
+    import(&shop, "BREW-1", &codes("LOOK", 2)).await;
+    let new = orders::create_order(&shop.db, &shop.clock, &shop.hold_policy(), &buyer(30), &line("BREW-1", 1), "web")
+        .await
+        .unwrap();
+    let no = new.order.order_no.clone();
+    let found =
+        orders::lookup(&shop.db, &shop.clock, &no.to_lowercase(), " Buyer30@Example.com ", "1.2.3.4").await.unwrap();
+    assert_eq!(found.id, new.order.id);
+    // The wrong contact and a made-up order number answer the same.
+    let a = orders::lookup(&shop.db, &shop.clock, &no, "someone@example.com", "5.5.5.5").await.unwrap_err();
+    let b =
+        orders::lookup(&shop.db, &shop.clock, "QXXXXXXXXXXXXXXX", "buyer30@example.com", "5.5.5.5").await.unwrap_err();
+    assert_eq!((a.code(), b.code()), ("lookup_failed", "lookup_failed"));
+    assert!(orders::lookup(&shop.db, &shop.clock, &no, "", "5.5.5.5").await.is_err());
+    // Guessing from one IP: after the limit even the right answer is refused, and staff hear of it.
+    for i in 0..10 {
+        let _ = orders::lookup(&shop.db, &shop.clock, &format!("QGUESS{i:010}"), "x@example.com", "6.6.6.6").await;
+    }
+    let e = orders::lookup(&shop.db, &shop.clock, &no, "buyer30@example.com", "6.6.6.6").await.unwrap_err();
+    assert_eq!(e.code(), "too_many_attempts");
+    assert!(quanyi::alerts::open(&shop.db, 10).await.unwrap().iter().any(|a| a.kind == "lookup_burst"));
+    // Guessing one order from many IPs is throttled per order too.
+    for i in 0..5 {
+        let _ = orders::lookup(&shop.db, &shop.clock, &no, "wrong@example.com", &format!("7.7.7.{i}")).await;
+    }
+    let e = orders::lookup(&shop.db, &shop.clock, &no, "buyer30@example.com", "8.8.8.8").await.unwrap_err();
+    assert_eq!(e.code(), "too_many_attempts");
+    shop.clock.advance(chrono::Duration::minutes(16));
+    orders::lookup(&shop.db, &shop.clock, &no, "buyer30@example.com", "8.8.8.8").await.unwrap();
+});

@@ -59,6 +59,7 @@ pub fn App() -> impl IntoView {
                     <Route path=path!("register") view=Register/>
                     <Route path=path!("account") view=Account/>
                     <Route path=path!("orders") view=MyOrders/>
+                    <Route path=path!("find-order") view=FindOrder/>
                     <Route path=path!("orders/:no") view=OrderPage/>
                 </ParentRoute>
             </Routes>

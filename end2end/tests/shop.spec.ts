@@ -122,3 +122,29 @@ test('staff reissue a code the buyer reports as invalid', async ({ page, browser
   const second = (await page.getByTestId('code-plain').textContent())!.trim();
   expect(second).not.toBe(first);
 });
+
+test('a guest finds an order again by number and email, never by guessing', async ({ page, browser }) => {
+  const email = uniqueEmail('finder');
+  await open(page, '/p/morning-brew-coffee');
+  const form = page.getByTestId('buy-form');
+  await form.locator('input[name=email]').fill(email);
+  await form.locator('button[type=submit]').click();
+  await expect(page.getByTestId('order-status')).toHaveText('待支付');
+  const orderNo = new URL(page.url()).pathname.split('/').pop()!;
+
+  const ctx = await browser.newContext({ javaScriptEnabled: test.info().project.name === 'js' });
+  const other = await ctx.newPage();
+  await open(other, '/find-order');
+  const lookup = other.getByTestId('lookup-form');
+  await lookup.locator('input[name=order_no]').fill(orderNo);
+  await lookup.locator('input[name=contact]').fill('someone-else@example.com');
+  await lookup.locator('button[type=submit]').click();
+  await expect(other.getByRole('alert')).toContainText('找不到匹配的订单');
+  await open(other, '/find-order');
+  await other.getByTestId('lookup-form').locator('input[name=order_no]').fill(orderNo);
+  await other.getByTestId('lookup-form').locator('input[name=contact]').fill(email.toUpperCase());
+  await other.getByTestId('lookup-form').locator('button[type=submit]').click();
+  await expect(other).toHaveURL(new RegExp(`/orders/${orderNo}$`));
+  await expect(other.getByTestId('order-status')).toHaveText('待支付');
+  await ctx.close();
+});

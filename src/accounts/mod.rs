@@ -1,7 +1,7 @@
 //! Accounts: who may enter the shop and what they may do there.
 //! Owns users, roles, password hashing, login throttling and staff management.
 mod password;
-mod throttle;
+pub mod throttle;
 mod types;
 
 pub use password::{hash_password, verify_password};

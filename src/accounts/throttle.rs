@@ -22,7 +22,7 @@ impl ThrottleLimits {
     }
 }
 
-pub(super) async fn check(
+pub async fn check(
     db: &impl ConnectionTrait,
     now: DateTime<Utc>,
     limits: &ThrottleLimits,
@@ -39,7 +39,7 @@ pub(super) async fn check(
     Ok(())
 }
 
-pub(super) async fn record_failure(
+pub async fn record_failure(
     db: &impl ConnectionTrait,
     now: DateTime<Utc>,
     limits: &ThrottleLimits,
@@ -68,6 +68,6 @@ pub(super) async fn record_failure(
     Ok(())
 }
 
-pub(super) async fn reset(db: &impl ConnectionTrait, key: &str) -> Result<(), DbErr> {
+pub async fn reset(db: &impl ConnectionTrait, key: &str) -> Result<(), DbErr> {
     Throttle::delete_by_id(key.to_owned()).exec(db).await.map(|_| ())
 }

@@ -278,3 +278,21 @@ pub async fn my_orders() -> Result<Vec<OrderRow>, AppError> {
     }
     Ok(rows)
 }
+
+/// A guest finds an order by its number and the email or mobile used at checkout.
+#[server(prefix = "/api", endpoint = "order/lookup")]
+pub async fn lookup_order(order_no: String, contact: String) -> Result<(), AppError> {
+    use crate::ssr::*;
+    let shop = shop()?;
+    let order = quanyi::orders::lookup(&shop.db, &shop.clock, &order_no, &contact, &client_ip()).await.map_err(
+        |e| match e {
+            quanyi::orders::OrderError::LookupThrottled { retry_after_minutes } => {
+                AppError::Coded { code: "too_many_attempts".into(), minutes: Some(retry_after_minutes) }
+            }
+            e => AppError::code(e.code()),
+        },
+    )?;
+    access::grant(&order.order_no).await?;
+    leptos_axum::redirect(&format!("/orders/{}", order.order_no));
+    Ok(())
+}

@@ -87,6 +87,7 @@ pub fn MallLayout() -> impl IntoView {
         <footer class="site-footer">
             <div class="container">
                 <p>{t(locale, "footer.promise")}</p>
+                <p class="small"><a href="/find-order">{t(locale, "lookup.title")}</a></p>
                 <p class="muted small">"© 2026 Quanyi · "{t(locale, "footer.tagline")}</p>
             </div>
         </footer>

@@ -2,6 +2,7 @@
 mod account;
 pub mod admin;
 mod category;
+mod find_order;
 mod home;
 mod login;
 mod not_found;
@@ -13,6 +14,7 @@ mod search;
 
 pub use account::Account;
 pub use category::CategoryPage;
+pub use find_order::FindOrder;
 pub use home::Home;
 pub use login::Login;
 pub use not_found::NotFound;
