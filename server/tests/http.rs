@@ -125,6 +125,7 @@ db_test!(oversized_and_malformed_bodies_are_refused, |t| {
         .await;
     if let Ok(r) = sent {
         assert_eq!(r.status(), StatusCode::PAYLOAD_TOO_LARGE);
+        assert_eq!(r.headers().get(header::CONNECTION).map(|v| v.to_str().unwrap()), Some("close"));
         assert!(r.text().await.unwrap().contains("提交的内容太大"));
     }
     // Just over the limit, with a small declared length mismatch left aside: a body the

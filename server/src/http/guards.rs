@@ -90,7 +90,11 @@ pub async fn body_size(State(shop): State<Shop>, req: Request, next: Next) -> Re
     let declared =
         req.headers().get(header::CONTENT_LENGTH).and_then(|v| v.to_str().ok()).and_then(|v| v.parse::<usize>().ok());
     if declared.is_some_and(|n| n > max) {
-        return refuse(req.headers(), req.uri().path(), StatusCode::PAYLOAD_TOO_LARGE, "body_too_large");
+        // The body stays unread, so this connection cannot carry another request: say so,
+        // or a client's pool would reuse a dead connection.
+        let mut res = refuse(req.headers(), req.uri().path(), StatusCode::PAYLOAD_TOO_LARGE, "body_too_large");
+        res.headers_mut().insert(header::CONNECTION, HeaderValue::from_static("close"));
+        return res;
     }
     let (parts, body) = req.into_parts();
     let limited = axum::body::Body::new(http_body_util::Limited::new(body, max));
