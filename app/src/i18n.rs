@@ -120,16 +120,7 @@ mod tests {
         for role in ["customer", "agent", "enterprise", "partner", "owner", "operator", "finance", "support"] {
             keys.push(format!("role.{role}"));
         }
-        for status in [
-            "pending_payment",
-            "paid",
-            "fulfilled",
-            "awaiting_topup",
-            "refunded",
-            "partially_refunded",
-            "expired",
-            "cancelled",
-        ] {
+        for status in crate::api::ORDER_STATUSES {
             keys.push(format!("status.{status}"));
         }
         for kind in ["card_code", "direct_topup", "redemption_link"] {

@@ -3,6 +3,18 @@ use crate::error::AppError;
 use leptos::prelude::*;
 use serde::{Deserialize, Serialize};
 
+/// Every order status, in the order the admin filter lists them.
+pub const ORDER_STATUSES: [&str; 8] = [
+    "pending_payment",
+    "paid",
+    "fulfilled",
+    "awaiting_topup",
+    "refunded",
+    "partially_refunded",
+    "expired",
+    "cancelled",
+];
+
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct OrderLineView {
     pub product: String,
@@ -44,7 +56,7 @@ pub struct OrderView {
 }
 
 #[cfg(feature = "ssr")]
-pub(crate) mod access {
+pub mod access {
     use crate::error::AppError;
     use crate::ssr::*;
     use quanyi::orders::Order;
@@ -53,8 +65,8 @@ pub(crate) mod access {
     const REVEALED: &str = "revealed_orders";
     pub const LOOKUP_FLASH: &str = "lookup_link";
 
-    pub async fn remember(key: &str, order_no: &str) -> Result<(), AppError> {
-        let s = session().await?;
+    /// Adds an order to a per-browser list in the session (the newest 50 are kept).
+    pub async fn remember_in(s: &tower_sessions::Session, key: &str, order_no: &str) -> Result<(), AppError> {
         let mut list: Vec<String> = s.get(key).await.ok().flatten().unwrap_or_default();
         if !list.iter().any(|o| o == order_no) {
             list.push(order_no.to_owned());
@@ -64,6 +76,15 @@ pub(crate) mod access {
             s.insert(key, list).await.map_err(|_| AppError::internal())?;
         }
         Ok(())
+    }
+
+    async fn remember(key: &str, order_no: &str) -> Result<(), AppError> {
+        remember_in(&session().await?, key, order_no).await
+    }
+
+    /// Lets this browser see an order (it bought it, or opened its private link).
+    pub async fn grant_in(s: &tower_sessions::Session, order_no: &str) -> Result<(), AppError> {
+        remember_in(s, VISIBLE, order_no).await
     }
 
     pub async fn grant(order_no: &str) -> Result<(), AppError> {

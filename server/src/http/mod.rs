@@ -158,11 +158,7 @@ async fn open_private_link(
         return Redirect::to("/orders/lookup-failed").into_response();
     }
     let order = order.expect("checked");
-    let mut visible: Vec<String> = session.get("visible_orders").await.ok().flatten().unwrap_or_default();
-    if !visible.contains(&order.order_no) {
-        visible.push(order.order_no.clone());
-    }
-    if session.insert("visible_orders", visible).await.is_err() {
+    if app::api::shop::access::grant_in(&session, &order.order_no).await.is_err() {
         return StatusCode::INTERNAL_SERVER_ERROR.into_response();
     }
     Redirect::to(&format!("/orders/{}", order.order_no)).into_response()

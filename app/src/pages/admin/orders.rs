@@ -1,4 +1,4 @@
-use crate::api::get_admin_orders;
+use crate::api::{ORDER_STATUSES, get_admin_orders};
 use crate::components::ResultView;
 use crate::i18n::{current_locale, t};
 use leptos::prelude::*;
@@ -33,7 +33,7 @@ pub fn Orders() -> impl IntoView {
                 <option value="">{t(locale, "admin.all_statuses")}</option>
                 {move || {
                     let current = filter().0.unwrap_or_default();
-                    STATUSES.iter().map(|s| view! {
+                    ORDER_STATUSES.iter().map(|s| view! {
                         <option value=*s selected=current == *s>{t(locale, &format!("status.{s}"))}</option>
                     }).collect_view()
                 }}
