@@ -30,3 +30,26 @@ pub async fn open(db: &impl ConnectionTrait, limit: u64) -> Result<Vec<Alert>, D
         .all(db)
         .await
 }
+
+/// Whether an open alert of this kind starts with `subject` (to raise a condition once).
+pub async fn is_open(db: &impl ConnectionTrait, kind: &str, subject: &str) -> Result<bool, DbErr> {
+    use sea_orm::PaginatorTrait;
+    Ok(alert::Entity::find()
+        .filter(alert::Column::ResolvedAt.is_null())
+        .filter(alert::Column::Kind.eq(kind))
+        .filter(alert::Column::Message.starts_with(subject))
+        .count(db)
+        .await?
+        > 0)
+}
+
+/// Marks an alert handled.
+pub async fn resolve(db: &impl ConnectionTrait, now: DateTime<Utc>, id: i32) -> Result<bool, DbErr> {
+    let res = alert::Entity::update_many()
+        .col_expr(alert::Column::ResolvedAt, sea_orm::sea_query::Expr::value(Some(now)))
+        .filter(alert::Column::Id.eq(id))
+        .filter(alert::Column::ResolvedAt.is_null())
+        .exec(db)
+        .await?;
+    Ok(res.rows_affected == 1)
+}

@@ -159,3 +159,21 @@ pub async fn usage_notes_for_sku(db: &impl ConnectionTrait, sku_id: i32) -> Resu
     let Some(s) = sku::Entity::find_by_id(sku_id).one(db).await? else { return Ok(String::new()) };
     Ok(product::Entity::find_by_id(s.product_id).one(db).await?.map(|p| p.usage_notes).unwrap_or_default())
 }
+
+/// Every product, on shelf or not, for the admin.
+pub async fn all_products(db: &impl ConnectionTrait) -> Result<Vec<Product>, DbErr> {
+    product::Entity::find().order_by_asc(product::Column::SortOrder).order_by_asc(product::Column::Id).all(db).await
+}
+
+pub async fn product_by_slug(db: &impl ConnectionTrait, slug: &str) -> Result<Option<Product>, DbErr> {
+    product::Entity::find().filter(product::Column::Slug.eq(slug)).one(db).await
+}
+
+/// A product's SKUs, on shelf or not, for the admin.
+pub async fn skus_of(db: &impl ConnectionTrait, product_id: i32) -> Result<Vec<Sku>, DbErr> {
+    sku::Entity::find().filter(sku::Column::ProductId.eq(product_id)).order_by_asc(sku::Column::Id).all(db).await
+}
+
+pub async fn sku_by_id(db: &impl ConnectionTrait, id: i32) -> Result<Option<Sku>, DbErr> {
+    sku::Entity::find_by_id(id).one(db).await
+}

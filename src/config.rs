@@ -33,6 +33,8 @@ pub struct Config {
     pub login_window_minutes: i64,
     /// Largest request body accepted by form and JSON routes, in bytes.
     pub max_body_bytes: usize,
+    /// Largest admin upload (code files, catalog CSV, images), in bytes.
+    pub max_upload_bytes: usize,
     /// Database connections in the pool.
     pub db_max_connections: u32,
     /// Take the client address from `X-Forwarded-For` (only behind a proxy you run).
@@ -47,6 +49,19 @@ pub struct Config {
     pub allow_test_payments: bool,
     /// Requests per second one reseller API key may make (per app instance).
     pub api_rate_per_second: u32,
+    /// Outgoing mail: `smtp://user:pass@host:587` or `smtps://…`. Empty writes each
+    /// message as an `.eml` file under `<data_dir>/outbox/` instead.
+    pub smtp_url: String,
+    pub mail_from: String,
+    /// Delivery resends a customer may ask for, per order and hour (staff are not limited).
+    pub customer_resends_per_hour: i64,
+    /// Stripe: the secret API key and the webhook signing secret. Empty turns Stripe off.
+    pub stripe_secret_key: String,
+    pub stripe_webhook_secret: String,
+    /// Where the Stripe client sends its calls (tests point it at a local fake).
+    pub stripe_api_base: String,
+    /// Payment methods offered on Stripe Checkout: any of card, alipay, wechat_pay.
+    pub stripe_payment_methods: Vec<String>,
 }
 
 impl Default for Config {
@@ -64,6 +79,7 @@ impl Default for Config {
             login_max_failures_ip: 30,
             login_window_minutes: 15,
             max_body_bytes: 64 * 1024,
+            max_upload_bytes: 32 * 1024 * 1024,
             db_max_connections: 16,
             trust_forwarded_for: false,
             reservation_minutes: 15,
@@ -72,6 +88,13 @@ impl Default for Config {
             max_held_units_per_session: 20,
             allow_test_payments: false,
             api_rate_per_second: 100,
+            smtp_url: String::new(),
+            mail_from: "Quanyi <no-reply@quanyi.local>".into(),
+            customer_resends_per_hour: 3,
+            stripe_secret_key: String::new(),
+            stripe_webhook_secret: String::new(),
+            stripe_api_base: "https://api.stripe.com/".into(),
+            stripe_payment_methods: vec!["card".into(), "alipay".into(), "wechat_pay".into()],
         }
     }
 }
@@ -104,8 +127,27 @@ impl Config {
         Ok(config)
     }
 
+    pub fn stripe_enabled(&self) -> bool {
+        !self.stripe_secret_key.is_empty()
+    }
+
     pub fn validate(&self) -> Result<(), ConfigError> {
         let invalid = |key, problem: &str| Err(ConfigError::Invalid { key, problem: problem.into() });
+        if self.mail_from.parse::<lettre::message::Mailbox>().is_err() {
+            return invalid("mail_from", "must be a mailbox such as Shop <shop@example.com>");
+        }
+        if !self.smtp_url.is_empty() && !(self.smtp_url.starts_with("smtp://") || self.smtp_url.starts_with("smtps://"))
+        {
+            return invalid("smtp_url", "must start with smtp:// or smtps://");
+        }
+        if self.stripe_enabled() && self.stripe_webhook_secret.is_empty() {
+            return invalid("stripe_webhook_secret", "is required when stripe_secret_key is set");
+        }
+        if let Some(m) =
+            self.stripe_payment_methods.iter().find(|m| !matches!(m.as_str(), "card" | "alipay" | "wechat_pay"))
+        {
+            return invalid("stripe_payment_methods", &format!("has an unknown method {m:?}"));
+        }
         if !(self.database_url.starts_with("sqlite:")
             || self.database_url.starts_with("postgres://")
             || self.database_url.starts_with("postgresql://"))

@@ -143,8 +143,21 @@ pub async fn import_codes<C: ConnectionTrait>(
     actor: &Actor,
     spec: &BatchSpec,
     text: &str,
-    mut progress: impl FnMut(usize, usize),
+    progress: impl FnMut(usize, usize),
 ) -> Result<ImportReport, InventoryError> {
+    let batch = open_batch(db, clock, actor, spec, text).await?;
+    fill_batch(db, clock, vault, actor, spec, batch, text, progress).await
+}
+
+/// The first half of an import: checks the SKU, cost and supplier and opens the batch
+/// (status `importing`, with its line count), so a caller can show progress at once.
+pub async fn open_batch<C: ConnectionTrait>(
+    db: &C,
+    clock: &Clock,
+    actor: &Actor,
+    spec: &BatchSpec,
+    text: &str,
+) -> Result<batch::Model, InventoryError> {
     let sku = sku_by_code(db, &spec.sku_code).await?.ok_or(InventoryError::UnknownSku)?;
     if sku.kind == "direct_topup" {
         return Err(InventoryError::NotACodeSku);
@@ -154,13 +167,12 @@ pub async fn import_codes<C: ConnectionTrait>(
     if supplier.chars().count() > 120 {
         return Err(InventoryError::BadSupplier);
     }
-    let lines: Vec<(usize, &str)> =
-        text.lines().enumerate().map(|(i, l)| (i + 1, l)).filter(|(_, l)| !l.trim().is_empty()).collect();
-    if lines.is_empty() {
+    let lines_total = text.lines().filter(|l| !l.trim().is_empty()).count();
+    if lines_total == 0 {
         return Err(InventoryError::Empty);
     }
     let now = clock.now();
-    let batch = batch::ActiveModel {
+    Ok(batch::ActiveModel {
         sku_id: Set(sku.id),
         supplier: Set(if supplier.is_empty() { "—".into() } else { supplier.to_owned() }),
         unit_cost_e4: Set(cost_e4),
@@ -168,15 +180,33 @@ pub async fn import_codes<C: ConnectionTrait>(
         received_at: Set(now),
         expires_at: Set(spec.expires_at),
         source: Set(spec.source.into()),
-        lines_total: Set(lines.len() as i32),
+        lines_total: Set(lines_total as i32),
         status: Set("importing".into()),
         created_by: Set(actor.user.as_ref().map(|u| u.id)),
         created_at: Set(now),
         ..Default::default()
     }
     .insert(db)
-    .await?;
+    .await?)
+}
 
+/// The second half: normalises, fingerprints, seals and stores the codes in chunks of
+/// one transaction-free insert each, keeping the batch's counters current for progress.
+#[allow(clippy::too_many_arguments)]
+pub async fn fill_batch<C: ConnectionTrait>(
+    db: &C,
+    clock: &Clock,
+    vault: &Vault,
+    actor: &Actor,
+    spec: &BatchSpec,
+    batch: batch::Model,
+    text: &str,
+    mut progress: impl FnMut(usize, usize),
+) -> Result<ImportReport, InventoryError> {
+    let sku_id = batch.sku_id;
+    let now = batch.created_at;
+    let lines: Vec<(usize, &str)> =
+        text.lines().enumerate().map(|(i, l)| (i + 1, l)).filter(|(_, l)| !l.trim().is_empty()).collect();
     let mut report = ImportReport { batch_id: batch.id, lines_total: lines.len(), ..Default::default() };
     let mut seen: HashMap<String, usize> = HashMap::new();
     let total = lines.len();
@@ -218,7 +248,7 @@ pub async fn import_codes<C: ConnectionTrait>(
                 continue;
             }
             rows.push(code::ActiveModel {
-                sku_id: Set(sku.id),
+                sku_id: Set(sku_id),
                 batch_id: Set(batch.id),
                 fingerprint: Set(fp.clone()),
                 sealed: Set(vault.seal(code, fp)),
@@ -258,6 +288,13 @@ pub async fn import_codes<C: ConnectionTrait>(
             }
         }
         done += chunk.len();
+        batch::Entity::update_many()
+            .col_expr(batch::Column::Imported, sea_orm::sea_query::Expr::value(report.imported as i32))
+            .col_expr(batch::Column::Duplicates, sea_orm::sea_query::Expr::value(report.duplicates.len() as i32))
+            .col_expr(batch::Column::Rejected, sea_orm::sea_query::Expr::value(report.rejected.len() as i32))
+            .filter(batch::Column::Id.eq(batch.id))
+            .exec(db)
+            .await?;
         progress(done, total);
     }
     report.duplicates.sort_by_key(|d| match d {
@@ -419,4 +456,117 @@ pub async fn void_code(
     }
     audit::record(db, clock, actor, "code.void", Some(&format!("code:{code_id}")), Some(reason)).await?;
     Ok(())
+}
+
+/// Raises a `low_stock` alert when a SKU's available codes fall below its threshold
+/// (once: while that alert is open, no second one is raised).
+pub async fn check_low_stock(db: &impl ConnectionTrait, now: DateTime<Utc>, sku_id: i32) -> Result<(), DbErr> {
+    use sea_orm::PaginatorTrait;
+    let Some(s) = sku::Entity::find_by_id(sku_id).one(db).await? else { return Ok(()) };
+    if s.kind == "direct_topup" || s.low_stock_threshold <= 0 {
+        return Ok(());
+    }
+    let available = code::Entity::find()
+        .filter(code::Column::SkuId.eq(sku_id))
+        .filter(code::Column::Status.eq(CodeStatus::Available.as_str()))
+        .count(db)
+        .await?;
+    if available as i64 >= s.low_stock_threshold as i64 {
+        return Ok(());
+    }
+    let subject = format!("low stock: {} ", s.code);
+    if crate::alerts::is_open(db, "low_stock", &subject).await? {
+        return Ok(());
+    }
+    crate::alerts::raise(
+        db,
+        now,
+        "low_stock",
+        &format!("{subject}has {available} codes left (threshold {})", s.low_stock_threshold),
+    )
+    .await
+}
+
+/// At start-up: imports that were running when the process stopped are marked
+/// `interrupted` (what was stored stays; importing the file again stores only the rest,
+/// since duplicates are recognised).
+pub async fn mark_interrupted_imports(db: &impl ConnectionTrait) -> Result<u64, DbErr> {
+    let res = batch::Entity::update_many()
+        .col_expr(batch::Column::Status, sea_orm::sea_query::Expr::value("interrupted"))
+        .filter(batch::Column::Status.eq("importing"))
+        .exec(db)
+        .await?;
+    Ok(res.rows_affected)
+}
+
+/// Batches, newest first, for the admin.
+pub async fn batches(db: &impl ConnectionTrait, limit: u64) -> Result<Vec<batch::Model>, DbErr> {
+    use sea_orm::QueryOrder;
+    batch::Entity::find().order_by_desc(batch::Column::Id).limit(limit).all(db).await
+}
+
+pub async fn batch_by_id(db: &impl ConnectionTrait, id: i32) -> Result<Option<batch::Model>, DbErr> {
+    batch::Entity::find_by_id(id).one(db).await
+}
+
+/// Sold value of a batch's codes (sum of the unit prices of the lines they went to).
+pub async fn batch_sold_value_e4(db: &impl ConnectionTrait, batch_id: i32) -> Result<i64, DbErr> {
+    #[derive(FromQueryResult)]
+    struct V {
+        v: Option<i64>,
+    }
+    let backend = db.get_database_backend();
+    let sql = "SELECT CAST(SUM(l.unit_price_e4) AS BIGINT) AS v FROM codes c \
+               JOIN allocations a ON a.code_id = c.id AND a.active \
+               JOIN order_lines l ON l.id = a.order_line_id \
+               WHERE c.batch_id = $1 AND c.status = 'sold'";
+    let sql = if backend == DbBackend::Sqlite { sql.replace("$1", "?") } else { sql.to_owned() };
+    let row = V::find_by_statement(Statement::from_sql_and_values(backend, sql, [batch_id.into()])).one(db).await?;
+    Ok(row.and_then(|r| r.v).unwrap_or(0))
+}
+
+/// Codes of a batch (ids and statuses; never their content), for voiding from the admin.
+pub async fn batch_codes(db: &impl ConnectionTrait, batch_id: i32, limit: u64) -> Result<Vec<(i32, String)>, DbErr> {
+    use sea_orm::QueryOrder;
+    code::Entity::find()
+        .select_only()
+        .column(code::Column::Id)
+        .column(code::Column::Status)
+        .filter(code::Column::BatchId.eq(batch_id))
+        .order_by_asc(code::Column::Id)
+        .limit(limit)
+        .into_tuple::<(i32, String)>()
+        .all(db)
+        .await
+}
+
+/// What the product page says about a SKU's stock: `in_stock`, `low` (below its
+/// threshold) or `sold_out`. Direct top-ups hold no codes and are always in stock.
+pub async fn stock_state(db: &impl ConnectionTrait, s: &sku::Model) -> Result<&'static str, DbErr> {
+    use sea_orm::PaginatorTrait;
+    if s.kind == "direct_topup" {
+        return Ok("in_stock");
+    }
+    let available = code::Entity::find()
+        .filter(code::Column::SkuId.eq(s.id))
+        .filter(code::Column::Status.eq(CodeStatus::Available.as_str()))
+        .count(db)
+        .await?;
+    Ok(match available {
+        0 => "sold_out",
+        n if (n as i64) < s.low_stock_threshold as i64 => "low",
+        _ => "in_stock",
+    })
+}
+
+/// Codes past their batch's expiry are never sold: available ones become `expired`.
+/// Run by the job runner; returns how many expired.
+pub async fn expire_codes(db: &impl ConnectionTrait, now: DateTime<Utc>) -> Result<u64, DbErr> {
+    let res = code::Entity::update_many()
+        .col_expr(code::Column::Status, sea_orm::sea_query::Expr::value(CodeStatus::Expired.as_str()))
+        .filter(code::Column::Status.eq(CodeStatus::Available.as_str()))
+        .filter(code::Column::ExpiresAt.lt(now))
+        .exec(db)
+        .await?;
+    Ok(res.rows_affected)
 }

@@ -17,6 +17,7 @@ pub enum Job {
     ExpireOrder { order_id: i32 },
     Fulfil { order_id: i32 },
     ProviderRefund { order_id: i32, amount_e4: i64 },
+    Deliver { delivery_id: i32 },
 }
 
 impl Job {
@@ -25,6 +26,7 @@ impl Job {
             Job::ExpireOrder { .. } => "expire_order",
             Job::Fulfil { .. } => "fulfil",
             Job::ProviderRefund { .. } => "provider_refund",
+            Job::Deliver { .. } => "deliver",
         }
     }
 }
@@ -109,7 +111,7 @@ async fn finish(
     Ok(())
 }
 
-async fn run(shop: &Shop, job: Job) -> Result<(), String> {
+async fn run(shop: &Shop, job_id: i32, job: Job) -> Result<(), String> {
     match job {
         Job::ExpireOrder { order_id } => {
             crate::orders::expire(&shop.db, &shop.clock, order_id).await.map(|_| ()).map_err(|e| e.to_string())
@@ -118,8 +120,11 @@ async fn run(shop: &Shop, job: Job) -> Result<(), String> {
             crate::orders::fulfil(&shop.db, &shop.clock, order_id).await.map(|_| ()).map_err(|e| e.to_string())
         }
         Job::ProviderRefund { order_id, amount_e4 } => {
-            crate::payments::refund_through_provider(shop, order_id, amount_e4).await.map_err(|e| e.to_string())
+            crate::payments::refund_through_provider(shop, order_id, amount_e4, &format!("refund-job-{job_id}"))
+                .await
+                .map_err(|e| e.to_string())
         }
+        Job::Deliver { delivery_id } => crate::delivery::send(shop, delivery_id).await,
     }
 }
 
@@ -130,7 +135,7 @@ pub async fn run_due(shop: &Shop) -> Result<usize, DbErr> {
     let n = jobs.len();
     for j in jobs {
         let outcome = match serde_json::from_str::<Job>(&j.payload) {
-            Ok(job) => run(shop, job).await,
+            Ok(job) => run(shop, j.id, job).await,
             Err(e) => Err(format!("unreadable job: {e}")),
         };
         if let Err(e) = &outcome {

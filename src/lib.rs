@@ -2,12 +2,16 @@
 //! Native only; the Leptos app and the server call into it, never the other way round.
 
 pub mod accounts;
+pub mod aftersales;
 pub mod alerts;
 pub mod audit;
+pub mod cart;
 pub mod catalog;
+pub mod catalog_admin;
 pub mod clock;
 pub mod config;
 pub mod db;
+pub mod delivery;
 pub mod demo;
 pub mod entities;
 pub mod inventory;

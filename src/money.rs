@@ -49,6 +49,12 @@ impl Money {
         Self { amount: Decimal::new(stored, SCALE), currency }
     }
 
+    /// Reads what a person typed ("12.5", " 3 "): non-negative, at most four decimals.
+    pub fn parse_amount(s: &str, currency: Currency) -> Option<Self> {
+        let d: Decimal = s.trim().parse().ok()?;
+        (!d.is_sign_negative() && d.scale() <= 4).then_some(Self { amount: d, currency })
+    }
+
     /// The stored form; `None` when the amount has more than four decimals or overflows.
     pub fn to_e4(&self) -> Option<i64> {
         let scaled = self.amount.checked_mul(Decimal::from(10_000))?;

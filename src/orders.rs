@@ -70,6 +70,8 @@ pub enum OrderError {
     SoldOut { sku_code: String },
     #[error("too many unpaid items held")]
     HoldLimit,
+    #[error("at most {max} per buyer")]
+    BuyerLimit { sku_code: String, max: i32 },
     #[error("no such order")]
     NotFound,
     #[error("the order cannot be paid in its current state")]
@@ -80,6 +82,8 @@ pub enum OrderError {
     InsufficientBalance,
     #[error("no order matches that number and contact")]
     LookupFailed,
+    #[error("the look-up password must have 6 to 128 characters")]
+    BadLookupPassword,
     #[error("too many failed look-ups")]
     LookupThrottled { retry_after_minutes: i64 },
     #[error("database: {0}")]
@@ -97,11 +101,13 @@ impl OrderError {
             Self::BadTopupAccount => "bad_topup_account",
             Self::SoldOut { .. } => "sold_out",
             Self::HoldLimit => "hold_limit",
+            Self::BuyerLimit { .. } => "buyer_limit",
             Self::NotFound => "order_not_found",
             Self::NotPayable => "not_payable",
             Self::AmountMismatch => "amount_mismatch",
             Self::InsufficientBalance => "insufficient_balance",
             Self::LookupFailed => "lookup_failed",
+            Self::BadLookupPassword => "bad_lookup_password",
             Self::LookupThrottled { .. } => "too_many_attempts",
             Self::Db(_) => "internal",
         }
@@ -200,8 +206,16 @@ pub fn parse_phone(raw: &str) -> Result<String, OrderError> {
     if cn || intl { Ok(s) } else { Err(OrderError::BadPhone) }
 }
 
-fn topup_account_ok(account: &str) -> bool {
-    parse_phone(account).is_ok()
+/// The account a direct top-up recharges: the SKU's own pattern (a regular expression the
+/// whole account must match, e.g. a QQ number `[1-9][0-9]{4,11}`), or a mainland mobile.
+pub fn topup_account_ok(pattern: Option<&str>, account: &str) -> bool {
+    if account.is_empty() || account.chars().count() > 64 {
+        return false;
+    }
+    match pattern.map(str::trim).filter(|p| !p.is_empty()) {
+        Some(p) => regex::Regex::new(&format!("^(?:{p})$")).is_ok_and(|re| re.is_match(account)),
+        None => parse_phone(account).is_ok(),
+    }
 }
 
 /// Units a buyer holds in unpaid, unexpired orders — by account, IP or session.
@@ -225,6 +239,71 @@ async fn held_units(
     }
     let lines = order_line::Entity::find().filter(order_line::Column::OrderId.is_in(orders)).all(db).await?;
     Ok(lines.iter().map(|l| l.quantity as i64).sum())
+}
+
+/// Who a buyer is, for per-buyer SKU limits: the account, and the contacts used.
+struct BuyerKeys {
+    user_id: Option<i32>,
+    email: Option<String>,
+    phone: Option<String>,
+}
+
+/// Serialises one buyer's concurrent checkouts (PostgreSQL: advisory transaction locks
+/// on each key; SQLite's write transaction already serialises everything), so a bot
+/// firing many requests at once cannot slip past its limit.
+async fn lock_buyer(txn: &impl ConnectionTrait, k: &BuyerKeys) -> Result<(), DbErr> {
+    if txn.get_database_backend() != sea_orm::DbBackend::Postgres {
+        return Ok(());
+    }
+    let mut keys: Vec<String> = vec![];
+    keys.extend(k.user_id.map(|u| format!("buyer:user:{u}")));
+    keys.extend(k.email.as_ref().map(|e| format!("buyer:email:{e}")));
+    keys.extend(k.phone.as_ref().map(|p| format!("buyer:phone:{p}")));
+    keys.sort(); // one order of locking, no deadlocks between buyers sharing a key
+    for key in keys {
+        txn.execute_raw(sea_orm::Statement::from_sql_and_values(
+            sea_orm::DbBackend::Postgres,
+            "SELECT pg_advisory_xact_lock(hashtext($1))",
+            [key.into()],
+        ))
+        .await?;
+    }
+    Ok(())
+}
+
+/// Units of a SKU this buyer holds or bought (unpaid holds count; expired, cancelled and
+/// refunded orders do not).
+async fn units_bought(txn: &impl ConnectionTrait, k: &BuyerKeys, sku_id: i32) -> Result<i64, DbErr> {
+    use sea_orm::{Condition, QuerySelect};
+    let mut who = Condition::any();
+    if let Some(u) = k.user_id {
+        who = who.add(order::Column::UserId.eq(u));
+    }
+    if let Some(e) = &k.email {
+        who = who.add(order::Column::ContactEmail.eq(e.clone()));
+    }
+    if let Some(p) = &k.phone {
+        who = who.add(order::Column::ContactPhone.eq(p.clone()));
+    }
+    let live =
+        [Status::PendingPayment, Status::Paid, Status::Fulfilled, Status::AwaitingTopup, Status::PartiallyRefunded];
+    let ids: Vec<i32> = order::Entity::find()
+        .select_only()
+        .column(order::Column::Id)
+        .filter(who)
+        .filter(order::Column::Status.is_in(live.iter().map(|s| s.as_str())))
+        .into_tuple::<i32>()
+        .all(txn)
+        .await?;
+    if ids.is_empty() {
+        return Ok(0);
+    }
+    let lines = order_line::Entity::find()
+        .filter(order_line::Column::OrderId.is_in(ids))
+        .filter(order_line::Column::SkuId.eq(sku_id))
+        .all(txn)
+        .await?;
+    Ok(lines.iter().map(|l| (l.quantity - l.refunded) as i64).sum())
 }
 
 /// Creates an order and reserves its codes for `policy.hold`. Sold out, or over the
@@ -266,7 +345,7 @@ pub async fn create_order(
             crate::entities::product::Entity::find_by_id(s.product_id).one(db).await?.ok_or(OrderError::UnknownSku)?;
         let account = if s.kind == "direct_topup" {
             let a = l.topup_account.as_deref().map(str::trim).unwrap_or_default().to_owned();
-            if !topup_account_ok(&a) {
+            if !topup_account_ok(s.topup_pattern.as_deref(), &a) {
                 return Err(OrderError::BadTopupAccount);
             }
             Some(a)
@@ -296,6 +375,18 @@ pub async fn create_order(
     let token = new_lookup_token();
     let until = now + policy.hold;
     let txn = db::begin_write(db).await?;
+    if resolved.iter().any(|(s, ..)| s.max_per_buyer.is_some()) {
+        let keys = BuyerKeys { user_id: buyer.user_id, email: email.clone(), phone: phone.clone() };
+        lock_buyer(&txn, &keys).await?;
+        for (s, _, q, _) in &resolved {
+            if let Some(max) = s.max_per_buyer
+                && units_bought(&txn, &keys, s.id).await? + *q as i64 > max as i64
+            {
+                txn.rollback().await?;
+                return Err(OrderError::BuyerLimit { sku_code: s.code.clone(), max });
+            }
+        }
+    }
     let order = order::ActiveModel {
         order_no: Set(new_order_no()),
         user_id: Set(buyer.user_id),
@@ -650,6 +741,12 @@ pub async fn fulfil(db: &Db, clock: &Clock, order_id: i32) -> Result<Fulfilment,
         refund_shortfall(&txn, clock, &order, result.refunded_e4).await?;
     }
     transition(&txn, order.id, &[Status::Paid], to, now).await?;
+    if to != Status::Refunded {
+        crate::delivery::queue_for_order(&txn, now, &order, "delivery", None).await?;
+    }
+    for line in lines(&txn, order.id).await? {
+        inventory::check_low_stock(&txn, now, line.sku_id).await?;
+    }
     if to == Status::PartiallyRefunded || to == Status::Refunded {
         order::Entity::update_many()
             .col_expr(order::Column::FulfilledAt, Expr::value(Some(now)))
@@ -862,23 +959,56 @@ pub async fn staff_reveal(
 }
 
 /// Orders for the admin, newest first: by status, and by order number or contact.
-pub async fn search(
-    db: &impl ConnectionTrait,
-    status: Option<&str>,
-    query: Option<&str>,
-    limit: u64,
-) -> Result<Vec<Order>, DbErr> {
+/// What staff filter orders by; every field optional.
+#[derive(Clone, Debug, Default)]
+pub struct OrderFilter {
+    pub status: Option<String>,
+    /// An order number, email or mobile number.
+    pub query: Option<String>,
+    /// Orders with a line of this SKU.
+    pub sku: Option<String>,
+    /// Created on or after / on or before these days (UTC).
+    pub from: Option<chrono::NaiveDate>,
+    pub to: Option<chrono::NaiveDate>,
+}
+
+/// A day typed into a filter, `YYYY-MM-DD`; anything else is no filter.
+pub fn parse_day(s: Option<&str>) -> Option<chrono::NaiveDate> {
+    chrono::NaiveDate::parse_from_str(s?.trim(), "%Y-%m-%d").ok()
+}
+
+pub async fn search(db: &impl ConnectionTrait, f: &OrderFilter, limit: u64) -> Result<Vec<Order>, DbErr> {
     use sea_orm::{Condition, QuerySelect};
     let mut q = order::Entity::find();
-    if let Some(s) = status.filter(|s| !s.is_empty()) {
+    if let Some(s) = f.status.as_deref().filter(|s| !s.is_empty()) {
         q = q.filter(order::Column::Status.eq(s));
     }
-    if let Some(text) = query.map(str::trim).filter(|t| !t.is_empty()) {
+    if let Some(text) = f.query.as_deref().map(str::trim).filter(|t| !t.is_empty()) {
         q = q.filter(
             Condition::any()
                 .add(order::Column::OrderNo.eq(text.to_uppercase()))
                 .add(order::Column::ContactEmail.eq(text.to_lowercase()))
                 .add(order::Column::ContactPhone.eq(text)),
+        );
+    }
+    if let Some(sku) = f.sku.as_deref().map(str::trim).filter(|t| !t.is_empty()) {
+        let ids: Vec<i32> = order_line::Entity::find()
+            .select_only()
+            .column(order_line::Column::OrderId)
+            .filter(order_line::Column::SkuCode.eq(sku.to_uppercase()))
+            .order_by_desc(order_line::Column::OrderId)
+            .limit(5000)
+            .into_tuple::<i32>()
+            .all(db)
+            .await?;
+        q = q.filter(order::Column::Id.is_in(ids));
+    }
+    if let Some(d) = f.from {
+        q = q.filter(order::Column::CreatedAt.gte(d.and_hms_opt(0, 0, 0).expect("midnight").and_utc()));
+    }
+    if let Some(d) = f.to {
+        q = q.filter(
+            order::Column::CreatedAt.lt((d + Duration::days(1)).and_hms_opt(0, 0, 0).expect("midnight").and_utc()),
         );
     }
     q.order_by_desc(order::Column::Id).limit(limit).all(db).await
@@ -912,6 +1042,35 @@ pub async fn lookup(
     contact: &str,
     ip: &str,
 ) -> Result<Order, OrderError> {
+    lookup_with_password(db, clock, order_no, contact, None, ip).await
+}
+
+/// Sets the optional look-up password a guest chose at checkout (argon2id; 6–128 chars).
+/// Once set, finding the order by number and contact also needs it.
+pub async fn set_lookup_password(db: &impl ConnectionTrait, order_no: &str, password: &str) -> Result<(), OrderError> {
+    let n = password.chars().count();
+    if !(6..=128).contains(&n) {
+        return Err(OrderError::BadLookupPassword);
+    }
+    let hash = crate::accounts::hash_password(password).await;
+    order::Entity::update_many()
+        .col_expr(order::Column::LookupPasswordHash, Expr::value(Some(hash)))
+        .filter(order::Column::OrderNo.eq(order_no))
+        .exec(db)
+        .await?;
+    Ok(())
+}
+
+/// [`lookup`], with the look-up password when the order has one. A wrong or missing
+/// password fails exactly like a wrong contact.
+pub async fn lookup_with_password(
+    db: &impl ConnectionTrait,
+    clock: &Clock,
+    order_no: &str,
+    contact: &str,
+    password: Option<&str>,
+    ip: &str,
+) -> Result<Order, OrderError> {
     use crate::accounts::{ThrottleLimits, throttle};
     let now = clock.now();
     let limits = ThrottleLimits {
@@ -936,9 +1095,19 @@ pub async fn lookup(
         let phone = parse_phone(contact).ok();
         (email.is_some() && o.contact_email == email) || (phone.is_some() && o.contact_phone == phone)
     };
-    match by_no(db, &no).await? {
-        Some(o) if !contact.is_empty() && matches(&o) => Ok(o),
-        _ => {
+    let found = match by_no(db, &no).await? {
+        Some(o) if !contact.is_empty() && matches(&o) => match o.lookup_password_hash.as_deref() {
+            None => Some(o),
+            Some(h) => {
+                let given = password.unwrap_or_default();
+                (!given.is_empty() && crate::accounts::verify_password(given, h).await).then_some(o)
+            }
+        },
+        _ => None,
+    };
+    match found {
+        Some(o) => Ok(o),
+        None => {
             throttle::record_failure(db, now, &limits, &ip_key).await?;
             throttle::record_failure(db, now, &limits, &order_key).await?;
             let burst = throttle::check(db, now, &limits, &ip_key, LOOKUP_MAX_PER_IP).await.is_err();

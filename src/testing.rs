@@ -127,7 +127,11 @@ impl TestDb {
     pub fn shop(&self, clock: crate::Clock) -> crate::Shop {
         crate::Shop {
             db: self.db.clone(),
-            config: std::sync::Arc::new(crate::Config { database_url: self.url.clone(), ..Default::default() }),
+            config: std::sync::Arc::new(crate::Config {
+                database_url: self.url.clone(),
+                data_dir: std::env::temp_dir().join(format!("qy-data-{}", uuid::Uuid::new_v4())),
+                ..Default::default()
+            }),
             clock,
             vault: test_vault(),
         }

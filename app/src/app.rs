@@ -49,6 +49,14 @@ pub fn App() -> impl IntoView {
                     <Route path=path!("orders") view=admin::Orders/>
                     <Route path=path!("orders/:no") view=admin::OrderDetail/>
                     <Route path=path!("audit") view=admin::Audit/>
+                    <Route path=path!("topups") view=admin::Topups/>
+                    <Route path=path!("wallets") view=admin::Wallets/>
+                    <Route path=path!("catalog") view=admin::CatalogAdmin/>
+                    <Route path=path!("catalog/new") view=admin::ProductEdit/>
+                    <Route path=path!("catalog/:slug") view=admin::ProductEdit/>
+                    <Route path=path!("batches") view=admin::Batches/>
+                    <Route path=path!("batches/:id") view=admin::BatchPage/>
+                    <Route path=path!("outbox") view=admin::Outbox/>
                 </ParentRoute>
                 <ParentRoute path=path!("") view=MallLayout ssr=SsrMode::Async>
                     <Route path=path!("") view=Home/>
@@ -59,6 +67,8 @@ pub fn App() -> impl IntoView {
                     <Route path=path!("register") view=Register/>
                     <Route path=path!("account") view=Account/>
                     <Route path=path!("orders") view=MyOrders/>
+                    <Route path=path!("cart") view=CartPage/>
+                    <Route path=path!("messages") view=Messages/>
                     <Route path=path!("find-order") view=FindOrder/>
                     <Route path=path!("orders/:no") view=OrderPage/>
                 </ParentRoute>

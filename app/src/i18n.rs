@@ -123,6 +123,21 @@ mod tests {
         for status in crate::api::ORDER_STATUSES {
             keys.push(format!("status.{status}"));
         }
+        for k in ["reason_delivery", "reason_resend", "delivery_queued", "delivery_sent", "delivery_retrying"] {
+            keys.push(format!("admin.{k}"));
+        }
+        for s in ["available", "reserved", "sold", "void", "expired"] {
+            keys.push(format!("code_status.{s}"));
+        }
+        for s in ["in_stock", "low", "sold_out"] {
+            keys.push(format!("stock.{s}"));
+        }
+        for s in ["importing", "done", "interrupted"] {
+            keys.push(format!("batches.status_{s}"));
+        }
+        for kind in ["order_delivered"] {
+            keys.push(format!("messages.kind.{kind}"));
+        }
         for kind in ["card_code", "direct_topup", "redemption_link"] {
             keys.push(format!("kind.{kind}"));
         }
@@ -146,6 +161,34 @@ mod tests {
             "csrf",
             "body_too_large",
             "bad_request",
+            "cart_full",
+            "nothing_to_resend",
+            "resend_limited",
+            "no_contact",
+            "cart_empty",
+            "provider_unavailable",
+            "provider_disabled",
+            "bad_refund_amount",
+            "wrong_state",
+            "csv_errors",
+            "required",
+            "too_long",
+            "bad_money",
+            "bad_color",
+            "bad_slug",
+            "bad_sku_code",
+            "bad_kind",
+            "bad_limits",
+            "bad_threshold",
+            "bad_pattern",
+            "unknown_category",
+            "unknown_product",
+            "bad_date",
+            "bad_image",
+            "image_too_large",
+            "no_such_member",
+            "bad_lookup_password",
+            "buyer_limit",
         ] {
             keys.push(format!("error.{code}"));
         }

@@ -58,8 +58,32 @@ pub async fn sign_in(user: &User) -> Result<(), AppError> {
     let s = session().await?;
     s.cycle_id().await.map_err(internal)?;
     s.insert(USER_ID, user.id).await.map_err(internal)?;
-    s.insert(AUTH_AT, shop()?.clock.now().timestamp()).await.map_err(internal)?;
+    let shop = shop()?;
+    s.insert(AUTH_AT, shop.clock.now().timestamp()).await.map_err(internal)?;
+    // The guest's cart joins the member's.
+    let guest: Vec<quanyi::cart::Item> = s.remove(CART).await.ok().flatten().unwrap_or_default();
+    quanyi::cart::merge(&shop.db, &shop.clock, user.id, guest).await?;
     Ok(())
+}
+
+const CART: &str = "cart";
+
+/// This visitor's cart: the member's, or the guest session's.
+pub async fn load_cart(user: Option<&User>) -> Result<Vec<quanyi::cart::Item>, AppError> {
+    match user {
+        Some(u) => Ok(quanyi::cart::load(&shop()?.db, u.id).await?),
+        None => Ok(session().await?.get(CART).await.ok().flatten().unwrap_or_default()),
+    }
+}
+
+pub async fn save_cart(user: Option<&User>, items: &[quanyi::cart::Item]) -> Result<(), AppError> {
+    match user {
+        Some(u) => {
+            let shop = shop()?;
+            Ok(quanyi::cart::store(&shop.db, &shop.clock, u.id, items).await?)
+        }
+        None => session().await?.insert(CART, items).await.map_err(internal),
+    }
 }
 
 pub async fn sign_out() -> Result<(), AppError> {

@@ -7,7 +7,7 @@ test('a guest buys with the test provider and sees the code', async ({ page, bro
   const form = page.getByTestId('buy-form');
   await form.locator('input[name=sku][value="BREW-1"]').check();
   await form.locator('input[name=email]').fill(uniqueEmail('guest'));
-  await form.locator('button[type=submit]').click();
+  await form.getByTestId('buy-now').click();
   await expect(page).toHaveURL(/\/orders\/Q[0-9A-Z]{15}$/);
   await expect(page.getByTestId('order-status')).toHaveText('待支付');
   await expect(page.getByTestId('test-provider')).toContainText('不产生真实扣款');
@@ -46,7 +46,7 @@ test('a failed test payment leaves the order waiting', async ({ page }) => {
   await open(page, '/p/morning-brew-coffee');
   const form = page.getByTestId('buy-form');
   await form.locator('input[name=email]').fill(uniqueEmail('fail'));
-  await form.locator('button[type=submit]').click();
+  await form.getByTestId('buy-now').click();
   await expect(page.getByTestId('order-status')).toHaveText('待支付');
   await page.getByRole('button', { name: '模拟支付失败' }).click();
   await expect(page.getByRole('alert')).toContainText('支付未成功');
@@ -57,7 +57,7 @@ test('a guest must leave a valid email', async ({ page }) => {
   await open(page, '/p/morning-brew-coffee');
   const form = page.getByTestId('buy-form');
   await form.locator('input[name=email]').fill('not-an-email@nowhere');
-  await form.locator('button[type=submit]').click();
+  await form.getByTestId('buy-now').click();
   await expect(page.getByRole('alert')).toContainText('有效的邮箱');
 });
 
@@ -90,7 +90,7 @@ test('staff reissue a code the buyer reports as invalid', async ({ page, browser
   await open(page, '/p/morning-brew-coffee');
   const form = page.getByTestId('buy-form');
   await form.locator('input[name=email]').fill(uniqueEmail('complain'));
-  await form.locator('button[type=submit]').click();
+  await form.getByTestId('buy-now').click();
   await expect(page.getByTestId('order-status')).toHaveText('待支付');
   const orderNo = new URL(page.url()).pathname.split('/').pop()!;
   await page.getByTestId('pay-test').click();
@@ -128,7 +128,7 @@ test('a guest finds an order again by number and email, never by guessing', asyn
   await open(page, '/p/morning-brew-coffee');
   const form = page.getByTestId('buy-form');
   await form.locator('input[name=email]').fill(email);
-  await form.locator('button[type=submit]').click();
+  await form.getByTestId('buy-now').click();
   await expect(page.getByTestId('order-status')).toHaveText('待支付');
   const orderNo = new URL(page.url()).pathname.split('/').pop()!;
 

@@ -5,6 +5,7 @@ pub use sea_orm_migration::prelude::*;
 mod m20261125_000001_foundation;
 mod m20261125_000002_vault_and_orders;
 mod m20261125_000003_reseller_api;
+mod m20261125_000004_cart_delivery_stripe;
 
 pub struct Migrator;
 
@@ -15,6 +16,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261125_000001_foundation::Migration),
             Box::new(m20261125_000002_vault_and_orders::Migration),
             Box::new(m20261125_000003_reseller_api::Migration),
+            Box::new(m20261125_000004_cart_delivery_stripe::Migration),
         ]
     }
 }

@@ -30,6 +30,11 @@ pub enum Command {
         #[command(subcommand)]
         action: CodesAction,
     },
+    /// The catalog: categories, products and SKUs.
+    Catalog {
+        #[command(subcommand)]
+        action: CatalogAction,
+    },
     /// Reseller accounts for the JSON API.
     Reseller {
         #[command(subcommand)]
@@ -87,6 +92,16 @@ pub enum CodesAction {
         #[arg(long)]
         expires: Option<String>,
         /// The file (UTF-8 text)
+        file: std::path::PathBuf,
+    },
+}
+
+#[derive(Subcommand, Debug)]
+pub enum CatalogAction {
+    /// Create or update products and SKUs from a CSV file (columns in README). Every row
+    /// is checked first; a file with any bad row changes nothing and lists the bad lines.
+    Import {
+        /// The CSV file (UTF-8, header row first)
         file: std::path::PathBuf,
     },
 }
@@ -213,6 +228,23 @@ pub async fn run(cli: Cli) -> Result<(), Box<dyn std::error::Error>> {
                 println!("  line {line}: rejected ({why})");
             }
             Ok(())
+        }
+        Command::Catalog { action: CatalogAction::Import { file } } => {
+            let db = startup::open_database(&config).await?;
+            let bytes = std::fs::read(&file).map_err(|e| format!("cannot read {}: {e}", file.display()))?;
+            match quanyi::catalog_admin::import_csv(&db, &Clock::system(), &accounts::Actor::cli(), &bytes).await {
+                Ok(r) => {
+                    println!("{} rows: {} products and {} SKUs created or updated", r.rows, r.products, r.skus);
+                    Ok(())
+                }
+                Err(quanyi::catalog_admin::CatalogError::Rows(errors)) => {
+                    for (line, why) in errors.iter().take(100) {
+                        eprintln!("  line {line}: {why}");
+                    }
+                    Err(format!("{}: {} bad rows; nothing was imported", file.display(), errors.len()).into())
+                }
+                Err(e) => Err(format!("import failed: {e}").into()),
+            }
         }
         Command::Reseller { action: ResellerAction::Create { name, balance } } => {
             let db = startup::open_database(&config).await?;

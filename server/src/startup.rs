@@ -51,6 +51,13 @@ pub async fn serve(config: Config) -> Result<(), Box<dyn std::error::Error>> {
     let listener = tokio::net::TcpListener::bind(addr).await.map_err(|e| format!("cannot listen on {addr}: {e}"))?;
     let router = http::router(shop.clone())?;
     http::spawn_session_sweeper(shop.db.clone());
+    let interrupted = quanyi::inventory::mark_interrupted_imports(&shop.db).await?;
+    if interrupted > 0 {
+        tracing::warn!(
+            batches = interrupted,
+            "code imports were interrupted by a restart; import their files again to finish"
+        );
+    }
     spawn_job_runner(shop.clone());
     println!();
     println!("  Quanyi 权益商城 is running: {}", shop.config.base_url);
@@ -86,11 +93,21 @@ pub fn redact_url(url: &str) -> String {
 pub fn spawn_job_runner(shop: Shop) {
     tokio::spawn(async move {
         let mut tick = tokio::time::interval(std::time::Duration::from_secs(1));
+        let mut n: u64 = 0;
         loop {
             tick.tick().await;
             if let Err(e) = quanyi::jobs::run_due(&shop).await {
                 tracing::warn!(error = %e, "job runner");
             }
+            // Once a minute: codes past their batch's expiry leave the shelf.
+            if n % 60 == 0 {
+                match quanyi::inventory::expire_codes(&shop.db, shop.clock.now()).await {
+                    Ok(0) => {}
+                    Ok(k) => tracing::info!(codes = k, "codes expired"),
+                    Err(e) => tracing::warn!(error = %e, "expiring codes"),
+                }
+            }
+            n += 1;
         }
     });
 }

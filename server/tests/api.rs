@@ -7,21 +7,6 @@ use reqwest::{StatusCode, header};
 use serde_json::{Value, json};
 use std::collections::HashSet;
 
-async fn stock(app: &TestApp, sku: &str, n: usize, prefix: &str) {
-    let spec = inventory::BatchSpec {
-        sku_code: sku.into(),
-        unit_cost: "1.00".parse().unwrap(),
-        currency: Currency::CNY,
-        supplier: "API test".into(),
-        expires_at: None,
-        source: "cli",
-    };
-    let text: String = (0..n).map(|i| format!("{prefix}-{i:05}\n")).collect();
-    inventory::import_codes(&app.shop.db, &app.shop.clock, &app.shop.vault, &Actor::cli(), &spec, &text, |_, _| {})
-        .await
-        .unwrap();
-}
-
 async fn reseller(app: &TestApp, name: &str, balance: &str) -> String {
     let m = quanyi::money::Money::new(balance.parse().unwrap(), Currency::CNY);
     quanyi::resellers::create(&app.shop.db, &app.shop.clock, &Actor::cli(), name, Some(m)).await.unwrap().api_key

@@ -26,6 +26,9 @@ pub struct Model {
     pub fulfilled_at: Option<DateTimeUtc>,
     pub updated_at: DateTimeUtc,
     pub external_ref: Option<String>,
+    pub lookup_token_sealed: Option<Vec<u8>>,
+    pub provider_session: Option<String>,
+    pub lookup_password_hash: Option<String>,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

@@ -18,6 +18,11 @@ pub struct Model {
     pub max_per_order: i32,
     pub on_shelf: bool,
     pub created_at: DateTimeUtc,
+    pub low_stock_threshold: i32,
+    pub topup_pattern: Option<String>,
+    /// Most units one buyer (account, or guest contact) may ever buy of this SKU — the
+    /// flash-sale limit. `None`: no limit.
+    pub max_per_buyer: Option<i32>,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

@@ -25,6 +25,7 @@ pub struct ShellData {
     pub me: Option<Me>,
     pub categories: Vec<NavCategory>,
     pub cart_count: u32,
+    pub unread: u32,
 }
 
 #[server(prefix = "/api", endpoint = "shell")]
@@ -32,7 +33,8 @@ pub async fn get_shell_data() -> Result<ShellData, AppError> {
     use crate::ssr::*;
     let shop = shop()?;
     let locale = crate::i18n::current_locale();
-    let me = current_user().await?.map(|u| {
+    let user = current_user().await?;
+    let me = user.clone().map(|u| {
         let role = quanyi::accounts::role_of(&u);
         Me {
             email: u.email,
@@ -51,9 +53,12 @@ pub async fn get_shell_data() -> Result<ShellData, AppError> {
             icon: c.icon,
         })
         .collect();
-    // The cart arrives with checkout; until then it is whatever the session holds.
-    let cart_count = session().await?.get::<u32>("cart_count").await.ok().flatten().unwrap_or(0);
-    Ok(ShellData { me, categories, cart_count })
+    let cart_count = load_cart(user.as_ref()).await?.iter().map(|i| i.quantity).sum();
+    let unread = match &user {
+        Some(u) => quanyi::delivery::unread_count(&shop.db, u.id).await? as u32,
+        None => 0,
+    };
+    Ok(ShellData { me, categories, cart_count, unread })
 }
 
 #[server(prefix = "/api", endpoint = "login")]

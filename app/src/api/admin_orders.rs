@@ -35,6 +35,48 @@ pub struct AdminOrder {
     pub codes: Vec<AdminCode>,
     pub revealed: bool,
     pub history: Vec<super::AuditRow>,
+    pub deliveries: Vec<DeliveryRow>,
+    /// What is left to refund, e.g. "12.50" (empty when nothing can be refunded now).
+    pub refundable: String,
+    pub can_resend: bool,
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct DeliveryRow {
+    pub order_no: String,
+    pub channel: String,
+    pub recipient: String,
+    pub reason: String,
+    pub status: String,
+    pub attempts: i32,
+    pub artifact: Option<String>,
+    pub last_error: Option<String>,
+    pub created_at: String,
+    pub by_staff: bool,
+}
+
+#[cfg(feature = "ssr")]
+fn delivery_row(d: quanyi::delivery::Delivery, order_no: String) -> DeliveryRow {
+    DeliveryRow {
+        order_no,
+        channel: d.channel,
+        recipient: d.recipient,
+        reason: d.reason,
+        status: d.status,
+        attempts: d.attempts,
+        artifact: d.artifact,
+        last_error: d.last_error,
+        created_at: d.created_at.format("%Y-%m-%d %H:%M:%S").to_string(),
+        by_staff: d.requested_by.is_some(),
+    }
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct TopupRow {
+    pub order_no: String,
+    pub paid_at: String,
+    pub total: String,
+    pub lines: Vec<(String, i32, String)>,
 }
 
 #[cfg(feature = "ssr")]
@@ -59,11 +101,19 @@ fn contact(o: &quanyi::orders::Order) -> String {
 }
 
 #[server(prefix = "/api", endpoint = "admin/orders")]
-pub async fn get_admin_orders(status: Option<String>, q: Option<String>) -> Result<Vec<AdminOrderRow>, AppError> {
+pub async fn get_admin_orders(
+    status: Option<String>,
+    q: Option<String>,
+    sku: Option<String>,
+    from: Option<String>,
+    to: Option<String>,
+) -> Result<Vec<AdminOrderRow>, AppError> {
     use quanyi::money::{Currency, Money};
     crate::ssr::require_role(&ORDER_ROLES).await?;
     let shop = crate::ssr::shop()?;
-    Ok(quanyi::orders::search(&shop.db, status.as_deref(), q.as_deref(), 200)
+    let day = |d: &Option<String>| quanyi::orders::parse_day(d.as_deref());
+    let filter = quanyi::orders::OrderFilter { status, query: q, sku, from: day(&from), to: day(&to) };
+    Ok(quanyi::orders::search(&shop.db, &filter, 200)
         .await?
         .into_iter()
         .map(|o| AdminOrderRow {
@@ -110,7 +160,22 @@ pub async fn get_admin_order(order_no: String) -> Result<AdminOrder, AppError> {
         .into_iter()
         .map(super::admin::audit_row)
         .collect();
+    let deliveries = quanyi::delivery::for_order(&shop.db, o.id)
+        .await?
+        .into_iter()
+        .map(|d| delivery_row(d, o.order_no.clone()))
+        .collect();
+    let refundable = if matches!(o.status.as_str(), "fulfilled" | "awaiting_topup" | "partially_refunded") {
+        Money::from_e4(o.total_e4 - o.refunded_e4, Currency::CNY).amount.normalize().to_string()
+    } else {
+        String::new()
+    };
+    let can_resend = matches!(o.status.as_str(), "fulfilled" | "partially_refunded" | "awaiting_topup")
+        && (o.contact_email.is_some() || o.contact_phone.is_some());
     Ok(AdminOrder {
+        deliveries,
+        refundable,
+        can_resend,
         contact: contact(&o),
         order_no: o.order_no,
         status: o.status,
@@ -153,5 +218,153 @@ pub async fn reissue_code(order_no: String, code_id: i32, reason: String) -> Res
         .await
         .map_err(|e| AppError::code(e.code()))?;
     leptos_axum::redirect(&format!("/admin/orders/{}", o.order_no));
+    Ok(())
+}
+
+/// Staff send the delivery again: not limited, audit-logged.
+#[server(prefix = "/api", endpoint = "admin/order/resend")]
+pub async fn staff_resend(order_no: String) -> Result<(), AppError> {
+    let user = crate::ssr::require_role(&ORDER_ROLES).await?;
+    let shop = crate::ssr::shop()?;
+    quanyi::delivery::resend(&shop, &order_no, quanyi::delivery::Requester::Staff(crate::ssr::actor(user)))
+        .await
+        .map_err(|e| AppError::code(e.code()))?;
+    leptos_axum::redirect(&format!("/admin/orders/{}", order_no.trim()));
+    Ok(())
+}
+
+#[cfg(feature = "ssr")]
+const MONEY_ROLES: [quanyi::accounts::Role; 3] =
+    [quanyi::accounts::Role::Owner, quanyi::accounts::Role::Finance, quanyi::accounts::Role::Support];
+
+/// A full or partial refund, to the wallet or through the provider, audit-logged.
+#[server(prefix = "/api", endpoint = "admin/order/refund")]
+pub async fn staff_refund(order_no: String, amount: String, reason: String) -> Result<(), AppError> {
+    let user = crate::ssr::require_role(&MONEY_ROLES).await?;
+    let shop = crate::ssr::shop()?;
+    let amount_e4 = quanyi::money::Money::parse_amount(&amount, quanyi::money::Currency::CNY)
+        .and_then(|m| m.to_e4())
+        .ok_or_else(|| AppError::code("bad_refund_amount"))?;
+    quanyi::aftersales::refund(&shop.db, &shop.clock, &crate::ssr::actor(user), &order_no, amount_e4, &reason)
+        .await
+        .map_err(|e| AppError::code(e.code()))?;
+    leptos_axum::redirect(&format!("/admin/orders/{}", order_no.trim()));
+    Ok(())
+}
+
+#[server(prefix = "/api", endpoint = "admin/topups")]
+pub async fn get_topup_queue() -> Result<Vec<TopupRow>, AppError> {
+    use quanyi::money::{Currency, Money};
+    crate::ssr::require_role(&ORDER_ROLES).await?;
+    let shop = crate::ssr::shop()?;
+    Ok(quanyi::aftersales::topup_queue(&shop.db, 200)
+        .await?
+        .into_iter()
+        .map(|(o, lines)| TopupRow {
+            order_no: o.order_no,
+            paid_at: o.paid_at.map(|t| t.format("%Y-%m-%d %H:%M").to_string()).unwrap_or_default(),
+            total: Money::from_e4(o.total_e4, Currency::CNY).display(),
+            lines: lines
+                .into_iter()
+                .map(|l| {
+                    (
+                        l.sku_name.split(" / ").next().unwrap_or_default().to_owned(),
+                        l.quantity,
+                        l.topup_account.unwrap_or_default(),
+                    )
+                })
+                .collect(),
+        })
+        .collect())
+}
+
+/// Staff recharged the account: the order is fulfilled.
+#[server(prefix = "/api", endpoint = "admin/topups/done")]
+pub async fn topup_done(order_no: String) -> Result<(), AppError> {
+    let user = crate::ssr::require_role(&ORDER_ROLES).await?;
+    let shop = crate::ssr::shop()?;
+    quanyi::aftersales::topup_done(&shop.db, &shop.clock, &crate::ssr::actor(user), &order_no)
+        .await
+        .map_err(|e| AppError::code(e.code()))?;
+    leptos_axum::redirect("/admin/topups");
+    Ok(())
+}
+
+/// The top-up could not be done: everything is refunded.
+#[server(prefix = "/api", endpoint = "admin/topups/refund")]
+pub async fn topup_refund(order_no: String) -> Result<(), AppError> {
+    let user = crate::ssr::require_role(&MONEY_ROLES).await?;
+    let shop = crate::ssr::shop()?;
+    let o = quanyi::orders::by_no(&shop.db, &order_no).await?.ok_or_else(|| AppError::code("order_not_found"))?;
+    quanyi::aftersales::refund(
+        &shop.db,
+        &shop.clock,
+        &crate::ssr::actor(user),
+        &o.order_no,
+        o.total_e4 - o.refunded_e4,
+        "top-up not possible",
+    )
+    .await
+    .map_err(|e| AppError::code(e.code()))?;
+    leptos_axum::redirect("/admin/topups");
+    Ok(())
+}
+
+/// The delivery outbox, newest first.
+#[server(prefix = "/api", endpoint = "admin/outbox")]
+pub async fn get_outbox() -> Result<Vec<DeliveryRow>, AppError> {
+    crate::ssr::require_role(&ORDER_ROLES).await?;
+    let shop = crate::ssr::shop()?;
+    Ok(quanyi::delivery::recent(&shop.db, 200).await?.into_iter().map(|(d, no)| delivery_row(d, no)).collect())
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct WalletView {
+    pub email: String,
+    pub balance: String,
+    /// (when, kind, amount, balance after, note)
+    pub entries: Vec<(String, String, String, String, String)>,
+}
+
+/// A member's wallet, by email, for finance staff.
+#[server(prefix = "/api", endpoint = "admin/wallet")]
+pub async fn get_wallet(email: String) -> Result<Option<WalletView>, AppError> {
+    use quanyi::money::{Currency, Money};
+    crate::ssr::require_role(&MONEY_ROLES).await?;
+    let shop = crate::ssr::shop()?;
+    let Ok(parsed) = quanyi::accounts::Email::parse(email.trim()) else { return Ok(None) };
+    let Some(u) = quanyi::accounts::find_by_email(&shop.db, &parsed).await? else { return Ok(None) };
+    let balance = quanyi::wallet::balance(&shop.db, u.id).await?.display();
+    let entries = quanyi::wallet::entries(&shop.db, u.id, 50)
+        .await?
+        .into_iter()
+        .map(|e| {
+            (
+                e.created_at.format("%Y-%m-%d %H:%M").to_string(),
+                e.kind,
+                Money::from_e4(e.amount_e4, Currency::CNY).display(),
+                Money::from_e4(e.balance_after_e4, Currency::CNY).display(),
+                e.note.unwrap_or_default(),
+            )
+        })
+        .collect();
+    Ok(Some(WalletView { email: u.email, balance, entries }))
+}
+
+/// Staff credit a member's wallet (audit-logged).
+#[server(prefix = "/api", endpoint = "admin/wallet/top-up")]
+pub async fn wallet_top_up(email: String, amount: String, note: String) -> Result<(), AppError> {
+    let user = crate::ssr::require_role(&MONEY_ROLES).await?;
+    let shop = crate::ssr::shop()?;
+    let parsed = quanyi::accounts::Email::parse(email.trim()).map_err(|_| AppError::code("invalid_email"))?;
+    let member =
+        quanyi::accounts::find_by_email(&shop.db, &parsed).await?.ok_or_else(|| AppError::code("no_such_member"))?;
+    let amount = quanyi::money::Money::parse_amount(&amount, quanyi::money::Currency::CNY)
+        .ok_or_else(|| AppError::code("bad_amount"))?;
+    let note = Some(note.trim()).filter(|n| !n.is_empty()).map(|n| n.chars().take(200).collect::<String>());
+    quanyi::wallet::staff_top_up(&shop.db, &shop.clock, &crate::ssr::actor(user), member.id, amount, note.as_deref())
+        .await
+        .map_err(|e| AppError::code(e.code()))?;
+    leptos_axum::redirect(&format!("/admin/wallets?email={}", crate::components::encode_component(&member.email)));
     Ok(())
 }

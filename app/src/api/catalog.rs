@@ -30,6 +30,8 @@ pub struct SkuDto {
     pub kind: String,
     pub min_per_order: i32,
     pub max_per_order: i32,
+    /// `in_stock`, `low` (below the SKU's threshold) or `sold_out`.
+    pub stock: String,
 }
 
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
@@ -43,6 +45,7 @@ pub struct ProductDto {
     pub usage_notes: String,
     pub category: Option<(String, String)>,
     pub skus: Vec<SkuDto>,
+    pub image: Option<String>,
 }
 
 #[cfg(feature = "ssr")]
@@ -76,6 +79,7 @@ mod convert {
             kind: s.kind,
             min_per_order: s.min_per_order,
             max_per_order: s.max_per_order,
+            stock: "in_stock".into(),
         }
     }
 }
@@ -138,7 +142,15 @@ pub async fn get_product(slug: String) -> Result<Option<ProductDto>, AppError> {
         description: p.description,
         usage_notes: p.usage_notes,
         category: cat.map(|c| (c.slug, convert::pick(locale, c.name_zh, c.name_en))),
-        skus: skus.into_iter().map(|s| convert::sku(locale, s)).collect(),
+        image: p.image,
+        skus: {
+            let mut out = Vec::with_capacity(skus.len());
+            for s in skus {
+                let stock = quanyi::inventory::stock_state(&shop.db, &s).await?;
+                out.push(SkuDto { stock: stock.into(), ..convert::sku(locale, s) });
+            }
+            out
+        },
     }))
 }
 

@@ -4,14 +4,18 @@
 pub mod account;
 pub mod admin;
 pub mod admin_orders;
+pub mod cart;
 pub mod catalog;
+pub mod catalog_admin;
 pub mod inventory;
 pub mod shop;
 
 pub use account::*;
 pub use admin::*;
 pub use admin_orders::*;
+pub use cart::*;
 pub use catalog::*;
+pub use catalog_admin::*;
 pub use inventory::*;
 pub use shop::*;
 

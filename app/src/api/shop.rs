@@ -34,6 +34,8 @@ pub struct CodeView {
     pub masked: String,
     /// Present only once the owner asked to reveal the codes.
     pub plain: Option<String>,
+    /// A QR code (SVG) of a revealed redemption link, to open it on a phone.
+    pub qr_svg: Option<String>,
 }
 
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
@@ -53,6 +55,10 @@ pub struct OrderView {
     pub reserved_until: String,
     /// The private link that finds this order again, shown once right after checkout.
     pub lookup_link: Option<String>,
+    /// Delivered, with a contact to send to: the buyer may ask for the email again.
+    pub can_resend: bool,
+    /// Stripe Checkout is on, so the pay panel offers it.
+    pub stripe: bool,
 }
 
 #[cfg(feature = "ssr")]
@@ -120,6 +126,8 @@ pub mod access {
     }
 }
 
+/// Buy now (the product page), or — when the "add to cart" button sent the form — put
+/// the choice in the cart instead.
 #[server(prefix = "/api", endpoint = "checkout")]
 pub async fn checkout(
     sku: String,
@@ -127,10 +135,31 @@ pub async fn checkout(
     email: Option<String>,
     phone: Option<String>,
     topup_account: Option<String>,
+    intent: Option<String>,
+    lookup_password: Option<String>,
 ) -> Result<(), AppError> {
+    if intent.as_deref() == Some("cart") {
+        return super::cart::cart_add(sku, quantity, topup_account).await;
+    }
+    let user = crate::ssr::current_user().await?;
+    let lines = [quanyi::orders::LineRequest { sku_code: sku, quantity, topup_account }];
+    let order_no = place_order(user.as_ref(), email, phone, lookup_password, &lines).await?;
+    leptos_axum::redirect(&format!("/orders/{order_no}"));
+    Ok(())
+}
+
+/// Creates an order for this visitor, lets this browser see it, keeps its private link
+/// sealed for the delivery email and shows the link once on the order page.
+#[cfg(feature = "ssr")]
+pub async fn place_order(
+    user: Option<&quanyi::accounts::User>,
+    email: Option<String>,
+    phone: Option<String>,
+    lookup_password: Option<String>,
+    lines: &[quanyi::orders::LineRequest],
+) -> Result<String, AppError> {
     use crate::ssr::*;
     let shop = shop()?;
-    let user = current_user().await?;
     let s = session().await?;
     // The session must exist to be counted against the hold cap.
     if s.id().is_none() {
@@ -138,14 +167,13 @@ pub async fn checkout(
         s.save().await.map_err(|_| AppError::internal())?;
     }
     let buyer = quanyi::orders::Buyer {
-        user_id: user.as_ref().map(|u| u.id),
-        email: email.or_else(|| user.as_ref().map(|u| u.email.clone())),
-        phone,
+        user_id: user.map(|u| u.id),
+        email: email.filter(|e| !e.trim().is_empty()).or_else(|| user.map(|u| u.email.clone())),
+        phone: phone.filter(|p| !p.trim().is_empty()),
         ip: client_ip(),
         session_key: s.id().map(|i| i.to_string()),
     };
-    let lines = [quanyi::orders::LineRequest { sku_code: sku, quantity, topup_account }];
-    let new = quanyi::orders::create_order(&shop.db, &shop.clock, &shop.hold_policy(), &buyer, &lines, "web")
+    let new = quanyi::orders::create_order(&shop.db, &shop.clock, &shop.hold_policy(), &buyer, lines, "web")
         .await
         .map_err(|e| {
             if let quanyi::orders::OrderError::Db(db) = &e {
@@ -153,11 +181,24 @@ pub async fn checkout(
             }
             AppError::code(e.code())
         })?;
-    access::grant(&new.order.order_no).await?;
-    let link = format!("{}/o/{}?t={}", shop.config.origin(), new.order.order_no, new.lookup_token);
-    s.insert(access::LOOKUP_FLASH, (new.order.order_no.clone(), link)).await.map_err(|_| AppError::internal())?;
-    leptos_axum::redirect(&format!("/orders/{}", new.order.order_no));
-    Ok(())
+    let order_no = new.order.order_no.clone();
+    if user.is_none()
+        && let Some(pw) = lookup_password.filter(|p| !p.is_empty())
+    {
+        quanyi::orders::set_lookup_password(&shop.db, &order_no, &pw).await.map_err(|e| AppError::code(e.code()))?;
+    }
+    quanyi::delivery::keep_private_link(&shop.db, &shop.vault, &order_no, &new.lookup_token).await?;
+    access::grant(&order_no).await?;
+    let link = format!("{}/o/{}?t={}", shop.config.origin(), order_no, new.lookup_token);
+    s.insert(access::LOOKUP_FLASH, (order_no.clone(), link)).await.map_err(|_| AppError::internal())?;
+    Ok(order_no)
+}
+
+/// An SVG QR code for a link (no external service sees it).
+#[cfg(feature = "ssr")]
+fn qr_svg(text: &str) -> Option<String> {
+    let code = qrcode::QrCode::new(text.as_bytes()).ok()?;
+    Some(code.render::<qrcode::render::svg::Color>().min_dimensions(160, 160).quiet_zone(true).build())
 }
 
 #[server(prefix = "/api", endpoint = "order")]
@@ -194,6 +235,7 @@ pub async fn get_order(order_no: String) -> Result<OrderView, AppError> {
                 .map(|(_, _, plain)| CodeView {
                     masked: quanyi::vault::Vault::mask(plain),
                     plain: revealed.then(|| plain.clone()),
+                    qr_svg: (revealed && l.kind == "redemption_link").then(|| qr_svg(plain)).flatten(),
                 })
                 .collect(),
             usage_notes,
@@ -212,7 +254,11 @@ pub async fn get_order(order_no: String) -> Result<OrderView, AppError> {
         .flatten()
         .filter(|(no, _)| *no == order.order_no)
         .map(|(_, link)| link);
+    let can_resend = matches!(order.status.as_str(), "fulfilled" | "partially_refunded" | "awaiting_topup")
+        && (order.contact_email.is_some() || order.contact_phone.is_some());
     Ok(OrderView {
+        can_resend,
+        stripe: shop.config.stripe_enabled(),
         order_no: order.order_no,
         status: order.status,
         created_at: order.created_at.format("%Y-%m-%d %H:%M").to_string(),
@@ -245,6 +291,20 @@ pub async fn pay_test(order_no: String, attempt: String) -> Result<(), AppError>
 pub async fn pay_test_fail(order_no: String) -> Result<(), AppError> {
     access::visible_order(&order_no).await?;
     Err(AppError::code("payment_failed"))
+}
+
+/// Pay through Stripe Checkout: the buyer goes to Stripe's page and comes back; the
+/// signed webhook, not the return, marks the order paid.
+#[server(prefix = "/api", endpoint = "pay/stripe")]
+pub async fn pay_stripe(order_no: String) -> Result<(), AppError> {
+    let shop = crate::ssr::shop()?;
+    let order = access::visible_order(&order_no).await?;
+    let url = quanyi::payments::stripe::start_checkout(&shop, &order.order_no).await.map_err(|e| {
+        tracing::warn!(error = %e, "stripe checkout failed");
+        AppError::code(e.code())
+    })?;
+    leptos_axum::redirect(&url);
+    Ok(())
 }
 
 #[server(prefix = "/api", endpoint = "pay/wallet")]
@@ -302,17 +362,24 @@ pub async fn my_orders() -> Result<Vec<OrderRow>, AppError> {
 
 /// A guest finds an order by its number and the email or mobile used at checkout.
 #[server(prefix = "/api", endpoint = "order/lookup")]
-pub async fn lookup_order(order_no: String, contact: String) -> Result<(), AppError> {
+pub async fn lookup_order(order_no: String, contact: String, password: Option<String>) -> Result<(), AppError> {
     use crate::ssr::*;
     let shop = shop()?;
-    let order = quanyi::orders::lookup(&shop.db, &shop.clock, &order_no, &contact, &client_ip()).await.map_err(
-        |e| match e {
-            quanyi::orders::OrderError::LookupThrottled { retry_after_minutes } => {
-                AppError::Coded { code: "too_many_attempts".into(), minutes: Some(retry_after_minutes) }
-            }
-            e => AppError::code(e.code()),
-        },
-    )?;
+    let order = quanyi::orders::lookup_with_password(
+        &shop.db,
+        &shop.clock,
+        &order_no,
+        &contact,
+        password.as_deref(),
+        &client_ip(),
+    )
+    .await
+    .map_err(|e| match e {
+        quanyi::orders::OrderError::LookupThrottled { retry_after_minutes } => {
+            AppError::Coded { code: "too_many_attempts".into(), minutes: Some(retry_after_minutes) }
+        }
+        e => AppError::code(e.code()),
+    })?;
     access::grant(&order.order_no).await?;
     leptos_axum::redirect(&format!("/orders/{}", order.order_no));
     Ok(())

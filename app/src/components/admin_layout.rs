@@ -8,12 +8,16 @@ use leptos_router::{components::Outlet, hooks::use_location};
 
 const AREAS: &[(&str, &str, Option<&str>)] = &[
     ("📊", "admin.dashboard", Some("/admin")),
-    ("🗂️", "admin.catalog", None),
+    ("🗂️", "admin.catalog", Some("/admin/catalog")),
     ("🔐", "admin.inventory", Some("/admin/inventory")),
+    ("📦", "batches.title", Some("/admin/batches")),
     ("🧾", "admin.orders", Some("/admin/orders")),
+    ("📲", "admin.topups", Some("/admin/topups")),
+    ("📮", "admin.outbox", Some("/admin/outbox")),
     ("🚚", "admin.suppliers", None),
     ("🎯", "admin.marketing", None),
-    ("💰", "admin.finance", None),
+    ("💰", "wallets.title", Some("/admin/wallets")),
+    ("📈", "admin.finance", None),
     ("🛡️", "admin.risk", None),
     ("👥", "admin.staff", Some("/admin/staff")),
     ("📜", "admin.audit", Some("/admin/audit")),

@@ -10,13 +10,32 @@ use leptos_router::{components::Outlet, hooks::use_location};
 #[derive(Clone, Copy)]
 pub struct Shell(pub Resource<Result<ShellData, AppError>>);
 
+/// Bumped by pages whose actions change what the header shows (the cart count) without
+/// leaving the page, so the frame reloads its data.
+#[derive(Clone, Copy)]
+pub struct ShellRefresh(pub RwSignal<usize>);
+
+impl ShellRefresh {
+    /// Sets the refresh key to `v` (a sum of action versions), notifying only on change.
+    pub fn to(v: usize) {
+        if let Some(r) = use_context::<ShellRefresh>()
+            && r.0.get_untracked() != v
+        {
+            r.0.set(v);
+        }
+    }
+}
+
 #[component]
 pub fn MallLayout() -> impl IntoView {
     let locale = current_locale();
     let location = use_location();
     let logout = ServerAction::<Logout>::new();
     provide_context(logout);
-    let shell = Resource::new(move || (location.pathname.get(), logout.version().get()), |_| get_shell_data());
+    let refresh = RwSignal::new(0usize);
+    provide_context(ShellRefresh(refresh));
+    let shell =
+        Resource::new(move || (location.pathname.get(), logout.version().get(), refresh.get()), |_| get_shell_data());
     provide_context(Shell(shell));
     let here = move || {
         let search = location.search.get();
@@ -43,11 +62,17 @@ pub fn MallLayout() -> impl IntoView {
                         {move || Suspend::new(async move {
                             let data = shell.await.ok();
                             let count = data.as_ref().map(|d| d.cart_count).unwrap_or(0);
+                            let unread = data.as_ref().map(|d| d.unread).unwrap_or(0);
                             let me = data.and_then(|d| d.me);
                             view! {
-                                <span class="tool cart" title=t(locale, "nav.cart")>
+                                <a class="tool cart" href="/cart" title=t(locale, "nav.cart") aria-label=t(locale, "nav.cart")>
                                     "🛒"<span class="badge" data-testid="cart-count">{count}</span>
-                                </span>
+                                </a>
+                                {(unread > 0).then(|| view! {
+                                    <a class="tool" href="/messages" title=t(locale, "messages.title") data-testid="unread">
+                                        "✉️"<span class="badge">{unread}</span>
+                                    </a>
+                                })}
                                 {match me {
                                     Some(me) => view! {
                                         {me.is_staff.then(|| view! { <a class="tool" href="/admin" rel="external">{t(locale, "nav.admin")}</a> })}

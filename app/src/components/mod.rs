@@ -1,12 +1,14 @@
 //! Shared pieces of the mall and the admin.
 mod admin_layout;
 mod form_error;
+mod guest_contact;
 mod mall_layout;
 mod product_card;
 
 pub use admin_layout::AdminLayout;
 pub use form_error::{FormError, ResultView};
-pub use mall_layout::{MallLayout, Shell};
+pub use guest_contact::GuestContact;
+pub use mall_layout::{MallLayout, Shell, ShellRefresh};
 pub use product_card::ProductCard;
 
 /// Percent-encodes a path for use as a query value.

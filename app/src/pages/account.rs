@@ -41,6 +41,7 @@ pub fn Account() -> impl IntoView {
                                     <dt>{t(locale, "field.role")}</dt><dd>{t(locale, &format!("role.{}", me.role))}</dd>
                                 </dl>
                                 <a class="btn" href="/orders">{t(locale, "order.mine")}</a>
+                                <a class="btn secondary" href="/messages" data-testid="messages-link">{t(locale, "messages.title")}</a>
                                 {me.is_staff.then(|| view! { <a class="btn secondary" href="/admin" rel="external">{t(locale, "nav.admin")}</a> })}
                                 <ActionForm action=logout attr:class="inline" attr:data-testid="logout-form">
                                     <button class="btn secondary" type="submit">{t(locale, "nav.logout")}</button>

@@ -21,6 +21,9 @@ pub fn FindOrder() -> impl IntoView {
                 <label>{t(locale, "lookup.contact")}
                     <input type="text" name="contact" required maxlength="254" autocomplete="email"/>
                 </label>
+                <label>{t(locale, "lookup.password")}
+                    <input type="password" name="password" maxlength="128" autocomplete="current-password"/>
+                </label>
                 <button class="btn block" type="submit">{t(locale, "lookup.submit")}</button>
             </ActionForm>
         </div>

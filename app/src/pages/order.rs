@@ -1,9 +1,9 @@
-use crate::api::{OrderView, PayTest, PayTestFail, PayWallet, RevealCodes, get_order};
+use crate::api::{OrderView, PayStripe, PayTest, PayTestFail, PayWallet, ResendDelivery, RevealCodes, get_order};
 use crate::components::{FormError, ResultView};
 use crate::i18n::{Locale, current_locale, t};
 use leptos::prelude::*;
 use leptos_meta::Title;
-use leptos_router::hooks::use_params_map;
+use leptos_router::hooks::{use_params_map, use_query_map};
 
 #[component]
 pub fn OrderPage() -> impl IntoView {
@@ -13,6 +13,10 @@ pub fn OrderPage() -> impl IntoView {
     let fail = ServerAction::<PayTestFail>::new();
     let wallet = ServerAction::<PayWallet>::new();
     let reveal = ServerAction::<RevealCodes>::new();
+    let resend = ServerAction::<ResendDelivery>::new();
+    let stripe = ServerAction::<PayStripe>::new();
+    let query = use_query_map();
+    let resent = move || query.with(|q| q.get("resent").is_some()) || resend.value().get().is_some_and(|r| r.is_ok());
     let data = Resource::new(
         move || {
             (
@@ -29,9 +33,17 @@ pub fn OrderPage() -> impl IntoView {
         <Suspense fallback=move || view! { <p class="muted">{t(locale, "common.loading")}</p> }>
             {move || Suspend::new(async move {
                 view! {
-                    <ResultView result=data.await view=move |o| view! {
-                        <OrderBody o=o locale pay fail wallet reveal/>
-                    }/>
+                    <ResultView result=data.await view=move |o| { let can_resend = o.can_resend; let resend_no = o.order_no.clone(); view! {
+                        <OrderBody o=o locale pay fail wallet reveal stripe/>
+                        {move || resent().then(|| view! { <p class="alert alert-ok" role="status">{t(locale, "order.resent")}</p> })}
+                        <FormError result=resend.value()/>
+                        {can_resend.then(|| view! {
+                            <ActionForm action=resend attr:class="inline" attr:data-testid="resend-form">
+                                <input type="hidden" name="order_no" value=resend_no.clone()/>
+                                <button class="btn secondary" type="submit">{t(locale, "order.resend")}</button>
+                            </ActionForm>
+                        })}
+                    }}/>
                 }
             })}
         </Suspense>
@@ -46,10 +58,12 @@ fn OrderBody(
     fail: ServerAction<PayTestFail>,
     wallet: ServerAction<PayWallet>,
     reveal: ServerAction<RevealCodes>,
+    stripe: ServerAction<PayStripe>,
 ) -> impl IntoView {
     let pending = o.status == "pending_payment";
     let has_codes = o.lines.iter().any(|l| !l.codes.is_empty());
     let (no1, no2, no3, no4) = (o.order_no.clone(), o.order_no.clone(), o.order_no.clone(), o.order_no.clone());
+    let no5 = o.order_no.clone();
     // One press of "pay" is one payment attempt, whatever is replayed.
     let attempt = format!("{}-{}", o.order_no, o.created_at.replace([' ', ':', '-'], ""));
     view! {
@@ -75,6 +89,13 @@ fn OrderBody(
                     <FormError result=pay.value()/>
                     <FormError result=fail.value()/>
                     <FormError result=wallet.value()/>
+                    <FormError result=stripe.value()/>
+                    {o.stripe.then(|| view! {
+                        <ActionForm action=stripe attr:class="inline">
+                            <input type="hidden" name="order_no" value=no5.clone()/>
+                            <button class="btn" type="submit" data-testid="pay-stripe">{t(locale, "order.pay_stripe")}</button>
+                        </ActionForm>
+                    })}
                     {o.is_member.then(|| view! {
                         <ActionForm action=wallet attr:class="inline">
                             <input type="hidden" name="order_no" value=no1.clone()/>
@@ -114,9 +135,15 @@ fn OrderBody(
                             {l.codes.iter().map(|c| view! {
                                 <li class="code">
                                     {match c.plain.clone() {
-                                        Some(p) => view! { <code class="secret" data-testid="code-plain">{p}</code> }.into_any(),
+                                        Some(p) => view! {
+                                            <code class="secret" data-testid="code-plain">{p.clone()}</code>
+                                            <CopyButton text=p locale/>
+                                        }.into_any(),
                                         None => view! { <code data-testid="code-masked">{c.masked.clone()}</code> }.into_any(),
                                     }}
+                                    {c.qr_svg.clone().map(|svg| view! {
+                                        <figure class="qr" data-testid="code-qr"><div inner_html=svg></div><figcaption class="small muted">{t(locale, "order.qr")}</figcaption></figure>
+                                    })}
                                 </li>
                             }).collect_view()}
                         </ul>
@@ -136,5 +163,34 @@ fn OrderBody(
                 </ActionForm>
             })}
         </div>
+    }
+}
+
+#[cfg(feature = "hydrate")]
+#[wasm_bindgen::prelude::wasm_bindgen(
+    inline_js = "export function copy_text(t) { if (navigator.clipboard) { navigator.clipboard.writeText(t); } }"
+)]
+extern "C" {
+    fn copy_text(t: &str);
+}
+
+/// Copies a code to the clipboard. Shown only once JavaScript runs (hidden in the
+/// server-rendered page, so a page without JavaScript shows no dead button).
+#[component]
+fn CopyButton(text: String, locale: Locale) -> impl IntoView {
+    let (ready, set_ready) = signal(false);
+    let (copied, set_copied) = signal(false);
+    Effect::new(move |_| set_ready.set(true));
+    view! {
+        <button type="button" class="btn small secondary copy" hidden=move || !ready.get() data-testid="copy"
+            on:click=move |_| {
+                #[cfg(feature = "hydrate")]
+                copy_text(&text);
+                #[cfg(not(feature = "hydrate"))]
+                let _ = &text;
+                set_copied.set(true);
+            }>
+            {move || if copied.get() { t(locale, "order.copied") } else { t(locale, "order.copy") }}
+        </button>
     }
 }

@@ -86,7 +86,11 @@ pub async fn same_origin(State(shop): State<Shop>, req: Request, next: Next) -> 
 /// Oversized bodies are refused before they are read; bodies without a length are cut
 /// off at the same limit while read.
 pub async fn body_size(State(shop): State<Shop>, req: Request, next: Next) -> Response {
-    let max = shop.config.max_body_bytes;
+    let max = if req.uri().path().starts_with(super::uploads::UPLOAD_PREFIX) {
+        shop.config.max_upload_bytes
+    } else {
+        shop.config.max_body_bytes
+    };
     let declared =
         req.headers().get(header::CONTENT_LENGTH).and_then(|v| v.to_str().ok()).and_then(|v| v.parse::<usize>().ok());
     if declared.is_some_and(|n| n > max) {

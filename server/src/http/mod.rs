@@ -3,6 +3,8 @@
 pub mod api;
 mod guards;
 mod pages;
+mod uploads;
+mod webhooks;
 
 use axum::{
     Router,
@@ -80,6 +82,8 @@ pub fn router(shop: Shop) -> Result<Router, Box<dyn std::error::Error>> {
         .route("/lang/{tag}", get(switch_language))
         .route("/o/{order_no}", get(open_private_link))
         .merge(api::routes())
+        .merge(webhooks::routes())
+        .merge(uploads::routes(&shop))
         .leptos_routes_with_context(&state, routes, ctx.clone(), move || app::shell(shell_options.clone()))
         .nest_service("/pkg", static_pkg)
         .fallback(leptos_axum::file_and_error_handler_with_context::<AppState, _>(ctx, app::shell))

@@ -23,11 +23,18 @@ pub fn client() -> reqwest::Client {
 }
 
 pub async fn spawn_with(t: &TestDb, clock: Clock) -> TestApp {
+    spawn_configured(t, clock, |_| {}).await
+}
+
+/// Like `spawn_with`, with settings changed by `tune` (e.g. Stripe pointed at a fake).
+pub async fn spawn_configured(t: &TestDb, clock: Clock, tune: impl FnOnce(&mut Config)) -> TestApp {
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let addr = listener.local_addr().unwrap();
     let base = format!("http://{addr}");
-    let config =
+    let mut config =
         Config { base_url: base.clone(), bind: addr.to_string(), database_url: t.url.clone(), ..Config::default() };
+    config.data_dir = std::env::temp_dir().join(format!("qy-data-{}", uuid::Uuid::new_v4()));
+    tune(&mut config);
     let shop = Shop { db: t.db.clone(), config: Arc::new(config), clock, vault: quanyi::testing::test_vault() };
     let router = server::http::router(shop.clone()).unwrap();
     tokio::spawn(async move {
@@ -41,7 +48,10 @@ pub async fn spawn(t: &TestDb) -> TestApp {
 }
 
 pub async fn seeded(t: &TestDb) -> TestApp {
-    let app = spawn(t).await;
+    seed(spawn(t).await).await
+}
+
+pub async fn seed(app: TestApp) -> TestApp {
     let dir = std::env::temp_dir().join(format!("qy-http-{}", uuid::Uuid::new_v4()));
     quanyi::demo::seed(&app.shop.db, &app.shop.clock, &dir).await.unwrap();
     std::fs::remove_dir_all(dir).ok();
@@ -87,4 +97,28 @@ impl TestApp {
 
 pub fn location(r: &reqwest::Response) -> String {
     r.headers().get(header::LOCATION).map(|v| v.to_str().unwrap().to_owned()).unwrap_or_default()
+}
+
+/// Imports `n` codes `<prefix>-00000…` for a SKU.
+pub async fn stock(app: &TestApp, sku: &str, n: usize, prefix: &str) {
+    let spec = quanyi::inventory::BatchSpec {
+        sku_code: sku.into(),
+        unit_cost: "1.00".parse().unwrap(),
+        currency: quanyi::money::Currency::CNY,
+        supplier: "API test".into(),
+        expires_at: None,
+        source: "cli",
+    };
+    let text: String = (0..n).map(|i| format!("{prefix}-{i:05}\n")).collect();
+    quanyi::inventory::import_codes(
+        &app.shop.db,
+        &app.shop.clock,
+        &app.shop.vault,
+        &quanyi::accounts::Actor::cli(),
+        &spec,
+        &text,
+        |_, _| {},
+    )
+    .await
+    .unwrap();
 }

@@ -13,11 +13,15 @@ pub fn Inventory() -> impl IntoView {
         <Title text=t(locale, "admin.inventory")/>
         <h1 class="page-title">{t(locale, "admin.inventory")}</h1>
         <FormError result=import.value()/>
+        <super::catalog::QueryError/>
         <Suspense fallback=move || view! { <p class="muted">{t(locale, "common.loading")}</p> }>
             {move || Suspend::new(async move {
                 view! {
                     <ResultView result=page.await view=move |p| {
                         let sku_options = p.skus.iter().map(|s| view! {
+                            <option value=s.code.clone()>{format!("{} · {}", s.code, s.name)}</option>
+                        }).collect_view();
+                        let sku_options2 = p.skus.iter().map(|s| view! {
                             <option value=s.code.clone()>{format!("{} · {}", s.code, s.name)}</option>
                         }).collect_view();
                         view! {
@@ -76,6 +80,19 @@ pub fn Inventory() -> impl IntoView {
                                         </label>
                                         <button class="btn" type="submit">{t(locale, "inventory.import_button")}</button>
                                     </ActionForm>
+                                    <h2>{t(locale, "inventory.upload_title")}</h2>
+                                    <p class="muted small">{t(locale, "inventory.upload_hint")}</p>
+                                    <form method="post" action="/admin/upload/codes" enctype="multipart/form-data" class="form" data-testid="upload-form">
+                                        <label>"SKU"<select name="sku" required>{sku_options2}</select></label>
+                                        <label>{t(locale, "inventory.unit_cost")}
+                                            <input type="text" name="cost" required inputmode="decimal" placeholder="8.50" maxlength="16"/>
+                                        </label>
+                                        <label>{t(locale, "inventory.supplier")}<input type="text" name="supplier" maxlength="120"/></label>
+                                        <label>{t(locale, "inventory.expires")}<input type="date" name="expires"/></label>
+                                        <input type="file" name="file" accept=".txt,.csv,text/plain,text/csv" required/>
+                                        <button class="btn" type="submit">{t(locale, "inventory.upload_submit")}</button>
+                                    </form>
+                                    <p><a href="/admin/batches">{t(locale, "inventory.batches_link")}</a></p>
                                 </section>
                             </div>
                         }

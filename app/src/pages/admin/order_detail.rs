@@ -1,5 +1,6 @@
 use super::AuditTable;
-use crate::api::{ReissueCode, StaffRevealCodes, get_admin_order};
+use super::DeliveryTable;
+use crate::api::{ReissueCode, StaffRefund, StaffResend, StaffRevealCodes, get_admin_order};
 use crate::components::{FormError, ResultView};
 use crate::i18n::{current_locale, t};
 use leptos::prelude::*;
@@ -12,19 +13,32 @@ pub fn OrderDetail() -> impl IntoView {
     let params = use_params_map();
     let reveal = ServerAction::<StaffRevealCodes>::new();
     let reissue = ServerAction::<ReissueCode>::new();
+    let resend = ServerAction::<StaffResend>::new();
+    let refund = ServerAction::<StaffRefund>::new();
     let order = Resource::new(
-        move || (params.get().get("no").unwrap_or_default(), reveal.version().get(), reissue.version().get()),
+        move || {
+            (
+                params.get().get("no").unwrap_or_default(),
+                reveal.version().get(),
+                reissue.version().get(),
+                resend.version().get(),
+                refund.version().get(),
+            )
+        },
         |(no, ..)| get_admin_order(no),
     );
     view! {
         <Title text=t(locale, "order.title")/>
         <FormError result=reveal.value()/>
         <FormError result=reissue.value()/>
+        <FormError result=resend.value()/>
+        <FormError result=refund.value()/>
         <Suspense fallback=move || view! { <p class="muted">{t(locale, "common.loading")}</p> }>
             {move || Suspend::new(async move {
                 view! {
                     <ResultView result=order.await view=move |o| {
                         let no = o.order_no.clone();
+                        let (no_resend, no_refund) = (o.order_no.clone(), o.order_no.clone());
                         view! {
                             <div class="order-head">
                                 <h1 class="page-title"><code>{o.order_no.clone()}</code></h1>
@@ -72,6 +86,31 @@ pub fn OrderDetail() -> impl IntoView {
                                     </ActionForm>
                                 })}
                             </section>
+                            <section class="panel">
+                                <h2>{t(locale, "admin.deliveries")}</h2>
+                                <DeliveryTable rows=o.deliveries.clone()/>
+                                {o.can_resend.then(|| view! {
+                                    <ActionForm action=resend attr:class="inline" attr:data-testid="staff-resend">
+                                        <input type="hidden" name="order_no" value=no_resend/>
+                                        <button class="btn small secondary" type="submit">{t(locale, "admin.resend")}</button>
+                                    </ActionForm>
+                                })}
+                            </section>
+                            {(!o.refundable.is_empty()).then(|| view! {
+                                <section class="panel">
+                                    <h2>{t(locale, "admin.refund")}</h2>
+                                    <ActionForm action=refund attr:class="stack" attr:data-testid="refund-form">
+                                        <input type="hidden" name="order_no" value=no_refund/>
+                                        <label>{t(locale, "admin.refund_amount")}
+                                            <input type="text" name="amount" required inputmode="decimal" maxlength="20" value=o.refundable.clone()/>
+                                        </label>
+                                        <label>{t(locale, "admin.refund_reason")}
+                                            <input type="text" name="reason" required maxlength="200"/>
+                                        </label>
+                                        <button class="btn small" type="submit">{t(locale, "admin.refund_submit")}</button>
+                                    </ActionForm>
+                                </section>
+                            })}
                             <section class="panel">
                                 <h2>{t(locale, "admin.timeline")}</h2>
                                 <AuditTable rows=o.history/>

@@ -5,26 +5,16 @@ use leptos::prelude::*;
 use leptos_meta::Title;
 use leptos_router::hooks::use_query_map;
 
-const STATUSES: [&str; 8] = [
-    "pending_payment",
-    "paid",
-    "fulfilled",
-    "awaiting_topup",
-    "refunded",
-    "partially_refunded",
-    "expired",
-    "cancelled",
-];
-
 #[component]
 pub fn Orders() -> impl IntoView {
     let locale = current_locale();
     let query = use_query_map();
     let filter = move || {
         let q = query.get();
-        (q.get("status").filter(|s| !s.is_empty()), q.get("q").filter(|s| !s.is_empty()))
+        let get = |k: &str| q.get(k).filter(|s| !s.is_empty());
+        (get("status"), get("q"), get("sku"), get("from"), get("to"))
     };
-    let rows = Resource::new(filter, |(status, q)| get_admin_orders(status, q));
+    let rows = Resource::new(filter, |(status, q, sku, from, to)| get_admin_orders(status, q, sku, from, to));
     view! {
         <Title text=t(locale, "admin.orders")/>
         <h1 class="page-title">{t(locale, "admin.orders")}</h1>
@@ -39,6 +29,9 @@ pub fn Orders() -> impl IntoView {
                 }}
             </select>
             <input type="search" name="q" value=move || filter().1.unwrap_or_default() placeholder=t(locale, "admin.order_search")/>
+            <input type="text" name="sku" maxlength="40" value=move || filter().2.unwrap_or_default() placeholder="SKU" aria-label="SKU"/>
+            <label class="small">{t(locale, "admin.from")}" "<input type="date" name="from" value=move || filter().3.unwrap_or_default()/></label>
+            <label class="small">{t(locale, "admin.to")}" "<input type="date" name="to" value=move || filter().4.unwrap_or_default()/></label>
             <button class="btn" type="submit">{t(locale, "nav.search")}</button>
         </form>
         <Suspense fallback=move || view! { <p class="muted">{t(locale, "common.loading")}</p> }>

@@ -1,6 +1,8 @@
 //! Payments. The built-in test provider (a simulated payment page with pay and fail,
 //! clearly labelled, refused in production unless `allow_test_payments` is set) and the
-//! wallet are here; Stripe joins behind the same calls.
+//! wallet are here; Stripe (`stripe`) sits behind the same calls.
+pub mod stripe;
+
 use crate::{Shop, entities::payment_event, orders};
 use sea_orm::{ActiveModelTrait, EntityTrait, Set};
 
@@ -12,6 +14,10 @@ pub enum PaymentError {
     NotFound,
     #[error("refunds through provider {0} are not available")]
     UnsupportedRefund(String),
+    #[error("payment provider: {0}")]
+    Provider(String),
+    #[error("this payment method is not configured")]
+    ProviderDisabled,
     #[error(transparent)]
     Order(#[from] orders::OrderError),
     #[error("database: {0}")]
@@ -24,6 +30,8 @@ impl PaymentError {
             Self::TestProviderDisabled => "test_payments_disabled",
             Self::NotFound => "order_not_found",
             Self::UnsupportedRefund(_) => "internal",
+            Self::Provider(_) => "provider_unavailable",
+            Self::ProviderDisabled => "provider_disabled",
             Self::Order(e) => e.code(),
             Self::Db(_) => "internal",
         }
@@ -48,7 +56,12 @@ pub async fn test_pay(shop: &Shop, order_no: &str, attempt: &str) -> Result<orde
 
 /// Gives money back through the provider that took it. The test provider records the
 /// refund as an event; nothing leaves the machine.
-pub async fn refund_through_provider(shop: &Shop, order_id: i32, amount_e4: i64) -> Result<(), PaymentError> {
+pub async fn refund_through_provider(
+    shop: &Shop,
+    order_id: i32,
+    amount_e4: i64,
+    attempt_key: &str,
+) -> Result<(), PaymentError> {
     let order =
         crate::entities::order::Entity::find_by_id(order_id).one(&shop.db).await?.ok_or(PaymentError::NotFound)?;
     match order.payment_provider.as_deref() {
@@ -65,6 +78,7 @@ pub async fn refund_through_provider(shop: &Shop, order_id: i32, amount_e4: i64)
             .await?;
             Ok(())
         }
+        Some("stripe") => stripe::refund(shop, &order, amount_e4, attempt_key).await,
         other => Err(PaymentError::UnsupportedRefund(other.unwrap_or("none").to_owned())),
     }
 }

@@ -1,0 +1,401 @@
+//! After payment, on SQLite and PostgreSQL: delivery through the durable outbox (email
+//! files, in-site messages), resend limits, carts merged at login, staff refunds, the
+//! direct top-up queue and low-stock alerts.
+use quanyi::{
+    Clock, Shop,
+    accounts::{self, Actor},
+    aftersales::{self, AftersalesError},
+    alerts, cart, db_test,
+    delivery::{self, DeliveryError, Requester},
+    inventory::{self, BatchSpec},
+    jobs,
+    money::{Currency, Money},
+    orders::{self, Buyer, LineRequest, OrderError},
+    testing::TestDb,
+    wallet,
+};
+
+async fn seeded_shop(t: &TestDb) -> Shop {
+    let shop = t.shop(Clock::system());
+    let dir = std::env::temp_dir().join(format!("qy-after-{}", uuid::Uuid::new_v4()));
+    quanyi::demo::seed(&shop.db, &shop.clock, &dir).await.unwrap();
+    std::fs::remove_dir_all(dir).ok();
+    shop
+}
+
+async fn stock(shop: &Shop, sku: &str, prefix: &str, n: usize) {
+    let spec = BatchSpec {
+        sku_code: sku.into(),
+        unit_cost: "1.00".parse().unwrap(),
+        currency: Currency::CNY,
+        supplier: "Test".into(),
+        expires_at: None,
+        source: "cli",
+    };
+    let text: String = (0..n).map(|i| format!("{prefix}-{i:04}-PLAIN\n")).collect();
+    inventory::import_codes(&shop.db, &shop.clock, &shop.vault, &Actor::cli(), &spec, &text, |_, _| {}).await.unwrap();
+}
+
+async fn member(shop: &Shop, email: &str) -> accounts::User {
+    accounts::register(&shop.db, &shop.clock, email, "violet lantern orbit 73", "violet lantern orbit 73", None)
+        .await
+        .unwrap()
+}
+
+fn guest(email: &str) -> Buyer {
+    Buyer { email: Some(email.into()), ip: "10.1.1.1".into(), ..Default::default() }
+}
+
+fn lines(items: &[(&str, u32)]) -> Vec<LineRequest> {
+    items.iter().map(|(s, q)| LineRequest { sku_code: (*s).into(), quantity: *q, topup_account: None }).collect()
+}
+
+/// The message with every base64 or quoted-printable body part decoded, so tests can read
+/// what a mail client would show.
+fn decode_mime(raw: &str) -> String {
+    use base64::Engine;
+    let mut out = String::new();
+    let mut encoding = "";
+    let mut in_body = false;
+    let mut block = String::new();
+    let flush = |encoding: &str, block: &mut String, out: &mut String| {
+        match encoding {
+            "base64" => {
+                let bytes = base64::engine::general_purpose::STANDARD
+                    .decode(block.replace(['\r', '\n'], ""))
+                    .unwrap_or_default();
+                out.push_str(&String::from_utf8_lossy(&bytes));
+            }
+            "quoted-printable" => {
+                let joined = block.replace("=\r\n", "").replace("=\n", "");
+                let mut bytes = vec![];
+                let b = joined.as_bytes();
+                let mut i = 0;
+                while i < b.len() {
+                    if b[i] == b'=' && i + 2 < b.len() {
+                        if let Ok(v) = u8::from_str_radix(std::str::from_utf8(&b[i + 1..i + 3]).unwrap_or(""), 16) {
+                            bytes.push(v);
+                            i += 3;
+                            continue;
+                        }
+                    }
+                    bytes.push(b[i]);
+                    i += 1;
+                }
+                out.push_str(&String::from_utf8_lossy(&bytes));
+            }
+            _ => out.push_str(block),
+        }
+        block.clear();
+    };
+    for line in raw.split_inclusive('\n') {
+        let l = line.trim_end();
+        if l.starts_with("--") {
+            flush(encoding, &mut block, &mut out);
+            in_body = false;
+            encoding = "";
+            out.push_str(line);
+        } else if !in_body {
+            if let Some(v) = l.strip_prefix("Content-Transfer-Encoding: ") {
+                encoding = if v.eq_ignore_ascii_case("base64") {
+                    "base64"
+                } else if v.eq_ignore_ascii_case("quoted-printable") {
+                    "quoted-printable"
+                } else {
+                    ""
+                };
+            }
+            if l.is_empty() {
+                in_body = true;
+            }
+            out.push_str(line);
+        } else {
+            block.push_str(line);
+        }
+    }
+    flush(encoding, &mut block, &mut out);
+    out
+}
+
+async fn pay_test(shop: &Shop, order_no: &str) {
+    quanyi::payments::test_pay(shop, order_no, "a").await.unwrap();
+}
+
+db_test!(a_paid_order_is_emailed_through_the_outbox_without_its_codes_in_clear, |t| {
+    let shop = seeded_shop(&t).await;
+    stock(&shop, "BREW-1", "MAIL", 3).await;
+    let new = orders::create_order(
+        &shop.db,
+        &shop.clock,
+        &shop.hold_policy(),
+        &guest("g@example.com"),
+        &lines(&[("BREW-1", 2)]),
+        "web",
+    )
+    .await
+    .unwrap();
+    delivery::keep_private_link(&shop.db, &shop.vault, &new.order.order_no, &new.lookup_token).await.unwrap();
+    pay_test(&shop, &new.order.order_no).await;
+    let queued = delivery::for_order(&shop.db, new.order.id).await.unwrap();
+    assert_eq!(queued.len(), 1);
+    assert_eq!((queued[0].channel.as_str(), queued[0].status.as_str()), ("email", "queued"));
+
+    // The runner sends it: an .eml under data/outbox with the private link and masked codes.
+    while jobs::run_due(&shop).await.unwrap() > 0 {}
+    let sent = delivery::for_order(&shop.db, new.order.id).await.unwrap();
+    assert_eq!(sent[0].status, "sent", "{:?}", sent[0].last_error);
+    let file = shop.config.data_dir.join(sent[0].artifact.as_ref().unwrap());
+    let eml = decode_mime(&std::fs::read_to_string(&file).unwrap());
+    assert!(eml.contains("Content-Type: text/html") && eml.contains("Content-Type: text/plain"), "{eml}");
+    assert!(eml.contains(&new.order.order_no));
+    assert!(eml.contains(&new.lookup_token), "the private link is in the email");
+    assert!(!eml.contains("-PLAIN"), "codes are never in the email in clear");
+    // The token is kept sealed, never in clear, in the database.
+    let o = orders::by_no(&shop.db, &new.order.order_no).await.unwrap().unwrap();
+    let sealed = o.lookup_token_sealed.unwrap();
+    assert!(!String::from_utf8_lossy(&sealed).contains(&new.lookup_token));
+    std::fs::remove_dir_all(&shop.config.data_dir).ok();
+});
+
+db_test!(customers_may_resend_a_few_times_an_hour_and_staff_without_limit_audited, |t| {
+    let shop = seeded_shop(&t).await;
+    stock(&shop, "BREW-1", "RESEND", 2).await;
+    let new = orders::create_order(
+        &shop.db,
+        &shop.clock,
+        &shop.hold_policy(),
+        &guest("r@example.com"),
+        &lines(&[("BREW-1", 1)]),
+        "web",
+    )
+    .await
+    .unwrap();
+    let no = new.order.order_no.clone();
+    assert!(matches!(delivery::resend(&shop, &no, Requester::Customer).await, Err(DeliveryError::NothingToSend)));
+    pay_test(&shop, &no).await;
+    for _ in 0..shop.config.customer_resends_per_hour {
+        // Distinct instants, as separate requests would be.
+        tokio::time::sleep(std::time::Duration::from_millis(5)).await;
+        delivery::resend(&shop, &no, Requester::Customer).await.unwrap();
+    }
+    let refused = delivery::resend(&shop, &no, Requester::Customer).await;
+    assert!(matches!(refused, Err(DeliveryError::Limited { minutes }) if (1..=60).contains(&minutes)), "{refused:?}");
+    for _ in 0..5 {
+        delivery::resend(&shop, &no, Requester::Staff(Actor::cli())).await.unwrap();
+    }
+    let rows = delivery::for_order(&shop.db, new.order.id).await.unwrap();
+    assert_eq!(rows.len() as i64, 1 + shop.config.customer_resends_per_hour + 5);
+    let audited = quanyi::audit::for_target(&shop.db, &[no.clone()]).await.unwrap();
+    assert_eq!(audited.iter().filter(|e| e.action == "order.resend").count(), 5);
+});
+
+db_test!(a_member_gets_an_in_site_message_and_the_guest_cart_merges_at_login, |t| {
+    let shop = seeded_shop(&t).await;
+    stock(&shop, "BREW-1", "CART", 10).await;
+    stock(&shop, "BREW-10", "CARTB", 10).await;
+    let u = member(&shop, "m@example.com").await;
+    // The member's cart already holds BREW-1 × 2; as a guest they add BREW-1 × 9 and BREW-10 × 1.
+    let mut mine = vec![];
+    cart::add_to(&shop.db, &mut mine, cart::Item { sku_code: "BREW-1".into(), quantity: 2, topup_account: None })
+        .await
+        .unwrap();
+    cart::store(&shop.db, &shop.clock, u.id, &mine).await.unwrap();
+    let mut guest_cart = vec![];
+    for (sku, q) in [("BREW-1", 9), ("BREW-10", 1)] {
+        cart::add_to(&shop.db, &mut guest_cart, cart::Item { sku_code: sku.into(), quantity: q, topup_account: None })
+            .await
+            .unwrap();
+    }
+    let bad = cart::add_to(
+        &shop.db,
+        &mut guest_cart,
+        cart::Item { sku_code: "NOPE".into(), quantity: 1, topup_account: None },
+    )
+    .await;
+    assert!(matches!(bad, Err(cart::CartError::UnknownSku)));
+    let merged = cart::merge(&shop.db, &shop.clock, u.id, guest_cart).await.unwrap();
+    let q = |sku: &str| merged.iter().find(|i| i.sku_code == sku).map(|i| i.quantity);
+    assert_eq!((q("BREW-1"), q("BREW-10")), (Some(10), Some(1)), "summed, capped at the SKU's per-order max");
+    assert_eq!(cart::load(&shop.db, u.id).await.unwrap(), merged);
+
+    // Checkout of the whole cart, paid from the wallet: one message, one email.
+    wallet::staff_top_up(
+        &shop.db,
+        &shop.clock,
+        &Actor::cli(),
+        u.id,
+        Money::new("500".parse().unwrap(), Currency::CNY),
+        Some("test"),
+    )
+    .await
+    .unwrap();
+    let buyer =
+        Buyer { user_id: Some(u.id), email: Some(u.email.clone()), ip: "10.2.2.2".into(), ..Default::default() };
+    let new =
+        orders::create_order(&shop.db, &shop.clock, &shop.hold_policy(), &buyer, &cart::line_requests(&merged), "web")
+            .await
+            .unwrap();
+    orders::pay_with_wallet(&shop.db, &shop.clock, &new.order.order_no, u.id).await.unwrap();
+    assert_eq!(orders::lines(&shop.db, new.order.id).await.unwrap().len(), 2);
+    assert_eq!(delivery::unread_count(&shop.db, u.id).await.unwrap(), 1);
+    let msgs = delivery::messages(&shop.db, u.id, 10).await.unwrap();
+    assert_eq!((msgs[0].kind.as_str(), msgs[0].title.as_str()), ("order_delivered", new.order.order_no.as_str()));
+    assert_eq!(delivery::mark_all_read(&shop.db, &shop.clock, u.id).await.unwrap(), 1);
+    assert_eq!(delivery::unread_count(&shop.db, u.id).await.unwrap(), 0);
+});
+
+db_test!(staff_refund_part_then_the_rest_to_the_wallet_and_never_more, |t| {
+    let shop = seeded_shop(&t).await;
+    stock(&shop, "BREW-1", "REFUND", 5).await;
+    let u = member(&shop, "refund@example.com").await;
+    wallet::staff_top_up(
+        &shop.db,
+        &shop.clock,
+        &Actor::cli(),
+        u.id,
+        Money::new("100".parse().unwrap(), Currency::CNY),
+        Some("t"),
+    )
+    .await
+    .unwrap();
+    let buyer = Buyer { user_id: Some(u.id), ip: "10.3.3.3".into(), ..Default::default() };
+    let new = orders::create_order(&shop.db, &shop.clock, &shop.hold_policy(), &buyer, &lines(&[("BREW-1", 2)]), "web")
+        .await
+        .unwrap();
+    let no = new.order.order_no.clone();
+    orders::pay_with_wallet(&shop.db, &shop.clock, &no, u.id).await.unwrap();
+    let balance = || async { wallet::balance(&shop.db, u.id).await.unwrap().to_e4().unwrap() };
+    assert_eq!(balance().await, 100_0000 - 19_8000);
+
+    let actor = Actor::cli();
+    let too_much = aftersales::refund(&shop.db, &shop.clock, &actor, &no, 19_8001, "x").await;
+    assert!(matches!(too_much, Err(AftersalesError::BadAmount)));
+    let o = aftersales::refund(&shop.db, &shop.clock, &actor, &no, 9_9000, "one unused").await.unwrap();
+    assert_eq!((o.status.as_str(), o.refunded_e4), ("partially_refunded", 9_9000));
+    let o = aftersales::refund(&shop.db, &shop.clock, &actor, &no, 9_9000, "the other").await.unwrap();
+    assert_eq!((o.status.as_str(), o.refunded_e4), ("refunded", 19_8000));
+    assert_eq!(balance().await, 100_0000);
+    let again = aftersales::refund(&shop.db, &shop.clock, &actor, &no, 1, "x").await;
+    assert!(matches!(again, Err(AftersalesError::BadAmount)));
+    let audited = quanyi::audit::for_target(&shop.db, &[no.clone()]).await.unwrap();
+    assert_eq!(audited.iter().filter(|e| e.action == "order.refund").count(), 2);
+});
+
+db_test!(direct_top_ups_check_the_account_and_wait_for_staff, |t| {
+    let shop = seeded_shop(&t).await;
+    use sea_orm::{ActiveModelTrait, Set};
+    let s = inventory::sku_by_code(&shop.db, "LINK-TOPUP-50").await.unwrap().unwrap();
+    let mut am: quanyi::entities::sku::ActiveModel = s.into();
+    am.topup_pattern = Set(Some("[1-9][0-9]{4,11}".into()));
+    am.update(&shop.db).await.unwrap();
+    let topup = |account: &str| {
+        vec![LineRequest { sku_code: "LINK-TOPUP-50".into(), quantity: 1, topup_account: Some(account.into()) }]
+    };
+    for bad in ["0123", "abc12345", "", "1234567890123"] {
+        let r = orders::create_order(
+            &shop.db,
+            &shop.clock,
+            &shop.hold_policy(),
+            &guest("t@example.com"),
+            &topup(bad),
+            "web",
+        )
+        .await;
+        assert!(matches!(r, Err(OrderError::BadTopupAccount)), "{bad:?}");
+    }
+    let new = orders::create_order(
+        &shop.db,
+        &shop.clock,
+        &shop.hold_policy(),
+        &guest("t@example.com"),
+        &topup("10001"),
+        "web",
+    )
+    .await
+    .unwrap();
+    pay_test(&shop, &new.order.order_no).await;
+    let queue = aftersales::topup_queue(&shop.db, 10).await.unwrap();
+    assert_eq!(queue.len(), 1);
+    assert_eq!(queue[0].1[0].topup_account.as_deref(), Some("10001"));
+    aftersales::topup_done(&shop.db, &shop.clock, &Actor::cli(), &new.order.order_no).await.unwrap();
+    let again = aftersales::topup_done(&shop.db, &shop.clock, &Actor::cli(), &new.order.order_no).await;
+    assert!(matches!(again, Err(AftersalesError::WrongState)));
+    let o = orders::by_no(&shop.db, &new.order.order_no).await.unwrap().unwrap();
+    assert_eq!(o.status, "fulfilled");
+    assert_eq!(orders::lines(&shop.db, o.id).await.unwrap()[0].delivered, 1);
+    assert!(aftersales::topup_queue(&shop.db, 10).await.unwrap().is_empty());
+});
+
+db_test!(selling_below_the_threshold_raises_one_low_stock_alert, |t| {
+    let shop = seeded_shop(&t).await;
+    stock(&shop, "BREW-1", "LOW", 12).await; // threshold 10 by default
+    for i in 0..4 {
+        let new = orders::create_order(
+            &shop.db,
+            &shop.clock,
+            &shop.hold_policy(),
+            &guest(&format!("l{i}@example.com")),
+            &lines(&[("BREW-1", 1)]),
+            "web",
+        )
+        .await
+        .unwrap();
+        pay_test(&shop, &new.order.order_no).await;
+    }
+    let open = alerts::open(&shop.db, 50).await.unwrap();
+    let low: Vec<_> = open.iter().filter(|a| a.kind == "low_stock").collect();
+    assert_eq!(low.len(), 1, "{open:?}");
+    assert!(low[0].message.contains("BREW-1") && low[0].message.contains("9 codes left"), "{}", low[0].message);
+});
+
+db_test!(a_bot_firing_at_once_gets_no_more_than_the_per_buyer_limit, |t| {
+    let shop = seeded_shop(&t).await;
+    use sea_orm::{ActiveModelTrait, Set};
+    stock(&shop, "BREW-1", "LIMIT", 40).await;
+    let s = inventory::sku_by_code(&shop.db, "BREW-1").await.unwrap().unwrap();
+    let mut am: quanyi::entities::sku::ActiveModel = s.into();
+    am.max_per_buyer = Set(Some(2));
+    am.update(&shop.db).await.unwrap();
+    let bot = member(&shop, "bot@example.com").await;
+    // Twenty checkouts at once from one account, each from a different IP and session.
+    let attempts = (0..20).map(|i| {
+        let shop = shop.clone();
+        let buyer = Buyer {
+            user_id: Some(bot.id),
+            email: Some("bot@example.com".into()),
+            ip: format!("10.9.0.{i}"),
+            session_key: Some(format!("s{i}")),
+            ..Default::default()
+        };
+        tokio::spawn(async move {
+            orders::create_order(&shop.db, &shop.clock, &shop.hold_policy(), &buyer, &lines(&[("BREW-1", 1)]), "web")
+                .await
+        })
+    });
+    let results: Vec<_> = futures::future::join_all(attempts).await.into_iter().map(|r| r.unwrap()).collect();
+    let ok = results.iter().filter(|r| r.is_ok()).count();
+    let limited = results.iter().filter(|r| matches!(r, Err(OrderError::BuyerLimit { max: 2, .. }))).count();
+    assert_eq!((ok, limited), (2, 18), "{:?}", results.iter().filter_map(|r| r.as_ref().err()).collect::<Vec<_>>());
+    // A guest using the same email later is the same buyer.
+    let again = orders::create_order(
+        &shop.db,
+        &shop.clock,
+        &shop.hold_policy(),
+        &guest("bot@example.com"),
+        &lines(&[("BREW-1", 1)]),
+        "web",
+    )
+    .await;
+    assert!(matches!(again, Err(OrderError::BuyerLimit { .. })), "{again:?}");
+    // A real buyer still gets through.
+    orders::create_order(
+        &shop.db,
+        &shop.clock,
+        &shop.hold_policy(),
+        &guest("human@example.com"),
+        &lines(&[("BREW-1", 2)]),
+        "web",
+    )
+    .await
+    .unwrap();
+});
