@@ -17,7 +17,7 @@ export LEPTOS_HASH_FILES := false
 # cargo-leptos's dev builds compile with this cfg (faster builds); so do ours.
 export RUSTFLAGS := --cfg erase_components
 
-.PHONY: run build setup test test-rust test-e2e fmt
+.PHONY: run build setup test test-rust test-e2e test-bench-smoke bench fmt
 
 ## Run the shop on SQLite at http://127.0.0.1:3000 (installs tools, migrates, seeds).
 run: setup build
@@ -35,6 +35,7 @@ test:
 	$(MAKE) build
 	$(MAKE) test-rust
 	$(MAKE) test-e2e
+	$(MAKE) test-bench-smoke
 
 test-rust:
 	cargo test --workspace --no-fail-fast $(TEST_ARGS)
@@ -45,6 +46,17 @@ test-e2e:
 	  (cd end2end && E2E_DB=$$db E2E_BIN=$(BIN) npx playwright test) || exit 1; \
 	  mkdir -p end2end/test-results/$$db && cp -r end2end/test-results/screenshots end2end/test-results/$$db/ 2>/dev/null || true; \
 	done
+
+## Every benchmark scenario at tiny size on both backends, so the harness cannot rot (no speed asserted).
+test-bench-smoke:
+	cargo build -p loadgen
+	@for db in sqlite postgres; do echo "== bench smoke on $$db"; bash end2end/bench.sh $$db --smoke || exit 1; done
+
+## Release build, then the full benchmark on one backend: make bench DB=sqlite|postgres (results under target/bench/).
+DB ?= sqlite
+bench:
+	@bash .ci/setup.sh test
+	bash end2end/bench.sh $(DB)
 
 fmt:
 	cargo fmt --all
