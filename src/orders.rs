@@ -218,27 +218,31 @@ pub fn topup_account_ok(pattern: Option<&str>, account: &str) -> bool {
     }
 }
 
-/// Units a buyer holds in unpaid, unexpired orders — by account, IP or session.
+/// Units a buyer holds in unpaid, unexpired orders — by account, IP or session — in one
+/// query (it runs on every checkout, flash sales included).
 async fn held_units(
     db: &impl ConnectionTrait,
     now: DateTime<Utc>,
     column: order::Column,
     value: sea_orm::Value,
 ) -> Result<i64, DbErr> {
-    let orders: Vec<i32> = order::Entity::find()
-        .filter(order::Column::Status.eq(Status::PendingPayment.as_str()))
-        .filter(order::Column::ReservedUntil.gt(now))
-        .filter(column.eq(value))
-        .all(db)
+    use sea_orm::{QuerySelect, sea_query::Query};
+    let held_orders = Query::select()
+        .column(order::Column::Id)
+        .from(order::Entity)
+        .and_where(order::Column::Status.eq(Status::PendingPayment.as_str()))
+        .and_where(order::Column::ReservedUntil.gt(now))
+        .and_where(column.eq(value))
+        .to_owned();
+    let units: Option<i64> = order_line::Entity::find()
+        .select_only()
+        .expr(Expr::col(order_line::Column::Quantity).sum())
+        .filter(Expr::col(order_line::Column::OrderId).in_subquery(held_orders))
+        .into_tuple()
+        .one(db)
         .await?
-        .into_iter()
-        .map(|o| o.id)
-        .collect();
-    if orders.is_empty() {
-        return Ok(0);
-    }
-    let lines = order_line::Entity::find().filter(order_line::Column::OrderId.is_in(orders)).all(db).await?;
-    Ok(lines.iter().map(|l| l.quantity as i64).sum())
+        .flatten();
+    Ok(units.unwrap_or(0))
 }
 
 /// Who a buyer is, for per-buyer SKU limits: the account, and the contacts used.

@@ -8,6 +8,7 @@ use crate::{
     audit,
     entities::{api_key, api_request},
     money::Money,
+    vault::Vault,
     wallet,
 };
 use rand::RngCore;
@@ -55,12 +56,16 @@ pub async fn create(
     let name = name.trim();
     let slug: String =
         name.to_lowercase().chars().map(|c| if c.is_ascii_alphanumeric() { c } else { '-' }).collect::<String>();
-    let slug = slug.trim_matches('-').to_owned();
-    if name.is_empty() || name.chars().count() > 80 || slug.is_empty() {
+    let slug: String = slug.split('-').filter(|s| !s.is_empty()).collect::<Vec<_>>().join("-").chars().take(40).collect();
+    if name.is_empty() || name.chars().count() > 80 || name.chars().any(char::is_control) {
         return Err(ResellerError::BadName);
     }
-    let (user, _) =
-        accounts::create_user(db, clock, actor, &format!("{slug}@resellers.quanyi.local"), "agent", None).await?;
+    // The account's address only has to be unique: names may be Chinese or repeat.
+    let mut tag = [0u8; 3];
+    rand::rngs::OsRng.fill_bytes(&mut tag);
+    let slug = if slug.is_empty() { "reseller".to_owned() } else { slug };
+    let email = format!("{slug}-{}@resellers.quanyi.local", hex::encode(tag));
+    let (user, _) = accounts::create_user(db, clock, actor, &email, "agent", None).await?;
     if let Some(m) = opening_balance {
         wallet::staff_top_up(db, clock, actor, user.id, m, Some("opening balance")).await?;
     }
@@ -122,9 +127,16 @@ pub enum Idempotency {
     InProgress,
 }
 
+/// Kept answers carry the delivered codes, so they are sealed like the codes themselves
+/// (bound to their record, so one cannot be moved to another key's record).
+fn answer_aad(record_id: i32) -> String {
+    format!("api_request:{record_id}")
+}
+
 pub async fn begin(
     db: &impl ConnectionTrait,
     clock: &Clock,
+    vault: &Vault,
     key_id: i32,
     idempotency_key: &str,
     request_hash: &str,
@@ -153,7 +165,13 @@ pub async fn begin(
                 Idempotency::Mismatch
             } else {
                 match (seen.status, seen.response) {
-                    (Some(status), Some(body)) => Idempotency::Replay { status: status as u16, body },
+                    (Some(status), Some(sealed)) => {
+                        let body = hex::decode(&sealed)
+                            .ok()
+                            .and_then(|bytes| vault.open(&bytes, &answer_aad(seen.id)).ok())
+                            .ok_or_else(|| DbErr::Custom("a kept API answer could not be opened".into()))?;
+                        Idempotency::Replay { status: status as u16, body }
+                    }
                     _ => Idempotency::InProgress,
                 }
             })
@@ -162,10 +180,17 @@ pub async fn begin(
     }
 }
 
-pub async fn finish(db: &impl ConnectionTrait, record_id: i32, status: u16, body: &str) -> Result<(), DbErr> {
+pub async fn finish(
+    db: &impl ConnectionTrait,
+    vault: &Vault,
+    record_id: i32,
+    status: u16,
+    body: &str,
+) -> Result<(), DbErr> {
+    let sealed = hex::encode(vault.seal(body, &answer_aad(record_id)));
     api_request::Entity::update_many()
         .col_expr(api_request::Column::Status, Expr::value(Some(status as i32)))
-        .col_expr(api_request::Column::Response, Expr::value(Some(body.to_owned())))
+        .col_expr(api_request::Column::Response, Expr::value(Some(sealed)))
         .filter(api_request::Column::Id.eq(record_id))
         .exec(db)
         .await?;
@@ -176,4 +201,52 @@ pub async fn finish(db: &impl ConnectionTrait, record_id: i32, status: u16, body
 pub async fn abandon(db: &impl ConnectionTrait, record_id: i32) -> Result<(), DbErr> {
     api_request::Entity::delete_by_id(record_id).exec(db).await?;
     Ok(())
+}
+
+/// A reseller's API key as staff see it: never the key, only its first characters.
+#[derive(Debug, Clone)]
+pub struct KeyRow {
+    pub key_id: i32,
+    pub account_email: String,
+    pub name: String,
+    pub prefix: String,
+    pub created_at: chrono::DateTime<chrono::Utc>,
+    pub revoked_at: Option<chrono::DateTime<chrono::Utc>>,
+    pub balance: Money,
+}
+
+/// The newest API keys with their accounts and wallet balances.
+pub async fn list_keys(db: &impl ConnectionTrait, limit: u64) -> Result<Vec<KeyRow>, DbErr> {
+    use sea_orm::{QueryOrder, QuerySelect};
+    let keys = api_key::Entity::find().order_by_desc(api_key::Column::Id).limit(limit).all(db).await?;
+    let mut rows = Vec::with_capacity(keys.len());
+    for k in keys {
+        let Some(user) = accounts::find(db, k.user_id).await? else { continue };
+        rows.push(KeyRow {
+            key_id: k.id,
+            account_email: user.email,
+            name: k.name,
+            prefix: k.prefix,
+            created_at: k.created_at,
+            revoked_at: k.revoked_at,
+            balance: wallet::balance(db, k.user_id).await?,
+        });
+    }
+    Ok(rows)
+}
+
+/// Revokes a key at once (audit-logged); `false` if it was unknown or already revoked.
+pub async fn revoke_key(db: &impl ConnectionTrait, clock: &Clock, actor: &Actor, key_id: i32) -> Result<bool, DbErr> {
+    let revoked = api_key::Entity::update_many()
+        .col_expr(api_key::Column::RevokedAt, Expr::value(Some(clock.now())))
+        .filter(api_key::Column::Id.eq(key_id))
+        .filter(api_key::Column::RevokedAt.is_null())
+        .exec(db)
+        .await?
+        .rows_affected
+        == 1;
+    if revoked {
+        audit::record(db, clock, actor, "api_key.revoke", Some(&format!("api_key:{key_id}")), None).await?;
+    }
+    Ok(revoked)
 }

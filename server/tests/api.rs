@@ -50,6 +50,11 @@ db_test!(a_reseller_buys_with_its_balance_and_replays_are_answered_the_same, |t|
     let (status, again, replayed) = buy(&app, &key, "k-1", body.clone()).await;
     assert_eq!((status, replayed), (StatusCode::CREATED, true));
     assert_eq!(again, first);
+    // The answer kept for replay holds the codes, sealed: nothing readable in the table.
+    use sea_orm::EntityTrait;
+    let kept = quanyi::entities::api_request::Entity::find().all(&app.shop.db).await.unwrap();
+    assert!(!kept.is_empty());
+    assert!(kept.iter().all(|r| !r.response.as_deref().unwrap_or_default().contains("API-")), "{kept:?}");
     // The same key with another body: refused.
     let (status, err, _) = buy(&app, &key, "k-1", json!({ "sku": "DREAM-100", "quantity": 4 })).await;
     assert_eq!((status, err["error"]["code"].as_str()), (StatusCode::CONFLICT, Some("idempotency_key_reused")));

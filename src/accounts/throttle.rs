@@ -3,7 +3,10 @@
 use super::AccountError;
 use crate::entities::auth_throttle::{self, Entity as Throttle};
 use chrono::{DateTime, Duration, Utc};
-use sea_orm::{ActiveModelTrait, ConnectionTrait, DbErr, EntityTrait, Set, sea_query::OnConflict};
+use sea_orm::{
+    ColumnTrait, ConnectionTrait, DbErr, EntityTrait, QueryFilter, Set,
+    sea_query::{Expr, OnConflict},
+};
 
 #[derive(Clone, Debug)]
 pub struct ThrottleLimits {
@@ -47,10 +50,15 @@ pub async fn record_failure(
 ) -> Result<(), DbErr> {
     match Throttle::find_by_id(key.to_owned()).one(db).await? {
         Some(row) if now < row.window_start + limits.window => {
-            let failures = row.failures + 1;
-            let mut active: auth_throttle::ActiveModel = row.into();
-            active.failures = Set(failures);
-            active.update(db).await?;
+            // One atomic increment: concurrent failures each count.
+            Throttle::update_many()
+                .col_expr(
+                    auth_throttle::Column::Failures,
+                    sea_orm::sea_query::ExprTrait::add(Expr::col(auth_throttle::Column::Failures), 1),
+                )
+                .filter(auth_throttle::Column::Key.eq(row.key))
+                .exec(db)
+                .await?;
         }
         _ => {
             let fresh =

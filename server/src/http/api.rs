@@ -180,7 +180,7 @@ async fn create_order(
     };
     let shop = &state.shop;
     let hash = resellers::request_hash(&body);
-    let record = match resellers::begin(&shop.db, &shop.clock, key.id, idem, &hash).await {
+    let record = match resellers::begin(&shop.db, &shop.clock, &shop.vault, key.id, idem, &hash).await {
         Ok(Idempotency::Proceed { record_id }) => record_id,
         Ok(Idempotency::Replay { status, body }) => {
             let status = StatusCode::from_u16(status).unwrap_or(StatusCode::OK);
@@ -232,7 +232,7 @@ async fn create_order(
     let kept = if status.is_server_error() {
         resellers::abandon(&shop.db, record).await
     } else {
-        resellers::finish(&shop.db, record, status.as_u16(), &text).await
+        resellers::finish(&shop.db, &shop.vault, record, status.as_u16(), &text).await
     };
     if let Err(e) = kept {
         tracing::error!(error = %e, "idempotency record not saved");
