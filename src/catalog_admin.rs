@@ -325,38 +325,26 @@ pub struct CsvReport {
     pub skus: usize,
 }
 
-const COLUMNS: [&str; 18] = [
-    "category",
-    "product",
-    "product_name_zh",
-    "product_name_en",
-    "brand",
-    "sku",
-    "sku_name_zh",
-    "sku_name_en",
-    "kind",
-    "face_value",
-    "price",
-    "min_per_order",
-    "max_per_order",
-    "on_shelf",
-    "usage_notes",
-    "topup_pattern",
-    "low_stock_threshold",
-    "max_per_buyer",
-];
-const REQUIRED: [&str; 11] = [
-    "category",
-    "product",
-    "product_name_zh",
-    "product_name_en",
-    "brand",
-    "sku",
-    "sku_name_zh",
-    "sku_name_en",
-    "kind",
-    "face_value",
-    "price",
+/// The columns, and whether each is required.
+const COLUMNS: [(&str, bool); 18] = [
+    ("category", true),
+    ("product", true),
+    ("product_name_zh", true),
+    ("product_name_en", true),
+    ("brand", true),
+    ("sku", true),
+    ("sku_name_zh", true),
+    ("sku_name_en", true),
+    ("kind", true),
+    ("face_value", true),
+    ("price", true),
+    ("min_per_order", false),
+    ("max_per_order", false),
+    ("on_shelf", false),
+    ("usage_notes", false),
+    ("topup_pattern", false),
+    ("low_stock_threshold", false),
+    ("max_per_buyer", false),
 ];
 
 fn flag(s: &str) -> Option<bool> {
@@ -377,12 +365,12 @@ pub async fn import_csv(db: &Db, clock: &Clock, actor: &Actor, data: &[u8]) -> R
         Err(_) => return Err(CatalogError::Rows(vec![(1, "unreadable header row".into())])),
     };
     let mut errors = vec![];
-    if let Some(unknown) = headers.iter().find(|h| !COLUMNS.contains(&h.as_str())) {
+    if let Some(unknown) = headers.iter().find(|h| !COLUMNS.iter().any(|(c, _)| c == h)) {
         errors.push((1, format!("unknown column {unknown:?}")));
     }
-    for r in REQUIRED {
-        if !headers.iter().any(|h| h == r) {
-            errors.push((1, format!("missing column {r:?}")));
+    for (c, _) in COLUMNS.iter().filter(|(_, required)| *required) {
+        if !headers.iter().any(|h| h == c) {
+            errors.push((1, format!("missing column {c:?}")));
         }
     }
     if !errors.is_empty() {

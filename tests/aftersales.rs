@@ -117,6 +117,10 @@ fn decode_mime(raw: &str) -> String {
     out
 }
 
+async fn place(shop: &Shop, buyer: &Buyer, lines: &[LineRequest]) -> Result<orders::NewOrder, OrderError> {
+    orders::create_order(&shop.db, &shop.clock, &shop.hold_policy(), buyer, lines, "web").await
+}
+
 async fn pay_test(shop: &Shop, order_no: &str) {
     quanyi::payments::test_pay(shop, order_no, "a").await.unwrap();
 }
@@ -124,16 +128,7 @@ async fn pay_test(shop: &Shop, order_no: &str) {
 db_test!(a_paid_order_is_emailed_through_the_outbox_without_its_codes_in_clear, |t| {
     let shop = seeded_shop(&t).await;
     stock(&shop, "BREW-1", "MAIL", 3).await;
-    let new = orders::create_order(
-        &shop.db,
-        &shop.clock,
-        &shop.hold_policy(),
-        &guest("g@example.com"),
-        &lines(&[("BREW-1", 2)]),
-        "web",
-    )
-    .await
-    .unwrap();
+    let new = place(&shop, &guest("g@example.com"), &lines(&[("BREW-1", 2)])).await.unwrap();
     delivery::keep_private_link(&shop.db, &shop.vault, &new.order.order_no, &new.lookup_token).await.unwrap();
     pay_test(&shop, &new.order.order_no).await;
     let queued = delivery::for_order(&shop.db, new.order.id).await.unwrap();
@@ -160,16 +155,7 @@ db_test!(a_paid_order_is_emailed_through_the_outbox_without_its_codes_in_clear, 
 db_test!(customers_may_resend_a_few_times_an_hour_and_staff_without_limit_audited, |t| {
     let shop = seeded_shop(&t).await;
     stock(&shop, "BREW-1", "RESEND", 2).await;
-    let new = orders::create_order(
-        &shop.db,
-        &shop.clock,
-        &shop.hold_policy(),
-        &guest("r@example.com"),
-        &lines(&[("BREW-1", 1)]),
-        "web",
-    )
-    .await
-    .unwrap();
+    let new = place(&shop, &guest("r@example.com"), &lines(&[("BREW-1", 1)])).await.unwrap();
     let no = new.order.order_no.clone();
     assert!(matches!(delivery::resend(&shop, &no, Requester::Customer).await, Err(DeliveryError::NothingToSend)));
     pay_test(&shop, &no).await;
@@ -231,10 +217,7 @@ db_test!(a_member_gets_an_in_site_message_and_the_guest_cart_merges_at_login, |t
     .unwrap();
     let buyer =
         Buyer { user_id: Some(u.id), email: Some(u.email.clone()), ip: "10.2.2.2".into(), ..Default::default() };
-    let new =
-        orders::create_order(&shop.db, &shop.clock, &shop.hold_policy(), &buyer, &cart::line_requests(&merged), "web")
-            .await
-            .unwrap();
+    let new = place(&shop, &buyer, &cart::line_requests(&merged)).await.unwrap();
     orders::pay_with_wallet(&shop.db, &shop.clock, &new.order.order_no, u.id).await.unwrap();
     assert_eq!(orders::lines(&shop.db, new.order.id).await.unwrap().len(), 2);
     assert_eq!(delivery::unread_count(&shop.db, u.id).await.unwrap(), 1);
@@ -259,9 +242,7 @@ db_test!(staff_refund_part_then_the_rest_to_the_wallet_and_never_more, |t| {
     .await
     .unwrap();
     let buyer = Buyer { user_id: Some(u.id), ip: "10.3.3.3".into(), ..Default::default() };
-    let new = orders::create_order(&shop.db, &shop.clock, &shop.hold_policy(), &buyer, &lines(&[("BREW-1", 2)]), "web")
-        .await
-        .unwrap();
+    let new = place(&shop, &buyer, &lines(&[("BREW-1", 2)])).await.unwrap();
     let no = new.order.order_no.clone();
     orders::pay_with_wallet(&shop.db, &shop.clock, &no, u.id).await.unwrap();
     let balance = || async { wallet::balance(&shop.db, u.id).await.unwrap().to_e4().unwrap() };
@@ -292,27 +273,10 @@ db_test!(direct_top_ups_check_the_account_and_wait_for_staff, |t| {
         vec![LineRequest { sku_code: "LINK-TOPUP-50".into(), quantity: 1, topup_account: Some(account.into()) }]
     };
     for bad in ["0123", "abc12345", "", "1234567890123"] {
-        let r = orders::create_order(
-            &shop.db,
-            &shop.clock,
-            &shop.hold_policy(),
-            &guest("t@example.com"),
-            &topup(bad),
-            "web",
-        )
-        .await;
+        let r = place(&shop, &guest("t@example.com"), &topup(bad)).await;
         assert!(matches!(r, Err(OrderError::BadTopupAccount)), "{bad:?}");
     }
-    let new = orders::create_order(
-        &shop.db,
-        &shop.clock,
-        &shop.hold_policy(),
-        &guest("t@example.com"),
-        &topup("10001"),
-        "web",
-    )
-    .await
-    .unwrap();
+    let new = place(&shop, &guest("t@example.com"), &topup("10001")).await.unwrap();
     pay_test(&shop, &new.order.order_no).await;
     let queue = aftersales::topup_queue(&shop.db, 10).await.unwrap();
     assert_eq!(queue.len(), 1);
@@ -330,16 +294,7 @@ db_test!(selling_below_the_threshold_raises_one_low_stock_alert, |t| {
     let shop = seeded_shop(&t).await;
     stock(&shop, "BREW-1", "LOW", 12).await; // threshold 10 by default
     for i in 0..4 {
-        let new = orders::create_order(
-            &shop.db,
-            &shop.clock,
-            &shop.hold_policy(),
-            &guest(&format!("l{i}@example.com")),
-            &lines(&[("BREW-1", 1)]),
-            "web",
-        )
-        .await
-        .unwrap();
+        let new = place(&shop, &guest(&format!("l{i}@example.com")), &lines(&[("BREW-1", 1)])).await.unwrap();
         pay_test(&shop, &new.order.order_no).await;
     }
     let open = alerts::open(&shop.db, 50).await.unwrap();
@@ -367,35 +322,52 @@ db_test!(a_bot_firing_at_once_gets_no_more_than_the_per_buyer_limit, |t| {
             session_key: Some(format!("s{i}")),
             ..Default::default()
         };
-        tokio::spawn(async move {
-            orders::create_order(&shop.db, &shop.clock, &shop.hold_policy(), &buyer, &lines(&[("BREW-1", 1)]), "web")
-                .await
-        })
+        tokio::spawn(async move { place(&shop, &buyer, &lines(&[("BREW-1", 1)])).await })
     });
     let results: Vec<_> = futures::future::join_all(attempts).await.into_iter().map(|r| r.unwrap()).collect();
     let ok = results.iter().filter(|r| r.is_ok()).count();
     let limited = results.iter().filter(|r| matches!(r, Err(OrderError::BuyerLimit { max: 2, .. }))).count();
     assert_eq!((ok, limited), (2, 18), "{:?}", results.iter().filter_map(|r| r.as_ref().err()).collect::<Vec<_>>());
     // A guest using the same email later is the same buyer.
-    let again = orders::create_order(
-        &shop.db,
-        &shop.clock,
-        &shop.hold_policy(),
-        &guest("bot@example.com"),
-        &lines(&[("BREW-1", 1)]),
-        "web",
-    )
-    .await;
+    let again = place(&shop, &guest("bot@example.com"), &lines(&[("BREW-1", 1)])).await;
     assert!(matches!(again, Err(OrderError::BuyerLimit { .. })), "{again:?}");
     // A real buyer still gets through.
-    orders::create_order(
-        &shop.db,
-        &shop.clock,
-        &shop.hold_policy(),
-        &guest("human@example.com"),
-        &lines(&[("BREW-1", 2)]),
-        "web",
-    )
-    .await
-    .unwrap();
+    place(&shop, &guest("human@example.com"), &lines(&[("BREW-1", 2)])).await.unwrap();
+});
+
+db_test!(a_look_up_password_guards_finding_an_order_and_staff_filter_by_sku_and_day, |t| {
+    let shop = seeded_shop(&t).await;
+    stock(&shop, "BREW-1", "PW", 3).await;
+    stock(&shop, "BREW-10", "PWB", 3).await;
+    let a = place(&shop, &guest("pw@example.com"), &lines(&[("BREW-1", 1)])).await.unwrap();
+    let b = place(&shop, &guest("pw@example.com"), &lines(&[("BREW-10", 1)])).await.unwrap();
+    assert!(matches!(orders::set_lookup_password(&shop.db, &a.order.order_no, "short").await, Err(OrderError::BadLookupPassword)));
+    orders::set_lookup_password(&shop.db, &a.order.order_no, "harbor-lamp-9").await.unwrap();
+    let find = |no: String, pw: Option<&'static str>, ip: &'static str| {
+        let shop = shop.clone();
+        async move { orders::lookup_with_password(&shop.db, &shop.clock, &no, "pw@example.com", pw, ip).await }
+    };
+    // Number and contact are no longer enough; a wrong password fails the same way.
+    assert!(matches!(find(a.order.order_no.clone(), None, "1.1.1.1").await, Err(OrderError::LookupFailed)));
+    assert!(matches!(find(a.order.order_no.clone(), Some("nope-nope"), "1.1.1.2").await, Err(OrderError::LookupFailed)));
+    assert_eq!(find(a.order.order_no.clone(), Some("harbor-lamp-9"), "1.1.1.3").await.unwrap().id, a.order.id);
+    // An order without a password is still found by number and contact alone.
+    assert_eq!(find(b.order.order_no.clone(), None, "1.1.1.4").await.unwrap().id, b.order.id);
+
+    let today = shop.clock.now().date_naive();
+    let f = |sku: Option<&str>, from, to| orders::OrderFilter {
+        sku: sku.map(str::to_owned),
+        from,
+        to,
+        ..Default::default()
+    };
+    let found = |v: Vec<orders::Order>| v.into_iter().map(|o| o.id).collect::<Vec<_>>();
+    let by_sku = found(orders::search(&shop.db, &f(Some("brew-10"), None, None), 50).await.unwrap());
+    assert_eq!(by_sku, vec![b.order.id]);
+    let by_day = found(orders::search(&shop.db, &f(None, Some(today), Some(today)), 50).await.unwrap());
+    assert_eq!(by_day, vec![b.order.id, a.order.id]);
+    let tomorrow = today.succ_opt();
+    assert!(orders::search(&shop.db, &f(None, tomorrow, None), 50).await.unwrap().is_empty());
+    assert_eq!(orders::parse_day(Some("2026-11-25")), chrono::NaiveDate::from_ymd_opt(2026, 11, 25));
+    assert_eq!(orders::parse_day(Some("25/11/2026")), None);
 });

@@ -51,6 +51,7 @@ pub fn App() -> impl IntoView {
                     <Route path=path!("audit") view=admin::Audit/>
                     <Route path=path!("topups") view=admin::Topups/>
                     <Route path=path!("wallets") view=admin::Wallets/>
+                    <Route path=path!("resellers") view=admin::Resellers/>
                     <Route path=path!("catalog") view=admin::CatalogAdmin/>
                     <Route path=path!("catalog/new") view=admin::ProductEdit/>
                     <Route path=path!("catalog/:slug") view=admin::ProductEdit/>

@@ -81,3 +81,34 @@ test('a role escalation attempt through a forged form is refused', async ({ page
   await expect(owner.locator('table')).toContainText('admin.denied');
   await ctx.close();
 });
+
+test('the owner creates a reseller, sees its API key once, and revokes it', async ({ page, request }) => {
+  await login(page, OWNER.email, OWNER.password, '/login?next=/admin');
+  await expect(page).toHaveURL(/\/admin$/);
+  await open(page, '/admin/resellers');
+  const name = `渠道商 ${Date.now()}-${Math.floor(Math.random() * 1e6)}`;
+  const form = page.getByTestId('create-reseller-form');
+  await form.locator('input[name=name]').fill(name);
+  await form.locator('input[name=balance]').fill('250.00');
+  await form.locator('button[type=submit]').click();
+  await expect(page.getByTestId('reseller-created')).toContainText(name);
+  const key = (await page.getByTestId('api-key').textContent())!.trim();
+  expect(key).toMatch(/^qy_[0-9a-f]{64}$/);
+  const row = page.getByTestId('reseller-table').locator('tr', { hasText: name });
+  await expect(row).toContainText('250.00');
+
+  // The key works on the JSON API...
+  const ok = await request.get('/api/v1/products', { headers: { Authorization: `Bearer ${key}` } });
+  expect(ok.status()).toBe(200);
+
+  // ...is never shown again...
+  await open(page, '/admin/resellers');
+  await expect(page.getByTestId('api-key')).toHaveCount(0);
+  await expect(page.locator('body')).not.toContainText(key);
+
+  // ...and stops working once revoked.
+  await page.getByTestId('reseller-table').locator('tr', { hasText: name }).getByRole('button').click();
+  await expect(page.getByTestId('reseller-table').locator('tr', { hasText: name })).toContainText('已吊销');
+  const refused = await request.get('/api/v1/products', { headers: { Authorization: `Bearer ${key}` } });
+  expect(refused.status()).toBe(401);
+});

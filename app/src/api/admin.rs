@@ -143,3 +143,94 @@ pub async fn get_audit_log() -> Result<Vec<AuditRow>, AppError> {
     let shop = crate::ssr::shop()?;
     Ok(quanyi::audit::recent(&shop.db, 200).await?.into_iter().map(audit_row).collect())
 }
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct ResellerKeyRow {
+    pub key_id: i32,
+    pub account: String,
+    pub name: String,
+    /// The key's first characters, to tell keys apart; the key itself is never kept.
+    pub prefix: String,
+    pub created_at: String,
+    pub revoked: bool,
+    pub balance: String,
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct ResellersPage {
+    pub keys: Vec<ResellerKeyRow>,
+    /// Shown once, right after a reseller was created: its name and API key.
+    pub created: Option<(String, String)>,
+}
+
+#[cfg(feature = "ssr")]
+const RESELLER_FLASH: &str = "reseller_created";
+
+#[cfg(feature = "ssr")]
+impl From<quanyi::resellers::ResellerError> for AppError {
+    fn from(e: quanyi::resellers::ResellerError) -> Self {
+        use quanyi::resellers::ResellerError;
+        match e {
+            ResellerError::BadName => Self::code("bad_reseller_name"),
+            ResellerError::Account(quanyi::accounts::AccountError::Forbidden) => crate::ssr::forbidden(),
+            ResellerError::Account(e) => e.into(),
+            ResellerError::Wallet(e) => Self::code(e.code()),
+            ResellerError::Db(e) => e.into(),
+        }
+    }
+}
+
+/// Reseller API keys (owners only: creating one creates an account).
+#[server(prefix = "/api", endpoint = "admin/resellers")]
+pub async fn get_resellers_page() -> Result<ResellersPage, AppError> {
+    crate::ssr::require_role(&[quanyi::accounts::Role::Owner]).await?;
+    let shop = crate::ssr::shop()?;
+    let created = crate::ssr::session().await?.remove::<(String, String)>(RESELLER_FLASH).await.ok().flatten();
+    let keys = quanyi::resellers::list_keys(&shop.db, 200)
+        .await?
+        .into_iter()
+        .map(|k| ResellerKeyRow {
+            key_id: k.key_id,
+            account: k.account_email,
+            name: k.name,
+            prefix: format!("{}…", k.prefix),
+            created_at: k.created_at.format("%Y-%m-%d %H:%M").to_string(),
+            revoked: k.revoked_at.is_some(),
+            balance: k.balance.display(),
+        })
+        .collect();
+    Ok(ResellersPage { keys, created })
+}
+
+/// Creates a reseller account with an opening balance and an API key, shown once.
+#[server(prefix = "/api", endpoint = "admin/resellers/create")]
+pub async fn create_reseller(name: String, balance: String) -> Result<(), AppError> {
+    let me = crate::ssr::require_role(&[quanyi::accounts::Role::Owner]).await?;
+    let shop = crate::ssr::shop()?;
+    let balance = match balance.trim() {
+        "" => None,
+        b => Some(
+            quanyi::money::Money::parse_amount(b, quanyi::money::Currency::CNY)
+                .ok_or_else(|| AppError::code("bad_amount"))?,
+        ),
+    };
+    let created =
+        quanyi::resellers::create(&shop.db, &shop.clock, &crate::ssr::actor(me), &name, balance).await?;
+    crate::ssr::session()
+        .await?
+        .insert(RESELLER_FLASH, (name.trim().to_owned(), created.api_key))
+        .await
+        .map_err(|_| AppError::internal())?;
+    leptos_axum::redirect("/admin/resellers");
+    Ok(())
+}
+
+/// Revokes a reseller's API key at once (audit-logged).
+#[server(prefix = "/api", endpoint = "admin/resellers/revoke")]
+pub async fn revoke_reseller_key(key_id: i32) -> Result<(), AppError> {
+    let me = crate::ssr::require_role(&[quanyi::accounts::Role::Owner]).await?;
+    let shop = crate::ssr::shop()?;
+    quanyi::resellers::revoke_key(&shop.db, &shop.clock, &crate::ssr::actor(me), key_id).await?;
+    leptos_axum::redirect("/admin/resellers");
+    Ok(())
+}

@@ -17,6 +17,7 @@ const AREAS: &[(&str, &str, Option<&str>)] = &[
     ("🚚", "admin.suppliers", None),
     ("🎯", "admin.marketing", None),
     ("💰", "wallets.title", Some("/admin/wallets")),
+    ("🔑", "resellers.title", Some("/admin/resellers")),
     ("📈", "admin.finance", None),
     ("🛡️", "admin.risk", None),
     ("👥", "admin.staff", Some("/admin/staff")),

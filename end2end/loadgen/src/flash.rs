@@ -35,6 +35,10 @@ pub struct Plan {
     /// Keep scheduling this long after the first sold-out answer
     #[arg(long, default_value_t = 1.0)]
     tail_seconds: f64,
+    /// HTML only: every Nth arrival is the same hoarding bot (one email, fresh sessions)
+    /// instead of a new buyer; 0 for none. Its orders are counted apart.
+    #[arg(long, default_value_t = 0)]
+    bot_every: u64,
     /// The global `--max-in-flight`, set by [`Plan::checked`].
     #[arg(skip)]
     max_in_flight: usize,
@@ -79,6 +83,10 @@ struct Stats {
     checkout: Hist,
     /// HTML only: payment sent → payment answered (successful flows).
     pay: Hist,
+    /// HTML only: the bot's paid orders, and its checkouts refused for the per-buyer limit.
+    bot_success: u64,
+    bot_refused: u64,
+    bot_attempts: u64,
 }
 
 fn micros(d: Duration) -> u64 {
@@ -101,6 +109,9 @@ impl Sale {
                 sold_out_latency: new_hist(),
                 checkout: new_hist(),
                 pay: new_hist(),
+                bot_success: 0,
+                bot_refused: 0,
+                bot_attempts: 0,
             }),
         })
     }
@@ -180,6 +191,13 @@ impl Sale {
             "first_sold_out_seconds": (first != u64::MAX).then(|| round2(first as f64 / 1e6)),
             "wall_seconds": round2(self.t0.elapsed().as_secs_f64()),
             "codes_delivered": (!html).then_some(s.codes_delivered),
+            "bot": (html && plan.bot_every > 0).then(|| json!({
+                "email": BOT_EMAIL,
+                "every": plan.bot_every,
+                "attempts": s.bot_attempts,
+                "success": s.bot_success,
+                "refused_buyer_limit": s.bot_refused,
+            })),
             "latency": latency,
         })
     }
@@ -241,6 +259,9 @@ async fn api_order(
     }
 }
 
+/// The hoarding bot's contact: every one of its checkouts names the same buyer.
+const BOT_EMAIL: &str = "bot@bench.example";
+
 /// `flash-html`: each arrival is a new buyer with its own cookie jar who posts the
 /// product page's buy form (`/api/checkout`), follows nothing, reads the order number
 /// from the redirect, and posts the simulated payment (`/api/pay/test`).
@@ -275,16 +296,13 @@ async fn html_buy(plan: Arc<Plan>, sale: Arc<Sale>, i: u64, due: Instant) {
         Err(e) => return sale.error("client".into(), Some(e.to_string())),
     };
     let base = plan.base.as_str();
-    let email = format!("bench-{i}@example.com");
-    let checkout = client
-        .post(format!("{base}/api/checkout"))
-        .header(ORIGIN, base)
-        .header(REFERER, format!("{base}/p/bench"))
-        .header(ACCEPT, "text/html")
-        .form(&[("sku", plan.sku.as_str()), ("quantity", "1"), ("email", email.as_str()), ("intent", "buy")])
-        .send()
-        .await;
-    let (status, location, body) = match read(checkout).await {
+    let bot = plan.bot_every > 0 && i % plan.bot_every == 0;
+    let email = if bot { BOT_EMAIL.to_owned() } else { format!("bench-{i}@example.com") };
+    if bot {
+        sale.stats().bot_attempts += 1;
+    }
+    let fields = [("sku", plan.sku.as_str()), ("quantity", "1"), ("email", email.as_str()), ("intent", "buy")];
+    let (status, location, body) = match post_form(&client, base, "/api/checkout", "/p/bench", &fields).await {
         Ok(answer) => answer,
         Err(e) => return sale.error("checkout:transport".into(), Some(e.to_string())),
     };
@@ -295,8 +313,11 @@ async fn html_buy(plan: Arc<Plan>, sale: Arc<Sale>, i: u64, due: Instant) {
     };
     let Some(order_no) = order_no else {
         let code = app_error_code(&body);
-        if code.as_deref() == Some("sold_out") || mentions_sold_out(location.as_deref().unwrap_or(""), &body) {
+        let says = |what: &str| code.as_deref() == Some(what) || mentions(location.as_deref().unwrap_or(""), &body, what);
+        if says("sold_out") {
             sale.sold_out(checkout_latency);
+        } else if bot && says("buyer_limit") {
+            sale.stats().bot_refused += 1;
         } else {
             sale.error(error_key("checkout", status, code.as_deref()), location);
         }
@@ -305,15 +326,9 @@ async fn html_buy(plan: Arc<Plan>, sale: Arc<Sale>, i: u64, due: Instant) {
 
     let attempt = format!("bench-{i}");
     let pay_sent = Instant::now();
-    let pay = client
-        .post(format!("{base}/api/pay/test"))
-        .header(ORIGIN, base)
-        .header(REFERER, format!("{base}/orders/{order_no}"))
-        .header(ACCEPT, "text/html")
-        .form(&[("order_no", order_no.as_str()), ("attempt", attempt.as_str())])
-        .send()
-        .await;
-    let (status, location, body) = match read(pay).await {
+    let fields = [("order_no", order_no.as_str()), ("attempt", attempt.as_str())];
+    let from = format!("/orders/{order_no}");
+    let (status, location, body) = match post_form(&client, base, "/api/pay/test", &from, &fields).await {
         Ok(answer) => answer,
         Err(e) => return sale.error("pay:transport".into(), Some(e.to_string())),
     };
@@ -324,14 +339,32 @@ async fn html_buy(plan: Arc<Plan>, sale: Arc<Sale>, i: u64, due: Instant) {
     };
     if paid_to.as_deref() == Some(order_no.as_str()) {
         sale.success(due.elapsed(), 0, Some((checkout_latency, pay_latency)));
+        if bot {
+            sale.stats().bot_success += 1;
+        }
     } else {
         sale.error(error_key("pay", status, app_error_code(&body).as_deref()), location);
     }
 }
 
 /// Status, `Location` and body of an answer.
-async fn read(sent: reqwest::Result<reqwest::Response>) -> reqwest::Result<(StatusCode, Option<String>, String)> {
-    let res = sent?;
+/// Posts a form the way a browser without JavaScript does (same origin, HTML accepted,
+/// redirects not followed) and reads status, `Location` and body.
+async fn post_form(
+    client: &reqwest::Client,
+    base: &str,
+    path: &str,
+    from: &str,
+    fields: &[(&str, &str)],
+) -> reqwest::Result<(StatusCode, Option<String>, String)> {
+    let res = client
+        .post(format!("{base}{path}"))
+        .header(ORIGIN, base)
+        .header(REFERER, format!("{base}{from}"))
+        .header(ACCEPT, "text/html")
+        .form(fields)
+        .send()
+        .await?;
     let status = res.status();
     let location = res.headers().get(LOCATION).and_then(|v| v.to_str().ok()).map(str::to_owned);
     let body = res.text().await?;
@@ -360,16 +393,16 @@ fn app_error_code(body: &str) -> Option<String> {
     v.pointer("/Coded/code")?.as_str().map(str::to_owned)
 }
 
-/// Does a refused form post say `sold_out`? A form post (Accept: text/html) gets its
-/// error back as a redirect to the Referer with the error base64-encoded in `__err`;
+/// Does a refused form post carry the error `code`? A form post (Accept: text/html) gets
+/// its error back as a redirect to the Referer with the error base64-encoded in `__err`;
 /// the body carries the same error as JSON.
-fn mentions_sold_out(location: &str, body: &str) -> bool {
-    if body.contains("sold_out") || location.contains("sold_out") {
+fn mentions(location: &str, body: &str, code: &str) -> bool {
+    if body.contains(code) || location.contains(code) {
         return true;
     }
     location.split(['?', '&']).filter_map(|pair| pair.strip_prefix("__err=")).any(|encoded| {
         let encoded = encoded.replace("%3D", "").replace("%3d", "");
-        String::from_utf8_lossy(&base64_decode(&encoded)).contains("sold_out")
+        String::from_utf8_lossy(&base64_decode(&encoded)).contains(code)
     })
 }
 
@@ -409,8 +442,9 @@ mod tests {
         assert_eq!(order_no_in(base, "/p/bench?__err=abc"), None);
         // {"Coded":{"code":"sold_out","minutes":null}}, URL-safe base64 with padding.
         let loc = "http://127.0.0.1:3200/p/bench?__path=%2Fapi%2Fcheckout&__err=eyJDb2RlZCI6eyJjb2RlIjoic29sZF9vdXQiLCJtaW51dGVzIjpudWxsfX0%3D";
-        assert!(mentions_sold_out(loc, ""));
-        assert!(!mentions_sold_out("/p/bench", "{}"));
+        assert!(mentions(loc, "", "sold_out"));
+        assert!(!mentions(loc, "", "buyer_limit"));
+        assert!(!mentions("/p/bench", "{}", "sold_out"));
         assert_eq!(app_error_code(r#"{"Coded":{"code":"sold_out","minutes":null}}"#).as_deref(), Some("sold_out"));
     }
 }
