@@ -55,7 +55,7 @@ test-bench-smoke:
 ## Release build, then the full benchmark on one backend: make bench DB=sqlite|postgres (results under target/bench/).
 DB ?= sqlite
 bench:
-	@bash .ci/setup.sh test
+	@bash .ci/setup.sh bench
 	bash end2end/bench.sh $(DB)
 
 fmt:

@@ -2,6 +2,7 @@
 # Installs what the build needs and is missing; fast when everything is there.
 #   .ci/setup.sh        tools to build and run the shop
 #   .ci/setup.sh test   plus what the test suite needs (Chromium, Playwright, PostgreSQL up)
+#   .ci/setup.sh bench  plus what release builds need (wasm-opt from npm's binaryen)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 say() { printf '\033[1;34m==>\033[0m %s\n' "$*"; }
@@ -29,7 +30,7 @@ if ! wasm-bindgen --version 2>/dev/null | grep -q " $wb\$"; then
   cargo install wasm-bindgen-cli --version "=$wb"
 fi
 
-if [ "${1:-}" = test ]; then
+if [ "${1:-}" = test ] || [ "${1:-}" = bench ]; then
   command -v node >/dev/null || { say "installing Node.js"; apt_install nodejs npm; }
   [ -x /usr/bin/chromium ] || { say "installing Chromium"; apt_install chromium fonts-noto-cjk fonts-noto-color-emoji; }
   fc-list 2>/dev/null | grep -qi "Noto Color Emoji" || apt_install fonts-noto-cjk fonts-noto-color-emoji || true
@@ -53,4 +54,10 @@ if [ "${1:-}" = test ]; then
       fi
     fi
   fi
+fi
+
+# Release WASM needs wasm-opt; Debian's binaryen (108) breaks hydration, npm's 132 works.
+if [ "${1:-}" = bench ] && ! end2end/node_modules/.bin/wasm-opt --version 2>/dev/null | grep -q 'version 132'; then
+  say "installing wasm-opt (npm binaryen@132)"
+  (cd end2end && npm install --no-save --no-audit --no-fund binaryen@132)
 fi

@@ -30,6 +30,8 @@ python3 -c 'import brotli' 2>/dev/null || command -v brotli >/dev/null ||
 
 export LEPTOS_OUTPUT_NAME=quanyi LEPTOS_SITE_PKG_DIR=pkg LEPTOS_HASH_FILES=false
 if [ "$mode" = full ]; then
+  # wasm-opt for the release bundle (`.ci/setup.sh bench` installs it).
+  export PATH="$here/node_modules/.bin:$PATH"
   export LEPTOS_SITE_ROOT="$CARGO_TARGET_DIR/site-release" LEPTOS_JS_MINIFY=true
   echo "== building (release)" >&2
   # Release builds without the dev-only `erase_components` cfg the Makefile exports.
@@ -37,13 +39,13 @@ if [ "$mode" = full ]; then
   (cd "$root" && env -u RUSTFLAGS cargo build --release -p loadgen)
   bin="$CARGO_TARGET_DIR/release/quanyi"
   load="$CARGO_TARGET_DIR/release/quanyi-load"
-  stock_n=10000 api_rate=500 html_rate=200 flash_max=300
+  stock_n=10000 api_rate=500 html_rate=200 flash_max=300 bot_every=10
   pages_rate=500 pages_secs=20 max_secs=15 workers=16 import_n=1000000
 else
   export LEPTOS_SITE_ROOT="$CARGO_TARGET_DIR/site"
   bin="$CARGO_TARGET_DIR/debug/quanyi"
   load="$CARGO_TARGET_DIR/debug/quanyi-load"
-  stock_n=50 api_rate=50 html_rate=20 flash_max=15
+  stock_n=50 api_rate=50 html_rate=20 flash_max=15 bot_every=4
   pages_rate=20 pages_secs=2 max_secs=2 workers=2 import_n=2000
 fi
 site=$LEPTOS_SITE_ROOT
@@ -119,6 +121,15 @@ row = sqlite3.connect(sys.argv[1]).execute(sys.argv[2]).fetchone()
 print("" if row is None or row[0] is None else row[0])' "$work/data/quanyi.db" "$1"
   fi
 }
+# Runs a statement that changes data (committed).
+sql_exec() {
+  if [ "$backend" = postgres ]; then
+    psql -h 127.0.0.1 -U postgres -d "$pg_db" -qc "$1" >/dev/null
+  else
+    python3 -c 'import sqlite3, sys
+db = sqlite3.connect(sys.argv[1]); db.execute(sys.argv[2]); db.commit()' "$work/data/quanyi.db" "$1"
+  fi
+}
 sku_id() { sql "SELECT id FROM skus WHERE code = '$1'"; }
 available() { sql "SELECT COUNT(*) FROM codes WHERE sku_id = $(sku_id "$1") AND status = 'available'"; }
 
@@ -137,6 +148,10 @@ stock BREW-10 DB-LIMIT
 api_stock=$(available DREAM-100)
 html_stock=$(available BREW-1)
 limit_stock=$(available BREW-10)
+# The HTML sale is a real flash sale: at most $bot_limit units per buyer, and a bot (one
+# email, a fresh session each time) makes every ${bot_every}th attempt.
+bot_limit=2
+sql_exec "UPDATE skus SET max_per_buyer = $bot_limit WHERE code = 'BREW-1'"
 key=$("$bin" reseller create --name Bench --balance 10000000.00 | sed -n 's/^API key (shown once): //p')
 [ -n "$key" ] || { echo "no API key in the output of \`quanyi reseller create\`" >&2; exit 1; }
 echo "   stock: DREAM-100 $api_stock, BREW-1 $html_stock, BREW-10 $limit_stock" >&2
@@ -162,7 +177,8 @@ scenario() { # NAME ARGS...
   printf '%s %s\n' "$name" "$(awk '/^VmHWM:/ {print $2}' "/proc/$server_pid/status")" >>"$work/results/rss.txt"
 }
 scenario flash_api flash-api --base "$base" --key "$key" --sku DREAM-100 --rate "$api_rate" --max-seconds "$flash_max"
-scenario flash_html flash-html --base "$base" --sku BREW-1 --rate "$html_rate" --max-seconds "$flash_max"
+scenario flash_html flash-html --base "$base" --sku BREW-1 --rate "$html_rate" --max-seconds "$flash_max" \
+  --bot-every "$bot_every"
 
 echo "== audit" >&2
 audit_sku() { # SKU STOCK_BEFORE
@@ -185,6 +201,10 @@ audit_sku() { # SKU STOCK_BEFORE
   audit_sku DREAM-100 "$api_stock"
   printf ', '
   audit_sku BREW-1 "$html_stock"
+  bot_units=$(sql "SELECT COALESCE(SUM(l.quantity - l.refunded), 0) FROM order_lines l JOIN orders o ON o.id = l.order_id
+                   WHERE l.sku_id = $(sku_id BREW-1) AND o.contact_email = 'bot@bench.example'
+                   AND o.status IN ('pending_payment', 'paid', 'fulfilled', 'partially_refunded')")
+  printf ', "bot": {"limit": %s, "units_held_or_bought": %s}' "$bot_limit" "${bot_units:-null}"
   printf '}\n'
 } >"$work/results/audit.json"
 
@@ -279,16 +299,22 @@ r["server_peak_rss_kb"] = rss
 r["bundle"] = {f: sizes(os.path.join(E["BENCH_SITE"], "pkg", f)) for f in ["quanyi.wasm", "quanyi.js"]}
 
 # The audit: never more sold or paid than was in stock, no code allocated twice.
-audit = load("audit")
-client = {"DREAM-100": r["flash_api"]["success"], "BREW-1": r["flash_html"]["success"]}
 failures = []
+audit = load("audit")
+bot = audit.pop("bot")
+bot["ok"] = isinstance(bot["units_held_or_bought"], int) and bot["units_held_or_bought"] <= bot["limit"]
+if not bot["ok"]:
+    failures.append(f"the bot got past its per-buyer limit: {bot}")
+client = {"DREAM-100": r["flash_api"]["success"], "BREW-1": r["flash_html"]["success"]}
 for sku, a in audit.items():
     a["client_success"] = client.get(sku)
     counts = [a[k] for k in ("stock", "sold", "paid_units", "active_allocations", "doubly_allocated")]
+    # Counts reconcile: every sold code is on a paid line, and nothing more or less.
     a["ok"] = (all(isinstance(v, int) for v in counts) and a["doubly_allocated"] == 0
-               and max(a["sold"], a["paid_units"], a["active_allocations"]) <= a["stock"])
+               and a["sold"] == a["paid_units"] == a["active_allocations"] <= a["stock"])
     if not a["ok"]:
         failures.append(f"audit {sku}: {a}")
+audit["bot"] = bot
 r["audit"] = audit
 
 limit = r["db_limit"].get("claims_per_second") or 0
@@ -355,7 +381,13 @@ for f, s in r["bundle"].items():
     else:
         print(f"Bundle {f}: missing")
 print("\nAudit:")
+b = r["flash_html"].get("bot") or {}
+print(f"  bot ({bot['limit']} per buyer): {b.get('attempts')} attempts, {b.get('success')} paid, "
+      f"{b.get('refused_buyer_limit')} refused for the limit; units held or bought {bot['units_held_or_bought']} -> "
+      f"{'OK' if bot['ok'] else 'FAIL'}")
 for sku, a in audit.items():
+    if sku == "bot":
+        continue
     print(f"  {sku}: stock {a['stock']}, sold {a['sold']}, paid units {a['paid_units']}, reserved {a['reserved']}, "
           f"doubly allocated {a['doubly_allocated']}, client successes {a['client_success']} -> "
           f"{'OK' if a['ok'] else 'FAIL'}")
