@@ -341,7 +341,10 @@ db_test!(a_look_up_password_guards_finding_an_order_and_staff_filter_by_sku_and_
     stock(&shop, "BREW-10", "PWB", 3).await;
     let a = place(&shop, &guest("pw@example.com"), &lines(&[("BREW-1", 1)])).await.unwrap();
     let b = place(&shop, &guest("pw@example.com"), &lines(&[("BREW-10", 1)])).await.unwrap();
-    assert!(matches!(orders::set_lookup_password(&shop.db, &a.order.order_no, "short").await, Err(OrderError::BadLookupPassword)));
+    assert!(matches!(
+        orders::set_lookup_password(&shop.db, &a.order.order_no, "short").await,
+        Err(OrderError::BadLookupPassword)
+    ));
     orders::set_lookup_password(&shop.db, &a.order.order_no, "harbor-lamp-9").await.unwrap();
     let find = |no: String, pw: Option<&'static str>, ip: &'static str| {
         let shop = shop.clone();
@@ -349,7 +352,10 @@ db_test!(a_look_up_password_guards_finding_an_order_and_staff_filter_by_sku_and_
     };
     // Number and contact are no longer enough; a wrong password fails the same way.
     assert!(matches!(find(a.order.order_no.clone(), None, "1.1.1.1").await, Err(OrderError::LookupFailed)));
-    assert!(matches!(find(a.order.order_no.clone(), Some("nope-nope"), "1.1.1.2").await, Err(OrderError::LookupFailed)));
+    assert!(matches!(
+        find(a.order.order_no.clone(), Some("nope-nope"), "1.1.1.2").await,
+        Err(OrderError::LookupFailed)
+    ));
     assert_eq!(find(a.order.order_no.clone(), Some("harbor-lamp-9"), "1.1.1.3").await.unwrap().id, a.order.id);
     // An order without a password is still found by number and contact alone.
     assert_eq!(find(b.order.order_no.clone(), None, "1.1.1.4").await.unwrap().id, b.order.id);

@@ -214,8 +214,7 @@ pub async fn create_reseller(name: String, balance: String) -> Result<(), AppErr
                 .ok_or_else(|| AppError::code("bad_amount"))?,
         ),
     };
-    let created =
-        quanyi::resellers::create(&shop.db, &shop.clock, &crate::ssr::actor(me), &name, balance).await?;
+    let created = quanyi::resellers::create(&shop.db, &shop.clock, &crate::ssr::actor(me), &name, balance).await?;
     crate::ssr::session()
         .await?
         .insert(RESELLER_FLASH, (name.trim().to_owned(), created.api_key))

@@ -313,7 +313,8 @@ async fn html_buy(plan: Arc<Plan>, sale: Arc<Sale>, i: u64, due: Instant) {
     };
     let Some(order_no) = order_no else {
         let code = app_error_code(&body);
-        let says = |what: &str| code.as_deref() == Some(what) || mentions(location.as_deref().unwrap_or(""), &body, what);
+        let says =
+            |what: &str| code.as_deref() == Some(what) || mentions(location.as_deref().unwrap_or(""), &body, what);
         if says("sold_out") {
             sale.sold_out(checkout_latency);
         } else if bot && says("buyer_limit") {
