@@ -1,5 +1,5 @@
 import { test, expect } from '@playwright/test';
-import { GOOD_PASSWORD, OWNER, login, logout, open, register, uniqueEmail } from './helpers';
+import { AT_ADMIN, GOOD_PASSWORD, OWNER, login, logout, open, register, uniqueEmail } from './helpers';
 
 test('a visitor is sent to log in, a customer is refused from /admin', async ({ page }) => {
   await page.goto('/admin');
@@ -16,7 +16,7 @@ test('a visitor is sent to log in, a customer is refused from /admin', async ({ 
 
 test('the owner logs in, sees real counts and creates a staff account', async ({ page, browser }) => {
   await login(page, OWNER.email, OWNER.password, '/login?next=/admin');
-  await expect(page).toHaveURL(/\/admin$/);
+  await expect(page).toHaveURL(AT_ADMIN);
   await expect(page.getByRole('heading', { level: 1 })).toHaveText('仪表盘');
   await expect(page.getByTestId('stat-categories')).toContainText('6');
   // Other specs add products to the same shop; the eight demo products are the floor.
@@ -48,7 +48,7 @@ test('the owner logs in, sees real counts and creates a staff account', async ({
   const ctx = await browser.newContext();
   const other = await ctx.newPage();
   await login(other, staffEmail, password);
-  await expect(other).toHaveURL(/\/admin$/);
+  await expect(other).toHaveURL(AT_ADMIN);
   const res = await other.goto('/admin/staff');
   await expect(other.getByRole('alert')).toContainText('没有权限');
   await ctx.close();
@@ -74,7 +74,7 @@ test('a role escalation attempt through a forged form is refused', async ({ page
   const ctx = await browser.newContext();
   const owner = await ctx.newPage();
   await login(owner, OWNER.email, OWNER.password);
-  await expect(owner).toHaveURL(/\/admin$/);
+  await expect(owner).toHaveURL(AT_ADMIN);
   await open(owner, '/admin/staff');
   await expect(owner.getByTestId('staff-table')).not.toContainText(evil);
   await open(owner, '/admin/audit');
@@ -84,7 +84,7 @@ test('a role escalation attempt through a forged form is refused', async ({ page
 
 test('the owner creates a reseller, sees its API key once, and revokes it', async ({ page, request }) => {
   await login(page, OWNER.email, OWNER.password, '/login?next=/admin');
-  await expect(page).toHaveURL(/\/admin$/);
+  await expect(page).toHaveURL(AT_ADMIN);
   await open(page, '/admin/resellers');
   const name = `渠道商 ${Date.now()}-${Math.floor(Math.random() * 1e6)}`;
   const form = page.getByTestId('create-reseller-form');

@@ -1,9 +1,9 @@
 import { test, expect } from '@playwright/test';
-import { OWNER, login, open } from './helpers';
+import { AT_ADMIN, OWNER, login, open } from './helpers';
 
 async function asOwner(page) {
   await login(page, OWNER.email, OWNER.password);
-  await expect(page).toHaveURL(/\/admin$/);
+  await expect(page).toHaveURL(AT_ADMIN);
 }
 
 test('staff import a catalog CSV; a bad file is refused by line and changes nothing', async ({ page }) => {

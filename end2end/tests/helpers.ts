@@ -13,6 +13,9 @@ export function uniqueEmail(tag: string): string {
 }
 
 /// Goes to a page and, with JavaScript, waits until hydration has attached the handlers.
+/** The admin dashboard's URL, anchored at the path (`/login?next=/admin` must not match). */
+export const AT_ADMIN = /^https?:\/\/[^/]+\/admin$/;
+
 export async function open(page: Page, path: string) {
   const res = await page.goto(path);
   if (jsEnabled()) {

@@ -1,5 +1,5 @@
 import { test, expect } from '@playwright/test';
-import { GOOD_PASSWORD, OWNER, login, open, register, uniqueEmail } from './helpers';
+import { AT_ADMIN, GOOD_PASSWORD, OWNER, login, open, register, uniqueEmail } from './helpers';
 
 test('a member buys two SKUs from the cart, pays from the wallet, finds them in my orders and my messages', async ({ page, browser }) => {
   // As a guest: one option into the cart.
@@ -20,7 +20,7 @@ test('a member buys two SKUs from the cart, pays from the wallet, finds them in 
   const ctx = await browser.newContext({ javaScriptEnabled: test.info().project.name === 'js' });
   const staff = await ctx.newPage();
   await login(staff, OWNER.email, OWNER.password);
-  await expect(staff).toHaveURL(/\/admin$/);
+  await expect(staff).toHaveURL(AT_ADMIN);
   await open(staff, `/admin/wallets?email=${encodeURIComponent(email)}`);
   const topUp = staff.getByTestId('top-up-form');
   await topUp.locator('input[name=amount]').fill('100.00');

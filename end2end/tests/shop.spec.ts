@@ -1,5 +1,5 @@
 import { test, expect } from '@playwright/test';
-import { OWNER, login, open, uniqueEmail } from './helpers';
+import { AT_ADMIN, OWNER, login, open, uniqueEmail } from './helpers';
 import * as fs from 'fs';
 
 test('a guest buys with the test provider and sees the code', async ({ page, browser }) => {
@@ -63,7 +63,7 @@ test('a guest must leave a valid email', async ({ page }) => {
 
 test('staff import codes by paste and see the counts', async ({ page }) => {
   await login(page, OWNER.email, OWNER.password);
-  await expect(page).toHaveURL(/\/admin$/);
+  await expect(page).toHaveURL(AT_ADMIN);
   await open(page, '/admin/inventory');
   const row = page.getByTestId('stock-BREW-10');
   const before = Number(await row.locator('[data-col=available]').textContent());
@@ -101,7 +101,7 @@ test('staff reissue a code the buyer reports as invalid', async ({ page, browser
   const ctx = await browser.newContext({ javaScriptEnabled: test.info().project.name === 'js' });
   const staff = await ctx.newPage();
   await login(staff, OWNER.email, OWNER.password);
-  await expect(staff).toHaveURL(/\/admin$/);
+  await expect(staff).toHaveURL(AT_ADMIN);
   await staff.goto(`/admin/orders?q=${orderNo}`);
   await staff.getByTestId('orders-table').getByRole('link', { name: orderNo }).click();
   await expect(staff.getByTestId('admin-order-status')).toHaveText('已发货');
