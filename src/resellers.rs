@@ -6,6 +6,7 @@ use crate::{
     Clock,
     accounts::{self, Actor, User},
     audit,
+    db::Db,
     entities::{api_key, api_request},
     money::Money,
     vault::Vault,
@@ -47,7 +48,7 @@ fn new_key() -> String {
 
 /// Creates a reseller account (role `agent`), credits its wallet, and issues a key.
 pub async fn create(
-    db: &impl ConnectionTrait,
+    db: &Db,
     clock: &Clock,
     actor: &Actor,
     name: &str,
@@ -66,11 +67,19 @@ pub async fn create(
     rand::rngs::OsRng.fill_bytes(&mut tag);
     let slug = if slug.is_empty() { "reseller".to_owned() } else { slug };
     let email = format!("{slug}-{}@resellers.quanyi.local", hex::encode(tag));
-    let (user, _) = accounts::create_user(db, clock, actor, &email, "agent", None).await?;
-    if let Some(m) = opening_balance {
-        wallet::staff_top_up(db, clock, actor, user.id, m, Some("opening balance")).await?;
+    if !actor.may_manage_staff() {
+        // Refused before the transaction, so the refusal's audit entry stays.
+        let refused = accounts::create_user(db, clock, actor, &email, "agent", None).await.err();
+        return Err(refused.unwrap_or(accounts::AccountError::Forbidden).into());
     }
-    let api_key = issue_key(db, clock, actor, user.id, name).await?;
+    // Account, opening balance and key land together or not at all.
+    let txn = crate::db::begin_write(db).await?;
+    let (user, _) = accounts::create_user(&txn, clock, actor, &email, "agent", None).await?;
+    if let Some(m) = opening_balance {
+        wallet::staff_top_up(&txn, clock, actor, user.id, m, Some("opening balance")).await?;
+    }
+    let api_key = issue_key(&txn, clock, actor, user.id, name).await?;
+    txn.commit().await?;
     Ok(NewReseller { user, api_key })
 }
 
@@ -198,6 +207,19 @@ pub async fn finish(
     Ok(())
 }
 
+/// How long an `Idempotency-Key` is honoured: a replay within this window answers as the
+/// first time did; afterwards the record (and its sealed answer) is gone.
+pub const IDEMPOTENCY_RETENTION: chrono::Duration = chrono::Duration::days(7);
+
+/// Deletes idempotency records older than [`IDEMPOTENCY_RETENTION`]; the number removed.
+pub async fn prune_requests(db: &impl ConnectionTrait, clock: &Clock) -> Result<u64, DbErr> {
+    Ok(api_request::Entity::delete_many()
+        .filter(api_request::Column::CreatedAt.lt(clock.now() - IDEMPOTENCY_RETENTION))
+        .exec(db)
+        .await?
+        .rows_affected)
+}
+
 /// Forgets a request that failed before it changed anything, so it may be retried.
 pub async fn abandon(db: &impl ConnectionTrait, record_id: i32) -> Result<(), DbErr> {
     api_request::Entity::delete_by_id(record_id).exec(db).await?;
@@ -216,38 +238,58 @@ pub struct KeyRow {
     pub balance: Money,
 }
 
-/// The newest API keys with their accounts and wallet balances.
+/// The newest API keys with their accounts and wallet balances, in three queries.
 pub async fn list_keys(db: &impl ConnectionTrait, limit: u64) -> Result<Vec<KeyRow>, DbErr> {
+    use crate::entities::{user, wallet as wallet_row};
     use sea_orm::{QueryOrder, QuerySelect};
+    use std::collections::HashMap;
     let keys = api_key::Entity::find().order_by_desc(api_key::Column::Id).limit(limit).all(db).await?;
-    let mut rows = Vec::with_capacity(keys.len());
-    for k in keys {
-        let Some(user) = accounts::find(db, k.user_id).await? else { continue };
-        rows.push(KeyRow {
-            key_id: k.id,
-            account_email: user.email,
-            name: k.name,
-            prefix: k.prefix,
-            created_at: k.created_at,
-            revoked_at: k.revoked_at,
-            balance: wallet::balance(db, k.user_id).await?,
-        });
-    }
-    Ok(rows)
+    let ids: Vec<i32> = keys.iter().map(|k| k.user_id).collect();
+    let emails: HashMap<i32, String> = user::Entity::find()
+        .filter(user::Column::Id.is_in(ids.clone()))
+        .all(db)
+        .await?
+        .into_iter()
+        .map(|u| (u.id, u.email))
+        .collect();
+    let balances: HashMap<i32, i64> = wallet_row::Entity::find()
+        .filter(wallet_row::Column::UserId.is_in(ids))
+        .all(db)
+        .await?
+        .into_iter()
+        .map(|w| (w.user_id, w.balance_e4))
+        .collect();
+    Ok(keys
+        .into_iter()
+        .filter_map(|k| {
+            Some(KeyRow {
+                key_id: k.id,
+                account_email: emails.get(&k.user_id)?.clone(),
+                balance: Money::from_e4(balances.get(&k.user_id).copied().unwrap_or(0), crate::money::Currency::CNY),
+                name: k.name,
+                prefix: k.prefix,
+                created_at: k.created_at,
+                revoked_at: k.revoked_at,
+            })
+        })
+        .collect())
 }
 
-/// Revokes a key at once (audit-logged); `false` if it was unknown or already revoked.
-pub async fn revoke_key(db: &impl ConnectionTrait, clock: &Clock, actor: &Actor, key_id: i32) -> Result<bool, DbErr> {
+/// Revokes a key at once, with its audit entry in the same transaction; `false` (and
+/// nothing written) if it was unknown or already revoked.
+pub async fn revoke_key(db: &Db, clock: &Clock, actor: &Actor, key_id: i32) -> Result<bool, DbErr> {
+    let txn = crate::db::begin_write(db).await?;
     let revoked = api_key::Entity::update_many()
         .col_expr(api_key::Column::RevokedAt, Expr::value(Some(clock.now())))
         .filter(api_key::Column::Id.eq(key_id))
         .filter(api_key::Column::RevokedAt.is_null())
-        .exec(db)
+        .exec(&txn)
         .await?
         .rows_affected
         == 1;
     if revoked {
-        audit::record(db, clock, actor, "api_key.revoke", Some(&format!("api_key:{key_id}")), None).await?;
+        audit::record(&txn, clock, actor, "api_key.revoke", Some(&format!("api_key:{key_id}")), None).await?;
     }
+    txn.commit().await?;
     Ok(revoked)
 }

@@ -57,28 +57,29 @@ impl Vault {
         hex::encode(mac.finalize().into_bytes())
     }
 
-    /// `nonce || ciphertext`, bound to the code's fingerprint so sealed codes cannot be
-    /// swapped between rows.
-    pub fn seal(&self, normalised: &str, fingerprint: &str) -> Vec<u8> {
+    /// `nonce || ciphertext`, bound to `aad` (associated data): a code's fingerprint, or
+    /// a kept API answer's record id, so sealed values cannot be swapped between rows.
+    pub fn seal(&self, plaintext: &str, aad: &str) -> Vec<u8> {
         let mut nonce = [0u8; NONCE_LEN];
         rand::rngs::OsRng.fill_bytes(&mut nonce);
         let ct = self
             .cipher
-            .encrypt(XNonce::from_slice(&nonce), Payload { msg: normalised.as_bytes(), aad: fingerprint.as_bytes() })
+            .encrypt(XNonce::from_slice(&nonce), Payload { msg: plaintext.as_bytes(), aad: aad.as_bytes() })
             .expect("encryption cannot fail for in-memory buffers");
         let mut out = nonce.to_vec();
         out.extend(ct);
         out
     }
 
-    pub fn open(&self, sealed: &[u8], fingerprint: &str) -> Result<String, VaultError> {
+    /// The plaintext of `seal(plaintext, aad)`, if the key and `aad` are the same.
+    pub fn open(&self, sealed: &[u8], aad: &str) -> Result<String, VaultError> {
         if sealed.len() <= NONCE_LEN {
             return Err(VaultError::CannotOpen);
         }
         let (nonce, ct) = sealed.split_at(NONCE_LEN);
         let pt = self
             .cipher
-            .decrypt(XNonce::from_slice(nonce), Payload { msg: ct, aad: fingerprint.as_bytes() })
+            .decrypt(XNonce::from_slice(nonce), Payload { msg: ct, aad: aad.as_bytes() })
             .map_err(|_| VaultError::CannotOpen)?;
         String::from_utf8(pt).map_err(|_| VaultError::CannotOpen)
     }

@@ -50,7 +50,7 @@ pub async fn serve(config: Config) -> Result<(), Box<dyn std::error::Error>> {
     let addr = shop.config.bind_addr();
     let listener = tokio::net::TcpListener::bind(addr).await.map_err(|e| format!("cannot listen on {addr}: {e}"))?;
     let router = http::router(shop.clone())?;
-    http::spawn_session_sweeper(shop.db.clone());
+    http::spawn_sweeper(shop.clone());
     let interrupted = quanyi::inventory::mark_interrupted_imports(&shop.db).await?;
     if interrupted > 0 {
         tracing::warn!(

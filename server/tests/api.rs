@@ -164,3 +164,44 @@ db_test!(two_hundred_concurrent_api_purchases_of_fifty_codes, |t| {
     // 5000.00 - 50 × 9.60: every sold-out attempt was refunded by cancellation or never charged.
     assert_eq!(quanyi::wallet::balance(&app.shop.db, user.id).await.unwrap().display(), "¥4520.00");
 });
+
+db_test!(a_revoked_key_is_refused_at_once_and_audited_once, |t| {
+    let app = seeded(&t).await;
+    let key = reseller(&app, "某某科技", "10.00").await;
+    let (k, _) = quanyi::resellers::authenticate(&app.shop.db, &key).await.unwrap().unwrap();
+    let owner = Actor::cli();
+    assert!(quanyi::resellers::revoke_key(&app.shop.db, &app.shop.clock, &owner, k.id).await.unwrap());
+    // A second revocation changes nothing and writes no second entry.
+    assert!(!quanyi::resellers::revoke_key(&app.shop.db, &app.shop.clock, &owner, k.id).await.unwrap());
+    let r = app.http.get(app.url("/api/v1/products")).bearer_auth(&key).send().await.unwrap();
+    assert_eq!(r.status(), StatusCode::UNAUTHORIZED);
+    let target = format!("api_key:{}", k.id);
+    let entries = quanyi::audit::for_target(&app.shop.db, std::slice::from_ref(&target)).await.unwrap();
+    assert_eq!(entries.iter().filter(|e| e.action == "api_key.revoke").count(), 1, "{entries:?}");
+    // The listing shows it revoked, with the account's balance.
+    let rows = quanyi::resellers::list_keys(&app.shop.db, 10).await.unwrap();
+    let row = rows.iter().find(|r| r.key_id == k.id).unwrap();
+    assert!(row.revoked_at.is_some());
+    assert_eq!(row.balance.display(), "¥10.00");
+});
+
+db_test!(idempotency_records_are_kept_for_their_window_then_pruned, |t| {
+    let clock = quanyi::Clock::fixed(chrono::Utc::now());
+    let app = seed(spawn_with(&t, clock.clone()).await).await;
+    stock(&app, "DREAM-100", 10, "OLD").await;
+    let key = reseller(&app, "Window Resale", "100.00").await;
+    let body = json!({ "sku": "DREAM-100", "quantity": 1 });
+    let (status, first, _) = buy(&app, &key, "w-1", body.clone()).await;
+    assert_eq!(status, StatusCode::CREATED, "{first}");
+    // Within the window nothing is pruned and the key still replays.
+    clock.advance(chrono::Duration::days(6));
+    assert_eq!(quanyi::resellers::prune_requests(&app.shop.db, &clock).await.unwrap(), 0);
+    let (_, again, replayed) = buy(&app, &key, "w-1", body.clone()).await;
+    assert!(replayed);
+    assert_eq!(again, first);
+    // Past it, the record and its sealed answer are gone.
+    clock.advance(chrono::Duration::days(2));
+    assert_eq!(quanyi::resellers::prune_requests(&app.shop.db, &clock).await.unwrap(), 1);
+    use sea_orm::{EntityTrait, PaginatorTrait};
+    assert_eq!(quanyi::entities::api_request::Entity::find().count(&app.shop.db).await.unwrap(), 0);
+});

@@ -95,7 +95,7 @@ impl Actor {
         self.user.as_ref().and_then(|u| Role::parse(&u.role))
     }
     /// Staff management is the owner's; the CLI has the machine, so it has everything.
-    fn may_manage_staff(&self) -> bool {
+    pub(crate) fn may_manage_staff(&self) -> bool {
         self.user.is_none() || self.role() == Some(Role::Owner)
     }
 }

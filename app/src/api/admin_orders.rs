@@ -362,9 +362,12 @@ pub async fn wallet_top_up(email: String, amount: String, note: String) -> Resul
     let amount = quanyi::money::Money::parse_amount(&amount, quanyi::money::Currency::CNY)
         .ok_or_else(|| AppError::code("bad_amount"))?;
     let note = Some(note.trim()).filter(|n| !n.is_empty()).map(|n| n.chars().take(200).collect::<String>());
-    quanyi::wallet::staff_top_up(&shop.db, &shop.clock, &crate::ssr::actor(user), member.id, amount, note.as_deref())
+    // The credit and its audit entry commit together.
+    let txn = quanyi::db::begin_write(&shop.db).await?;
+    quanyi::wallet::staff_top_up(&txn, &shop.clock, &crate::ssr::actor(user), member.id, amount, note.as_deref())
         .await
         .map_err(|e| AppError::code(e.code()))?;
+    txn.commit().await?;
     leptos_axum::redirect(&format!("/admin/wallets?email={}", crate::components::encode_component(&member.email)));
     Ok(())
 }

@@ -108,15 +108,20 @@ pub fn router(shop: Shop) -> Result<Router, Box<dyn std::error::Error>> {
     Ok(router)
 }
 
-/// Removes expired sessions every ten minutes.
-pub fn spawn_session_sweeper(db: quanyi::db::Db) {
+/// Every ten minutes: removes expired sessions and idempotency records past their window.
+pub fn spawn_sweeper(shop: Shop) {
     tokio::spawn(async move {
-        let store = DbSessionStore::new(db);
+        let store = DbSessionStore::new(shop.db.clone());
         let mut tick = tokio::time::interval(Duration::from_secs(600));
         loop {
             tick.tick().await;
             if let Err(e) = store.delete_expired().await {
                 tracing::warn!(error = %e, "session sweep failed");
+            }
+            match quanyi::resellers::prune_requests(&shop.db, &shop.clock).await {
+                Ok(0) => {}
+                Ok(n) => tracing::info!(records = n, "expired idempotency records removed"),
+                Err(e) => tracing::warn!(error = %e, "idempotency sweep failed"),
             }
         }
     });
