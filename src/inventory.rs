@@ -205,15 +205,22 @@ pub async fn fill_batch<C: ConnectionTrait>(
 ) -> Result<ImportReport, InventoryError> {
     let sku_id = batch.sku_id;
     let now = batch.created_at;
-    let lines: Vec<(usize, &str)> =
-        text.lines().enumerate().map(|(i, l)| (i + 1, l)).filter(|(_, l)| !l.trim().is_empty()).collect();
-    let mut report = ImportReport { batch_id: batch.id, lines_total: lines.len(), ..Default::default() };
-    let mut seen: HashMap<String, usize> = HashMap::new();
-    let total = lines.len();
+    let total = text.lines().filter(|l| !l.trim().is_empty()).count();
+    let mut lines = text.lines().enumerate().map(|(i, l)| (i + 1, l)).filter(|(_, l)| !l.trim().is_empty());
+    let mut report = ImportReport { batch_id: batch.id, lines_total: total, ..Default::default() };
+    // Codes seen in this file, by the first 128 bits of their fingerprint (a million lines
+    // fit in ~30 MB this way; the full hex strings took ~130 MB).
+    let mut seen: HashMap<u128, u32> = HashMap::with_capacity(total);
     let mut done = 0;
-    for chunk in lines.chunks(IMPORT_CHUNK) {
+    let mut chunk: Vec<(usize, &str)> = Vec::with_capacity(IMPORT_CHUNK);
+    loop {
+        chunk.clear();
+        chunk.extend(lines.by_ref().take(IMPORT_CHUNK));
+        if chunk.is_empty() {
+            break;
+        }
         let mut fresh: Vec<(usize, String, String)> = Vec::with_capacity(chunk.len());
-        for (line, raw) in chunk {
+        for (line, raw) in &chunk {
             let code = Vault::normalise(raw);
             if code.chars().count() > MAX_CODE_CHARS {
                 report.rejected.push((*line, "too_long"));
@@ -224,11 +231,12 @@ pub async fn fill_batch<C: ConnectionTrait>(
                 continue;
             }
             let fp = vault.fingerprint(&code);
-            if let Some(first) = seen.get(&fp) {
-                report.duplicates.push(Duplicate::InFile { line: *line, first_line: *first });
+            let short = u128::from_str_radix(&fp[..32], 16).expect("a fingerprint is hex");
+            if let Some(first) = seen.get(&short) {
+                report.duplicates.push(Duplicate::InFile { line: *line, first_line: *first as usize });
                 continue;
             }
-            seen.insert(fp.clone(), *line);
+            seen.insert(short, *line as u32);
             fresh.push((*line, code, fp));
         }
         let fps: Vec<String> = fresh.iter().map(|(_, _, fp)| fp.clone()).collect();
@@ -543,20 +551,33 @@ pub async fn batch_codes(db: &impl ConnectionTrait, batch_id: i32, limit: u64) -
 /// What the product page says about a SKU's stock: `in_stock`, `low` (below its
 /// threshold) or `sold_out`. Direct top-ups hold no codes and are always in stock.
 pub async fn stock_state(db: &impl ConnectionTrait, s: &sku::Model) -> Result<&'static str, DbErr> {
-    use sea_orm::PaginatorTrait;
     if s.kind == "direct_topup" {
         return Ok("in_stock");
     }
-    let available = code::Entity::find()
-        .filter(code::Column::SkuId.eq(s.id))
-        .filter(code::Column::Status.eq(CodeStatus::Available.as_str()))
-        .count(db)
-        .await?;
-    Ok(match available {
+    let threshold = s.low_stock_threshold.max(1) as u64;
+    Ok(match available_up_to(db, s.id, threshold).await? {
         0 => "sold_out",
-        n if (n as i64) < s.low_stock_threshold as i64 => "low",
+        n if n < s.low_stock_threshold as u64 => "low",
         _ => "in_stock",
     })
+}
+
+/// How many codes of a SKU are available, counting no further than `cap`: a walk of at
+/// most `cap` index entries however deep the stock is. Every product view asks this, and
+/// so does every checkout before it takes the write lock.
+pub async fn available_up_to(db: &impl ConnectionTrait, sku_id: i32, cap: u64) -> Result<u64, DbErr> {
+    #[derive(FromQueryResult)]
+    struct V {
+        v: i64,
+    }
+    let backend = db.get_database_backend();
+    let sql =
+        "SELECT COUNT(*) AS v FROM (SELECT 1 AS one FROM codes WHERE sku_id = $1 AND status = 'available' LIMIT $2) t";
+    let sql = if backend == DbBackend::Sqlite { sql.replace("$1", "?").replace("$2", "?") } else { sql.to_owned() };
+    let row = V::find_by_statement(Statement::from_sql_and_values(backend, sql, [sku_id.into(), (cap as i64).into()]))
+        .one(db)
+        .await?;
+    Ok(row.map_or(0, |r| r.v.max(0) as u64))
 }
 
 /// Codes past their batch's expiry are never sold: available ones become `expired`.

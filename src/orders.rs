@@ -226,23 +226,33 @@ async fn held_units(
     column: order::Column,
     value: sea_orm::Value,
 ) -> Result<i64, DbErr> {
-    use sea_orm::{QuerySelect, sea_query::Query};
-    let held_orders = Query::select()
+    let held_orders = sea_orm::sea_query::Query::select()
         .column(order::Column::Id)
         .from(order::Entity)
         .and_where(order::Column::Status.eq(Status::PendingPayment.as_str()))
         .and_where(order::Column::ReservedUntil.gt(now))
         .and_where(column.eq(value))
         .to_owned();
-    let units: Option<i64> = order_line::Entity::find()
+    line_units(db, held_orders, Expr::col(order_line::Column::Quantity).into(), None).await
+}
+
+/// `SUM(units)` over the lines of the orders a subquery selects (of one SKU, if given),
+/// in one query.
+async fn line_units(
+    db: &impl ConnectionTrait,
+    orders: sea_orm::sea_query::SelectStatement,
+    units: sea_orm::sea_query::SimpleExpr,
+    sku_id: Option<i32>,
+) -> Result<i64, DbErr> {
+    use sea_orm::QuerySelect;
+    let mut q = order_line::Entity::find()
         .select_only()
-        .expr(Expr::col(order_line::Column::Quantity).sum())
-        .filter(Expr::col(order_line::Column::OrderId).in_subquery(held_orders))
-        .into_tuple()
-        .one(db)
-        .await?
-        .flatten();
-    Ok(units.unwrap_or(0))
+        .expr(units.sum())
+        .filter(Expr::col(order_line::Column::OrderId).in_subquery(orders));
+    if let Some(id) = sku_id {
+        q = q.filter(order_line::Column::SkuId.eq(id));
+    }
+    Ok(q.into_tuple::<Option<i64>>().one(db).await?.flatten().unwrap_or(0))
 }
 
 /// Who a buyer is, for per-buyer SKU limits: the account, and the contacts used.
@@ -278,7 +288,7 @@ async fn lock_buyer(txn: &impl ConnectionTrait, k: &BuyerKeys) -> Result<(), DbE
 /// Units of a SKU this buyer holds or bought (unpaid holds count; expired, cancelled and
 /// refunded orders do not).
 async fn units_bought(txn: &impl ConnectionTrait, k: &BuyerKeys, sku_id: i32) -> Result<i64, DbErr> {
-    use sea_orm::{Condition, QuerySelect};
+    use sea_orm::Condition;
     let mut who = Condition::any();
     if let Some(u) = k.user_id {
         who = who.add(order::Column::UserId.eq(u));
@@ -291,23 +301,14 @@ async fn units_bought(txn: &impl ConnectionTrait, k: &BuyerKeys, sku_id: i32) ->
     }
     let live =
         [Status::PendingPayment, Status::Paid, Status::Fulfilled, Status::AwaitingTopup, Status::PartiallyRefunded];
-    let ids: Vec<i32> = order::Entity::find()
-        .select_only()
+    let orders = sea_orm::sea_query::Query::select()
         .column(order::Column::Id)
-        .filter(who)
-        .filter(order::Column::Status.is_in(live.iter().map(|s| s.as_str())))
-        .into_tuple::<i32>()
-        .all(txn)
-        .await?;
-    if ids.is_empty() {
-        return Ok(0);
-    }
-    let lines = order_line::Entity::find()
-        .filter(order_line::Column::OrderId.is_in(ids))
-        .filter(order_line::Column::SkuId.eq(sku_id))
-        .all(txn)
-        .await?;
-    Ok(lines.iter().map(|l| (l.quantity - l.refunded) as i64).sum())
+        .from(order::Entity)
+        .cond_where(who)
+        .and_where(order::Column::Status.is_in(live.iter().map(|s| s.as_str())))
+        .to_owned();
+    let units = Expr::col(order_line::Column::Quantity).sub(Expr::col(order_line::Column::Refunded));
+    line_units(txn, orders, units, Some(sku_id)).await
 }
 
 /// Creates an order and reserves its codes for `policy.hold`. Sold out, or over the
@@ -357,6 +358,14 @@ pub async fn create_order(
             None
         };
         resolved.push((s, product, l.quantity, account));
+    }
+    // In a flash sale most buyers arrive after the last code went: answer them from one
+    // bounded read, before the hold checks and without the write lock. The claim inside
+    // the transaction below stays the guard against overselling.
+    for (s, _, q, _) in &resolved {
+        if s.kind != "direct_topup" && inventory::available_up_to(db, s.id, *q as u64).await? < *q as u64 {
+            return Err(OrderError::SoldOut { sku_code: s.code.clone() });
+        }
     }
     let now = clock.now();
     let units: i64 = resolved.iter().filter(|(s, ..)| s.kind != "direct_topup").map(|(_, _, q, _)| *q as i64).sum();

@@ -442,3 +442,31 @@ db_test!(guests_find_orders_by_number_and_contact_and_guessing_is_throttled, |t|
     shop.clock.advance(chrono::Duration::minutes(16));
     orders::lookup(&shop.db, &shop.clock, &no, "buyer30@example.com", "8.8.8.8").await.unwrap();
 });
+
+db_test!(stock_states_count_no_further_than_they_need, |t| {
+    let shop = seeded_shop(&t, Clock::system()).await;
+    let sku = inventory::sku_by_code(&shop.db, "BREW-1").await.unwrap().unwrap();
+    let threshold = sku.low_stock_threshold as u64;
+    assert!(threshold >= 2, "the demo SKU has a low-stock threshold");
+    let state = |s| {
+        let db = shop.db.clone();
+        async move { inventory::stock_state(&db, &s).await.unwrap() }
+    };
+    assert_eq!(inventory::available_up_to(&shop.db, sku.id, 10).await.unwrap(), 0);
+    assert_eq!(state(sku.clone()).await, "sold_out");
+    import(&shop, "BREW-1", &codes("LOW", threshold as usize - 1)).await;
+    assert_eq!(state(sku.clone()).await, "low");
+    import(&shop, "BREW-1", &codes("DEEP", 50)).await;
+    assert_eq!(state(sku.clone()).await, "in_stock");
+    // Capped at what was asked, exact below it.
+    assert_eq!(inventory::available_up_to(&shop.db, sku.id, 7).await.unwrap(), 7);
+    assert_eq!(inventory::available_up_to(&shop.db, sku.id, 1000).await.unwrap(), threshold - 1 + 50);
+    // A buyer asking for more than is left is told "sold out" and nothing is held.
+    import(&shop, "BREW-10", &codes("LAST", 2)).await;
+    let policy = shop.hold_policy();
+    let err = orders::create_order(&shop.db, &shop.clock, &policy, &buyer(1), &line("BREW-10", 3), "web").await;
+    assert!(matches!(err, Err(OrderError::SoldOut { .. })), "{err:?}");
+    assert_eq!(status_count(&shop.db, "reserved").await, 0);
+    assert!(orders::create_order(&shop.db, &shop.clock, &policy, &buyer(1), &line("BREW-10", 2), "web").await.is_ok());
+    assert_eq!(status_count(&shop.db, "reserved").await, 2);
+});
