@@ -198,7 +198,9 @@ pub async fn send(shop: &Shop, delivery_id: i32) -> Result<(), String> {
             .col_expr(delivery::Column::Status, Expr::value("retrying"))
             .col_expr(delivery::Column::LastError, Expr::value(Some(e.chars().take(1000).collect::<String>()))),
     };
+    let turn = crate::db::write_turn(&shop.db).await.map_err(|e| e.to_string())?;
     q.exec(&shop.db).await.map_err(|e| e.to_string())?;
+    drop(turn);
     result.map(|_| ())
 }
 

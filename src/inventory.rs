@@ -239,23 +239,11 @@ pub async fn fill_batch<C: ConnectionTrait>(
             seen.insert(short, *line as u32);
             fresh.push((*line, code, fp));
         }
-        let fps: Vec<String> = fresh.iter().map(|(_, _, fp)| fp.clone()).collect();
-        let existing: HashSet<String> = code::Entity::find()
-            .select_only()
-            .column(code::Column::Fingerprint)
-            .filter(code::Column::Fingerprint.is_in(fps.clone()))
-            .into_tuple::<String>()
-            .all(db)
-            .await?
-            .into_iter()
-            .collect();
-        let mut rows = Vec::with_capacity(fresh.len());
-        for (line, code, fp) in &fresh {
-            if existing.contains(fp) {
-                report.duplicates.push(Duplicate::AlreadyStored { line: *line });
-                continue;
-            }
-            rows.push(code::ActiveModel {
+        // One insert per chunk; the unique fingerprint turns away codes stored before (or
+        // by a concurrent import). Only when some were turned away is it asked which.
+        let rows: Vec<code::ActiveModel> = fresh
+            .iter()
+            .map(|(_, code, fp)| code::ActiveModel {
                 sku_id: Set(sku_id),
                 batch_id: Set(batch.id),
                 fingerprint: Set(fp.clone()),
@@ -268,15 +256,16 @@ pub async fn fill_batch<C: ConnectionTrait>(
                 void_reason: Set(None),
                 created_at: Set(now),
                 ..Default::default()
-            });
-        }
-        if !rows.is_empty() {
-            // A concurrent import of the same code loses on the unique fingerprint; those
-            // lines are found below and reported as duplicates.
-            code::Entity::insert_many(rows)
-                .on_conflict(OnConflict::column(code::Column::Fingerprint).do_nothing().to_owned())
-                .exec_without_returning(db)
-                .await?;
+            })
+            .collect();
+        let inserted = code::Entity::insert_many(rows)
+            .on_conflict(OnConflict::column(code::Column::Fingerprint).do_nothing().to_owned())
+            .exec_without_returning(db)
+            .await?;
+        if inserted as usize == fresh.len() {
+            report.imported += fresh.len();
+        } else {
+            let fps: Vec<String> = fresh.iter().map(|(_, _, fp)| fp.clone()).collect();
             let ours: HashSet<String> = code::Entity::find()
                 .select_only()
                 .column(code::Column::Fingerprint)
@@ -290,7 +279,7 @@ pub async fn fill_batch<C: ConnectionTrait>(
             for (line, _, fp) in &fresh {
                 if ours.contains(fp) {
                     report.imported += 1;
-                } else if !existing.contains(fp) {
+                } else {
                     report.duplicates.push(Duplicate::AlreadyStored { line: *line });
                 }
             }

@@ -131,7 +131,10 @@ async fn run(shop: &Shop, job_id: i32, job: Job) -> Result<(), String> {
 /// Runs every due job once; returns how many ran.
 pub async fn run_due(shop: &Shop) -> Result<usize, DbErr> {
     let now = shop.clock.now();
-    let jobs = claim_due(&shop.db, now, 50).await?;
+    let jobs = {
+        let _turn = crate::db::write_turn(&shop.db).await?;
+        claim_due(&shop.db, now, 50).await?
+    };
     let n = jobs.len();
     for j in jobs {
         let outcome = match serde_json::from_str::<Job>(&j.payload) {
@@ -141,6 +144,7 @@ pub async fn run_due(shop: &Shop) -> Result<usize, DbErr> {
         if let Err(e) = &outcome {
             tracing::warn!(job = j.id, kind = %j.kind, error = %e, "job failed");
         }
+        let _turn = crate::db::write_turn(&shop.db).await?;
         finish(&shop.db, &j, shop.clock.now(), outcome).await?;
     }
     Ok(n)

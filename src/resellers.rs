@@ -144,13 +144,14 @@ fn answer_aad(record_id: i32) -> String {
 }
 
 pub async fn begin(
-    db: &impl ConnectionTrait,
+    db: &Db,
     clock: &Clock,
     vault: &Vault,
     key_id: i32,
     idempotency_key: &str,
     request_hash: &str,
 ) -> Result<Idempotency, DbErr> {
+    let turn = crate::db::write_turn(db).await?;
     let inserted = api_request::ActiveModel {
         api_key_id: Set(key_id),
         idempotency_key: Set(idempotency_key.to_owned()),
@@ -162,6 +163,7 @@ pub async fn begin(
     }
     .insert(db)
     .await;
+    drop(turn);
     match inserted {
         Ok(r) => Ok(Idempotency::Proceed { record_id: r.id }),
         Err(e) if matches!(e.sql_err(), Some(SqlErr::UniqueConstraintViolation(_))) => {
@@ -190,14 +192,9 @@ pub async fn begin(
     }
 }
 
-pub async fn finish(
-    db: &impl ConnectionTrait,
-    vault: &Vault,
-    record_id: i32,
-    status: u16,
-    body: &str,
-) -> Result<(), DbErr> {
+pub async fn finish(db: &Db, vault: &Vault, record_id: i32, status: u16, body: &str) -> Result<(), DbErr> {
     let sealed = hex::encode(vault.seal(body, &answer_aad(record_id)));
+    let _turn = crate::db::write_turn(db).await?;
     api_request::Entity::update_many()
         .col_expr(api_request::Column::Status, Expr::value(Some(status as i32)))
         .col_expr(api_request::Column::Response, Expr::value(Some(sealed)))
@@ -221,7 +218,8 @@ pub async fn prune_requests(db: &impl ConnectionTrait, clock: &Clock) -> Result<
 }
 
 /// Forgets a request that failed before it changed anything, so it may be retried.
-pub async fn abandon(db: &impl ConnectionTrait, record_id: i32) -> Result<(), DbErr> {
+pub async fn abandon(db: &Db, record_id: i32) -> Result<(), DbErr> {
+    let _turn = crate::db::write_turn(db).await?;
     api_request::Entity::delete_by_id(record_id).exec(db).await?;
     Ok(())
 }

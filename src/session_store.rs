@@ -42,6 +42,7 @@ fn row(record: &Record) -> Result<session::ActiveModel> {
 impl SessionStore for DbSessionStore {
     async fn create(&self, record: &mut Record) -> Result<()> {
         // Ids are 128 random bits; on the (astronomically unlikely) collision, draw again.
+        let _turn = crate::db::write_turn(&self.db).await.map_err(backend)?;
         loop {
             match Sessions::insert(row(record)?).exec_without_returning(&self.db).await {
                 Ok(_) => return Ok(()),
@@ -54,6 +55,7 @@ impl SessionStore for DbSessionStore {
     }
 
     async fn save(&self, record: &Record) -> Result<()> {
+        let _turn = crate::db::write_turn(&self.db).await.map_err(backend)?;
         Sessions::insert(row(record)?)
             .on_conflict(
                 OnConflict::column(session::Column::Id)
@@ -82,6 +84,7 @@ impl SessionStore for DbSessionStore {
     }
 
     async fn delete(&self, id: &Id) -> Result<()> {
+        let _turn = crate::db::write_turn(&self.db).await.map_err(backend)?;
         Sessions::delete_by_id(id.to_string()).exec(&self.db).await.map_err(backend)?;
         Ok(())
     }
@@ -90,6 +93,7 @@ impl SessionStore for DbSessionStore {
 #[async_trait]
 impl ExpiredDeletion for DbSessionStore {
     async fn delete_expired(&self) -> Result<()> {
+        let _turn = crate::db::write_turn(&self.db).await.map_err(backend)?;
         Sessions::delete_many()
             .filter(session::Column::ExpiresAt.lte(Utc::now()))
             .exec(&self.db)

@@ -181,3 +181,12 @@ db_test!(sqlite_has_wal_and_foreign_keys, |t| {
     ).await;
     assert!(r.is_err());
 });
+
+db_test!(the_newest_migration_goes_down_and_up_again, |t| {
+    let applied = |s: Vec<(String, bool)>| s.iter().filter(|(_, a)| *a).count();
+    let all = quanyi::db::migration_status(&t.db).await.unwrap().len();
+    quanyi::db::migrate_down(&t.db, 1).await.unwrap();
+    assert_eq!(applied(quanyi::db::migration_status(&t.db).await.unwrap()), all - 1);
+    quanyi::db::migrate_up(&t.db).await.unwrap();
+    assert_eq!(applied(quanyi::db::migration_status(&t.db).await.unwrap()), all);
+});

@@ -6,6 +6,7 @@ mod m20261125_000001_foundation;
 mod m20261125_000002_vault_and_orders;
 mod m20261125_000003_reseller_api;
 mod m20261125_000004_cart_delivery_stripe;
+mod m20261202_000005_order_lookups;
 
 pub struct Migrator;
 
@@ -17,6 +18,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261125_000002_vault_and_orders::Migration),
             Box::new(m20261125_000003_reseller_api::Migration),
             Box::new(m20261125_000004_cart_delivery_stripe::Migration),
+            Box::new(m20261202_000005_order_lookups::Migration),
         ]
     }
 }
