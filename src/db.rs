@@ -88,12 +88,14 @@ const WRITE_WAIT: Duration = Duration::from_secs(10);
 
 /// This process's turn to write to a database (a no-op on PostgreSQL). Hold it across
 /// a single write statement made outside `begin_write`; transactions take it themselves.
-pub struct WriteTurn(#[allow(dead_code)] Option<OwnedSemaphorePermit>);
+pub struct WriteTurn {
+    _permit: Option<OwnedSemaphorePermit>,
+}
 
 pub async fn write_turn(db: &Db) -> Result<WriteTurn, DbErr> {
-    let Some(writers) = sqlite_writers(db) else { return Ok(WriteTurn(None)) };
+    let Some(writers) = sqlite_writers(db) else { return Ok(WriteTurn { _permit: None }) };
     match tokio::time::timeout(WRITE_WAIT, writers.acquire_owned()).await {
-        Ok(Ok(permit)) => Ok(WriteTurn(Some(permit))),
+        Ok(Ok(permit)) => Ok(WriteTurn { _permit: Some(permit) }),
         Ok(Err(_)) => Err(DbErr::Custom("the write queue is closed".into())),
         Err(_) => Err(DbErr::Custom("database is busy: no turn to write within 10 s".into())),
     }

@@ -205,7 +205,7 @@ pub async fn fill_batch<C: ConnectionTrait>(
 ) -> Result<ImportReport, InventoryError> {
     let sku_id = batch.sku_id;
     let now = batch.created_at;
-    let total = text.lines().filter(|l| !l.trim().is_empty()).count();
+    let total = batch.lines_total as usize;
     let mut lines = text.lines().enumerate().map(|(i, l)| (i + 1, l)).filter(|(_, l)| !l.trim().is_empty());
     let mut report = ImportReport { batch_id: batch.id, lines_total: total, ..Default::default() };
     // Codes seen in this file, by the first 128 bits of their fingerprint (a million lines

@@ -209,7 +209,8 @@ pub async fn finish(db: &Db, vault: &Vault, record_id: i32, status: u16, body: &
 pub const IDEMPOTENCY_RETENTION: chrono::Duration = chrono::Duration::days(7);
 
 /// Deletes idempotency records older than [`IDEMPOTENCY_RETENTION`]; the number removed.
-pub async fn prune_requests(db: &impl ConnectionTrait, clock: &Clock) -> Result<u64, DbErr> {
+pub async fn prune_requests(db: &Db, clock: &Clock) -> Result<u64, DbErr> {
+    let _turn = crate::db::write_turn(db).await?;
     Ok(api_request::Entity::delete_many()
         .filter(api_request::Column::CreatedAt.lt(clock.now() - IDEMPOTENCY_RETENTION))
         .exec(db)
