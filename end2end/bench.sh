@@ -357,7 +357,7 @@ for name, label in [("flash_api", "Flash sale, reseller API"), ("flash_html", "F
     f = r[name]
     print(f"\n{label} ({f['sku']}, {f['rate']:g}/s offered)")
     print(f"  {f['success']} orders in {f['sellout_seconds']} s = {f['orders_per_second']} orders/s; "
-          f"sold out {f['sold_out']}, errors {f['error_count']} {f['errors'] or ''}, dropped {f['dropped']}")
+          f"sold out {f['sold_out']}, busy {f.get('busy', 0)}, errors {f['error_count']} {f['errors'] or ''}, dropped {f['dropped']}")
     for k, s in f["latency"].items():
         print(f"  {k:<9} n={s['count']:<7} {lat(s)}")
 print("\nPages (open loop; latency from intended start)")

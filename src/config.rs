@@ -49,6 +49,9 @@ pub struct Config {
     pub allow_test_payments: bool,
     /// Requests per second one reseller API key may make (per app instance).
     pub api_rate_per_second: u32,
+    /// Checkouts of one SKU that may run at once in this instance; more are answered
+    /// "busy, try again" at once instead of queueing (flash-sale admission control).
+    pub checkout_concurrency_per_sku: u32,
     /// Outgoing mail: `smtp://user:pass@host:587` or `smtps://…`. Empty writes each
     /// message as an `.eml` file under `<data_dir>/outbox/` instead.
     pub smtp_url: String,
@@ -88,6 +91,7 @@ impl Default for Config {
             max_held_units_per_session: 20,
             allow_test_payments: false,
             api_rate_per_second: 100,
+            checkout_concurrency_per_sku: 8,
             smtp_url: String::new(),
             mail_from: "Quanyi <no-reply@quanyi.local>".into(),
             customer_resends_per_hour: 3,
@@ -182,6 +186,9 @@ impl Config {
         }
         if self.api_rate_per_second < 1 {
             return invalid("api_rate_per_second", "must be at least 1");
+        }
+        if !(1..=10_000).contains(&self.checkout_concurrency_per_sku) {
+            return invalid("checkout_concurrency_per_sku", "must be between 1 and 10000");
         }
         if self.db_max_connections < 1 {
             return invalid("db_max_connections", "must be at least 1");

@@ -206,48 +206,30 @@ pub async fn fill_batch<C: ConnectionTrait>(
     let sku_id = batch.sku_id;
     let now = batch.created_at;
     let total = batch.lines_total as usize;
-    let mut lines = text.lines().enumerate().map(|(i, l)| (i + 1, l)).filter(|(_, l)| !l.trim().is_empty());
     let mut report = ImportReport { batch_id: batch.id, lines_total: total, ..Default::default() };
-    // Codes seen in this file, by the first 128 bits of their fingerprint (a million lines
-    // fit in ~30 MB this way; the full hex strings took ~130 MB).
-    let mut seen: HashMap<u128, u32> = HashMap::with_capacity(total);
+    // The sealing (normalise, fingerprint, encrypt) runs on a blocking thread one chunk
+    // ahead of the inserts, so the two cores work at once: while the database stores
+    // chunk n, chunk n + 1 is being sealed.
+    let (tx, mut rx) = tokio::sync::mpsc::channel::<Sealed>(2);
+    let sealer = {
+        let text: std::sync::Arc<str> = text.into();
+        let vault = vault.clone();
+        tokio::task::spawn_blocking(move || seal_chunks(&text, &vault, total, &tx))
+    };
     let mut done = 0;
-    let mut chunk: Vec<(usize, &str)> = Vec::with_capacity(IMPORT_CHUNK);
-    loop {
-        chunk.clear();
-        chunk.extend(lines.by_ref().take(IMPORT_CHUNK));
-        if chunk.is_empty() {
-            break;
-        }
-        let mut fresh: Vec<(usize, String, String)> = Vec::with_capacity(chunk.len());
-        for (line, raw) in &chunk {
-            let code = Vault::normalise(raw);
-            if code.chars().count() > MAX_CODE_CHARS {
-                report.rejected.push((*line, "too_long"));
-                continue;
-            }
-            if code.chars().any(char::is_control) {
-                report.rejected.push((*line, "control_characters"));
-                continue;
-            }
-            let fp = vault.fingerprint(&code);
-            let short = u128::from_str_radix(&fp[..32], 16).expect("a fingerprint is hex");
-            if let Some(first) = seen.get(&short) {
-                report.duplicates.push(Duplicate::InFile { line: *line, first_line: *first as usize });
-                continue;
-            }
-            seen.insert(short, *line as u32);
-            fresh.push((*line, code, fp));
-        }
+    while let Some(chunk) = rx.recv().await {
+        report.rejected.extend(chunk.rejected);
+        report.duplicates.extend(chunk.in_file);
         // One insert per chunk; the unique fingerprint turns away codes stored before (or
         // by a concurrent import). Only when some were turned away is it asked which.
+        let fresh = chunk.fresh;
         let rows: Vec<code::ActiveModel> = fresh
             .iter()
-            .map(|(_, code, fp)| code::ActiveModel {
+            .map(|(_, fp, sealed)| code::ActiveModel {
                 sku_id: Set(sku_id),
                 batch_id: Set(batch.id),
                 fingerprint: Set(fp.clone()),
-                sealed: Set(vault.seal(code, fp)),
+                sealed: Set(sealed.clone()),
                 status: Set(CodeStatus::Available.as_str().into()),
                 order_id: Set(None),
                 reserved_until: Set(None),
@@ -258,14 +240,18 @@ pub async fn fill_batch<C: ConnectionTrait>(
                 ..Default::default()
             })
             .collect();
-        let inserted = code::Entity::insert_many(rows)
-            .on_conflict(OnConflict::column(code::Column::Fingerprint).do_nothing().to_owned())
-            .exec_without_returning(db)
-            .await?;
+        let inserted = if rows.is_empty() {
+            0
+        } else {
+            code::Entity::insert_many(rows)
+                .on_conflict(OnConflict::column(code::Column::Fingerprint).do_nothing().to_owned())
+                .exec_without_returning(db)
+                .await?
+        };
         if inserted as usize == fresh.len() {
             report.imported += fresh.len();
         } else {
-            let fps: Vec<String> = fresh.iter().map(|(_, _, fp)| fp.clone()).collect();
+            let fps: Vec<String> = fresh.iter().map(|(_, fp, _)| fp.clone()).collect();
             let ours: HashSet<String> = code::Entity::find()
                 .select_only()
                 .column(code::Column::Fingerprint)
@@ -276,7 +262,7 @@ pub async fn fill_batch<C: ConnectionTrait>(
                 .await?
                 .into_iter()
                 .collect();
-            for (line, _, fp) in &fresh {
+            for (line, fp, _) in &fresh {
                 if ours.contains(fp) {
                     report.imported += 1;
                 } else {
@@ -284,7 +270,7 @@ pub async fn fill_batch<C: ConnectionTrait>(
                 }
             }
         }
-        done += chunk.len();
+        done += chunk.lines;
         batch::Entity::update_many()
             .col_expr(batch::Column::Imported, sea_orm::sea_query::Expr::value(report.imported as i32))
             .col_expr(batch::Column::Duplicates, sea_orm::sea_query::Expr::value(report.duplicates.len() as i32))
@@ -294,6 +280,7 @@ pub async fn fill_batch<C: ConnectionTrait>(
             .await?;
         progress(done, total);
     }
+    sealer.await.map_err(|e| DbErr::Custom(format!("the sealing thread failed: {e}")))?;
     report.duplicates.sort_by_key(|d| match d {
         Duplicate::InFile { line, .. } | Duplicate::AlreadyStored { line } => *line,
     });
@@ -312,6 +299,53 @@ pub async fn fill_batch<C: ConnectionTrait>(
     );
     audit::record(db, clock, actor, "codes.import", Some(&format!("batch:{}", report.batch_id)), Some(&detail)).await?;
     Ok(report)
+}
+
+/// One chunk of an import file, sealed and ready to store.
+struct Sealed {
+    /// Non-empty lines this chunk covers (for progress).
+    lines: usize,
+    /// `(line, fingerprint, sealed code)` of each code new to this file.
+    fresh: Vec<(usize, String, Vec<u8>)>,
+    rejected: Vec<(usize, &'static str)>,
+    in_file: Vec<Duplicate>,
+}
+
+/// Normalises, checks, dedupes (within the file), fingerprints and seals the file's
+/// codes, [`IMPORT_CHUNK`] lines at a time, handing each chunk to `tx`. Stops early when
+/// the receiver is gone (the import failed).
+fn seal_chunks(text: &str, vault: &Vault, total: usize, tx: &tokio::sync::mpsc::Sender<Sealed>) {
+    let mut lines = text.lines().enumerate().map(|(i, l)| (i + 1, l)).filter(|(_, l)| !l.trim().is_empty());
+    // Codes seen in this file, by the first 128 bits of their fingerprint (a million lines
+    // fit in ~30 MB this way; the full hex strings took ~130 MB).
+    let mut seen: HashMap<u128, u32> = HashMap::with_capacity(total);
+    loop {
+        let mut chunk = Sealed { lines: 0, fresh: Vec::with_capacity(IMPORT_CHUNK), rejected: vec![], in_file: vec![] };
+        for (line, raw) in lines.by_ref().take(IMPORT_CHUNK) {
+            chunk.lines += 1;
+            let code = Vault::normalise(raw);
+            if code.chars().count() > MAX_CODE_CHARS {
+                chunk.rejected.push((line, "too_long"));
+                continue;
+            }
+            if code.chars().any(char::is_control) {
+                chunk.rejected.push((line, "control_characters"));
+                continue;
+            }
+            let fp = vault.fingerprint(&code);
+            let short = u128::from_str_radix(&fp[..32], 16).expect("a fingerprint is hex");
+            if let Some(first) = seen.get(&short) {
+                chunk.in_file.push(Duplicate::InFile { line, first_line: *first as usize });
+                continue;
+            }
+            seen.insert(short, line as u32);
+            let sealed = vault.seal(&code, &fp);
+            chunk.fresh.push((line, fp, sealed));
+        }
+        if chunk.lines == 0 || tx.blocking_send(chunk).is_err() {
+            return;
+        }
+    }
 }
 
 #[derive(Debug, FromQueryResult)]

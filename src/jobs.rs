@@ -60,6 +60,20 @@ pub async fn enqueue(
     Ok(())
 }
 
+/// Marks a queued job done inside the caller's transaction, because the caller just did
+/// its work (fulfilment run inline right after payment): the runner then has nothing to
+/// claim, run and finish — three writes saved per order. A job already claimed is left to
+/// its runner, whose run finds nothing left to do.
+pub async fn complete_queued(db: &impl ConnectionTrait, dedupe_key: &str) -> Result<(), DbErr> {
+    job::Entity::update_many()
+        .col_expr(job::Column::Status, Expr::value("done"))
+        .filter(job::Column::DedupeKey.eq(dedupe_key))
+        .filter(job::Column::Status.eq("queued"))
+        .exec(db)
+        .await?;
+    Ok(())
+}
+
 fn claimable(now: DateTime<Utc>) -> Condition {
     Condition::any()
         .add(Condition::all().add(job::Column::Status.eq("queued")).add(job::Column::RunAt.lte(now)))
@@ -114,7 +128,11 @@ async fn finish(
 async fn run(shop: &Shop, job_id: i32, job: Job) -> Result<(), String> {
     match job {
         Job::ExpireOrder { order_id } => {
-            crate::orders::expire(&shop.db, &shop.clock, order_id).await.map(|_| ()).map_err(|e| e.to_string())
+            let released = crate::orders::expire(&shop.db, &shop.clock, order_id).await.map_err(|e| e.to_string())?;
+            if released {
+                shop.restocked();
+            }
+            Ok(())
         }
         Job::Fulfil { order_id } => {
             crate::orders::fulfil(&shop.db, &shop.clock, order_id).await.map(|_| ()).map_err(|e| e.to_string())

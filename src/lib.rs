@@ -5,6 +5,7 @@ pub mod accounts;
 pub mod aftersales;
 pub mod alerts;
 pub mod audit;
+pub mod cache;
 pub mod cart;
 pub mod catalog;
 pub mod catalog_admin;
@@ -14,6 +15,7 @@ pub mod db;
 pub mod delivery;
 pub mod demo;
 pub mod entities;
+pub mod flash;
 pub mod inventory;
 pub mod jobs;
 pub mod keys;
@@ -31,16 +33,44 @@ pub use clock::Clock;
 pub use config::{Config, Mode};
 
 /// What every request handler, server function and job needs from the shop: storage,
-/// settings and the clock. Cheap to clone.
+/// settings, the clock, and this instance's flash-sale gate and read cache. Cheap to clone.
 #[derive(Clone, Debug)]
 pub struct Shop {
     pub db: db::Db,
     pub config: std::sync::Arc<Config>,
     pub clock: Clock,
     pub vault: vault::Vault,
+    pub gate: std::sync::Arc<flash::Gate>,
+    pub cache: std::sync::Arc<cache::ReadCache>,
 }
 
 impl Shop {
+    pub fn new(db: db::Db, config: Config, clock: Clock, vault: vault::Vault) -> Self {
+        let gate = flash::Gate::new(config.checkout_concurrency_per_sku);
+        Self {
+            db,
+            config: std::sync::Arc::new(config),
+            clock,
+            vault,
+            gate: std::sync::Arc::new(gate),
+            cache: Default::default(),
+        }
+    }
+
+    /// Staff changed something (catalog, stock, keys, accounts): this instance forgets its
+    /// read copies and sold-out flags.
+    pub fn staff_changed(&self) {
+        self.cache.catalog_changed();
+        self.cache.keys_changed();
+        self.gate.restocked();
+    }
+
+    /// Codes became available again (a hold expired or was cancelled).
+    pub fn restocked(&self) {
+        self.cache.stock_changed();
+        self.gate.restocked();
+    }
+
     pub fn throttle_limits(&self) -> accounts::ThrottleLimits {
         accounts::ThrottleLimits::from_config(&self.config)
     }

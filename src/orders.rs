@@ -68,6 +68,10 @@ pub enum OrderError {
     BadTopupAccount,
     #[error("sold out")]
     SoldOut { sku_code: String },
+    /// More checkouts of one SKU at once than this instance admits (a flash sale's
+    /// crowd); nothing was created, and trying again shortly may succeed.
+    #[error("too many buyers at once; try again shortly")]
+    Busy,
     #[error("too many unpaid items held")]
     HoldLimit,
     #[error("at most {max} per buyer")]
@@ -100,6 +104,7 @@ impl OrderError {
             Self::BadPhone => "bad_phone",
             Self::BadTopupAccount => "bad_topup_account",
             Self::SoldOut { .. } => "sold_out",
+            Self::Busy => "busy",
             Self::HoldLimit => "hold_limit",
             Self::BuyerLimit { .. } => "buyer_limit",
             Self::NotFound => "order_not_found",
@@ -656,6 +661,7 @@ pub async fn buy_with_wallet(
     let buyer = Buyer { user_id: Some(user_id), ip: ip.to_owned(), ..Default::default() };
     let new = create_order(db, clock, &policy, &buyer, lines, channel).await?;
     if let Some(r) = reference {
+        let _turn = db::write_turn(db).await?;
         order::Entity::update_many()
             .col_expr(order::Column::ExternalRef, Expr::value(Some(r.chars().take(128).collect::<String>())))
             .filter(order::Column::Id.eq(new.order.id))
@@ -767,6 +773,9 @@ pub async fn fulfil(db: &Db, clock: &Clock, order_id: i32) -> Result<Fulfilment,
             .exec(&txn)
             .await?;
     }
+    // The payment queued this fulfilment as a job in case the process died before it ran;
+    // it ran, so the job is done in the same commit.
+    jobs::complete_queued(&txn, &format!("fulfil:{}", order.id)).await?;
     txn.commit().await?;
     Ok(result)
 }

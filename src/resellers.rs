@@ -36,7 +36,7 @@ pub struct NewReseller {
     pub api_key: String,
 }
 
-fn hash_key(key: &str) -> String {
+pub(crate) fn hash_key(key: &str) -> String {
     hex::encode(Sha256::digest(key.as_bytes()))
 }
 
@@ -143,6 +143,40 @@ fn answer_aad(record_id: i32) -> String {
     format!("api_request:{record_id}")
 }
 
+/// What an earlier request with this key says, read only: `None` when there was none.
+/// A flash-sale checkout asks this before the gate, so a retry of an order that went
+/// through gets its answer back even when the SKU has sold out since.
+pub async fn recall(
+    db: &impl ConnectionTrait,
+    vault: &Vault,
+    key_id: i32,
+    idempotency_key: &str,
+    request_hash: &str,
+) -> Result<Option<Idempotency>, DbErr> {
+    let Some(seen) = api_request::Entity::find()
+        .filter(api_request::Column::ApiKeyId.eq(key_id))
+        .filter(api_request::Column::IdempotencyKey.eq(idempotency_key))
+        .one(db)
+        .await?
+    else {
+        return Ok(None);
+    };
+    Ok(Some(if seen.request_hash != request_hash {
+        Idempotency::Mismatch
+    } else {
+        match (seen.status, seen.response) {
+            (Some(status), Some(sealed)) => {
+                let body = hex::decode(&sealed)
+                    .ok()
+                    .and_then(|bytes| vault.open(&bytes, &answer_aad(seen.id)).ok())
+                    .ok_or_else(|| DbErr::Custom("a kept API answer could not be opened".into()))?;
+                Idempotency::Replay { status: status as u16, body }
+            }
+            _ => Idempotency::InProgress,
+        }
+    }))
+}
+
 pub async fn begin(
     db: &Db,
     clock: &Clock,
@@ -167,26 +201,9 @@ pub async fn begin(
     match inserted {
         Ok(r) => Ok(Idempotency::Proceed { record_id: r.id }),
         Err(e) if matches!(e.sql_err(), Some(SqlErr::UniqueConstraintViolation(_))) => {
-            let seen = api_request::Entity::find()
-                .filter(api_request::Column::ApiKeyId.eq(key_id))
-                .filter(api_request::Column::IdempotencyKey.eq(idempotency_key))
-                .one(db)
+            recall(db, vault, key_id, idempotency_key, request_hash)
                 .await?
-                .ok_or_else(|| DbErr::Custom("idempotency record vanished".into()))?;
-            Ok(if seen.request_hash != request_hash {
-                Idempotency::Mismatch
-            } else {
-                match (seen.status, seen.response) {
-                    (Some(status), Some(sealed)) => {
-                        let body = hex::decode(&sealed)
-                            .ok()
-                            .and_then(|bytes| vault.open(&bytes, &answer_aad(seen.id)).ok())
-                            .ok_or_else(|| DbErr::Custom("a kept API answer could not be opened".into()))?;
-                        Idempotency::Replay { status: status as u16, body }
-                    }
-                    _ => Idempotency::InProgress,
-                }
-            })
+                .ok_or_else(|| DbErr::Custom("idempotency record vanished".into()))
         }
         Err(e) => Err(e),
     }

@@ -125,16 +125,12 @@ pub fn test_vault() -> crate::vault::Vault {
 impl TestDb {
     /// The shop around this database, with default settings and the given clock.
     pub fn shop(&self, clock: crate::Clock) -> crate::Shop {
-        crate::Shop {
-            db: self.db.clone(),
-            config: std::sync::Arc::new(crate::Config {
-                database_url: self.url.clone(),
-                data_dir: std::env::temp_dir().join(format!("qy-data-{}", uuid::Uuid::new_v4())),
-                ..Default::default()
-            }),
-            clock,
-            vault: test_vault(),
-        }
+        let config = crate::Config {
+            database_url: self.url.clone(),
+            data_dir: std::env::temp_dir().join(format!("qy-data-{}", uuid::Uuid::new_v4())),
+            ..Default::default()
+        };
+        crate::Shop::new(self.db.clone(), config, clock, test_vault())
     }
 }
 

@@ -189,6 +189,8 @@ mod tests {
             "no_such_member",
             "bad_lookup_password",
             "buyer_limit",
+            "sold_out",
+            "busy",
         ] {
             keys.push(format!("error.{code}"));
         }

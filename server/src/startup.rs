@@ -1,7 +1,6 @@
 //! Start-up: tracing, storage, keys, demo data, the HTTP server and its graceful end.
 use crate::http;
 use quanyi::{Clock, Config, Shop, db, keys::MasterKey};
-use std::sync::Arc;
 use tracing_subscriber::{EnvFilter, fmt, prelude::*};
 
 pub fn init_tracing(config: &Config) {
@@ -46,7 +45,7 @@ pub async fn serve(config: Config) -> Result<(), Box<dyn std::error::Error>> {
             admin_line = Some(format!("{e} / {p}"));
         }
     }
-    let shop = Shop { db, config: Arc::new(config), clock: Clock::system(), vault };
+    let shop = Shop::new(db, config, Clock::system(), vault);
     let addr = shop.config.bind_addr();
     let listener = tokio::net::TcpListener::bind(addr).await.map_err(|e| format!("cannot listen on {addr}: {e}"))?;
     let router = http::router(shop.clone())?;

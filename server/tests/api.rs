@@ -205,3 +205,50 @@ db_test!(idempotency_records_are_kept_for_their_window_then_pruned, |t| {
     use sea_orm::{EntityTrait, PaginatorTrait};
     assert_eq!(quanyi::entities::api_request::Entity::find().count(&app.shop.db).await.unwrap(), 0);
 });
+
+db_test!(after_a_sellout_a_retry_still_gets_its_order_and_others_hear_sold_out_from_memory, |t| {
+    let app = seeded(&t).await;
+    stock(&app, "DREAM-100", 1, "LAST").await;
+    let key = reseller(&app, "Last Unit", "100.00").await;
+    let body = json!({ "sku": "DREAM-100", "quantity": 1 });
+    let (status, first, _) = buy(&app, &key, "last-1", body.clone()).await;
+    assert_eq!(status, StatusCode::CREATED, "{first}");
+    // The next buyer learns it is sold out; the gate now believes that for a moment.
+    let (status, v, _) = buy(&app, &key, "late-1", body.clone()).await;
+    assert_eq!((status, v["error"]["code"].as_str()), (StatusCode::CONFLICT, Some("sold_out")));
+    assert!(app.shop.gate.sold_out("DREAM-100"));
+    // A retry of the order that went through hears its answer, codes and all, not "sold out".
+    let (status, again, replayed) = buy(&app, &key, "last-1", body.clone()).await;
+    assert_eq!((status, replayed), (StatusCode::CREATED, true));
+    assert_eq!(again, first);
+    // A sold-out answer from the gate is not kept (nothing ran): the same key may try again
+    // once there is stock. An import in this instance clears the flag.
+    let (status, _, replayed) = buy(&app, &key, "late-2", body.clone()).await;
+    assert_eq!((status, replayed), (StatusCode::CONFLICT, false));
+    stock(&app, "DREAM-100", 1, "MORE").await;
+    app.shop.restocked();
+    let (status, v, _) = buy(&app, &key, "late-2", body.clone()).await;
+    assert_eq!(status, StatusCode::CREATED, "{v}");
+    assert_eq!(v["lines"][0]["codes"][0].as_str(), Some("MORE-00000"));
+    // The answer the database gave (an order attempt ran) is kept, like any other.
+    let (status, _, replayed) = buy(&app, &key, "late-1", body).await;
+    assert_eq!((status, replayed), (StatusCode::CONFLICT, true));
+});
+
+db_test!(a_key_revoked_by_staff_is_refused_at_once_though_its_authentication_was_cached, |t| {
+    let app = seeded(&t).await;
+    let key = reseller(&app, "Cached Resale", "10.00").await;
+    let r = app.http.get(app.url("/api/v1/products")).bearer_auth(&key).send().await.unwrap();
+    assert_eq!(r.status(), StatusCode::OK);
+    let (k, _) = quanyi::resellers::authenticate(&app.shop.db, &key).await.unwrap().unwrap();
+    quanyi::accounts::create_user(&app.shop.db, &app.shop.clock, &Actor::cli(), "boss@example.com", "owner", Some(PW))
+        .await
+        .unwrap();
+    let owner = client();
+    app.login(&owner, "boss@example.com", PW).await;
+    let id = k.id.to_string();
+    let r = app.post_form(&owner, "/api/admin/resellers/revoke", &[("key_id", &id)], "/admin/resellers").await;
+    assert_eq!(location(&r), "/admin/resellers");
+    let r = app.http.get(app.url("/api/v1/products")).bearer_auth(&key).send().await.unwrap();
+    assert_eq!(r.status(), StatusCode::UNAUTHORIZED);
+});

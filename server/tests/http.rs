@@ -286,3 +286,39 @@ db_test!(language_switch_is_remembered_and_never_redirects_away, |t| {
     let r = app.http.get(app.url("/lang/zh-CN?next=https://evil.example/")).send().await.unwrap();
     assert_eq!(location(&r), "/");
 });
+
+db_test!(a_crowded_or_sold_out_flash_sale_is_answered_from_memory_and_changes_nothing, |t| {
+    let app = seed(spawn_configured(&t, Clock::system(), |c| c.checkout_concurrency_per_sku = 1).await).await;
+    stock(&app, "BREW-1", 1, "CROWD").await;
+    let orders = || async {
+        use sea_orm::{EntityTrait, PaginatorTrait};
+        quanyi::entities::order::Entity::find().count(&app.shop.db).await.unwrap()
+    };
+    let form = [("sku", "BREW-1"), ("quantity", "1"), ("email", "crowd@example.com"), ("intent", "buy")];
+    let no_session = |r: &reqwest::Response| {
+        r.headers().get_all(header::SET_COOKIE).iter().all(|c| !c.to_str().unwrap().starts_with("qy_sid="))
+    };
+    // Another checkout of BREW-1 holds the only seat: this one is told to try again.
+    let seat = app.shop.gate.admit(["BREW-1"]).unwrap();
+    let buyer = client();
+    let r = app.post_form(&buyer, "/api/checkout", &form, "/p/morning-brew-coffee").await;
+    let back = location(&r);
+    assert!(back.contains("__err="), "{back}");
+    assert!(no_session(&r), "a refused checkout writes no session");
+    let html = buyer.get(&back).send().await.unwrap().text().await.unwrap();
+    assert!(html.contains("抢购人数太多"), "the busy answer is explained");
+    drop(seat);
+    // Seen sold out a moment ago: answered from memory, and the product page says so too.
+    app.shop.gate.mark_sold_out("BREW-1");
+    let r = app.post_form(&buyer, "/api/checkout", &form, "/p/morning-brew-coffee").await;
+    let back = location(&r);
+    assert!(no_session(&r));
+    let html = buyer.get(&back).header(header::COOKIE, "lang=en").send().await.unwrap().text().await.unwrap();
+    assert!(html.contains("Sorry, this is sold out."), "sold-out answer shown");
+    assert_eq!(orders().await, 0, "nothing was created");
+    // Stock back in this instance: the flag is gone and the buyer gets the order.
+    app.shop.restocked();
+    let r = app.post_form(&buyer, "/api/checkout", &form, "/p/morning-brew-coffee").await;
+    assert!(location(&r).starts_with("/orders/Q"), "{}", location(&r));
+    assert_eq!(orders().await, 1);
+});

@@ -44,13 +44,15 @@ pub async fn get_shell_data() -> Result<ShellData, AppError> {
             is_owner: role == quanyi::accounts::Role::Owner,
         }
     });
-    let categories = quanyi::catalog::categories(&shop.db)
+    let categories = shop
+        .cache
+        .categories(&shop.db)
         .await?
-        .into_iter()
+        .iter()
         .map(|c| NavCategory {
-            name: if locale == crate::i18n::Locale::En { c.name_en } else { c.name_zh },
-            slug: c.slug,
-            icon: c.icon,
+            name: if locale == crate::i18n::Locale::En { c.name_en.clone() } else { c.name_zh.clone() },
+            slug: c.slug.clone(),
+            icon: c.icon.clone(),
         })
         .collect();
     let cart_count = load_cart(user.as_ref()).await?.iter().map(|i| i.quantity).sum();

@@ -89,10 +89,13 @@ mod convert {
 pub async fn get_home() -> Result<Vec<CategorySection>, AppError> {
     let shop = crate::ssr::shop()?;
     let locale = crate::i18n::current_locale();
-    let cards = quanyi::catalog::products_on_shelf(&shop.db, None).await?;
-    let sections = quanyi::catalog::categories(&shop.db)
+    let cards = shop.cache.shelf(&shop.db).await?;
+    let sections = shop
+        .cache
+        .categories(&shop.db)
         .await?
-        .into_iter()
+        .iter()
+        .cloned()
         .map(|c| CategorySection {
             products: cards
                 .iter()
@@ -112,13 +115,18 @@ pub async fn get_home() -> Result<Vec<CategorySection>, AppError> {
 pub async fn get_category(slug: String) -> Result<Option<CategorySection>, AppError> {
     let shop = crate::ssr::shop()?;
     let locale = crate::i18n::current_locale();
-    let Some(c) = quanyi::catalog::category_by_slug(&shop.db, &slug).await? else {
+    let Some(c) = shop.cache.categories(&shop.db).await?.iter().find(|c| c.slug == slug).cloned() else {
         crate::ssr::not_found();
         return Ok(None);
     };
-    let products = quanyi::catalog::products_on_shelf(&shop.db, Some(c.id)).await?;
+    let shelf = shop.cache.shelf(&shop.db).await?;
     Ok(Some(CategorySection {
-        products: products.into_iter().map(|p| convert::card(locale, p)).collect(),
+        products: shelf
+            .iter()
+            .filter(|p| p.product.category_id == c.id)
+            .cloned()
+            .map(|p| convert::card(locale, p))
+            .collect(),
         name: convert::pick(locale, c.name_zh, c.name_en),
         slug: c.slug,
         icon: c.icon,
@@ -129,7 +137,8 @@ pub async fn get_category(slug: String) -> Result<Option<CategorySection>, AppEr
 pub async fn get_product(slug: String) -> Result<Option<ProductDto>, AppError> {
     let shop = crate::ssr::shop()?;
     let locale = crate::i18n::current_locale();
-    let Some((p, cat, skus)) = quanyi::catalog::product_detail(&shop.db, &slug).await? else {
+    let detail = shop.cache.product(&shop.db, &slug).await?;
+    let Some((p, cat, skus)) = Option::clone(&detail) else {
         crate::ssr::not_found();
         return Ok(None);
     };
@@ -146,7 +155,7 @@ pub async fn get_product(slug: String) -> Result<Option<ProductDto>, AppError> {
         skus: {
             let mut out = Vec::with_capacity(skus.len());
             for s in skus {
-                let stock = quanyi::inventory::stock_state(&shop.db, &s).await?;
+                let stock = shop.cache.stock_state(&shop.db, &shop.gate, &s).await?;
                 out.push(SkuDto { stock: stock.into(), ..convert::sku(locale, s) });
             }
             out

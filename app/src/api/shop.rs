@@ -160,6 +160,10 @@ pub async fn place_order(
 ) -> Result<String, AppError> {
     use crate::ssr::*;
     let shop = shop()?;
+    // Flash-sale admission first: `sold_out` or `busy` from memory, before the session
+    // is written or the database asked (see `quanyi::flash`).
+    let _admission =
+        shop.gate.admit(lines.iter().map(|l| l.sku_code.as_str())).map_err(|e| AppError::code(e.code()))?;
     let s = session().await?;
     // The session must exist to be counted against the hold cap.
     if s.id().is_none() {
@@ -173,14 +177,17 @@ pub async fn place_order(
         ip: client_ip(),
         session_key: s.id().map(|i| i.to_string()),
     };
-    let new = quanyi::orders::create_order(&shop.db, &shop.clock, &shop.hold_policy(), &buyer, lines, "web")
-        .await
-        .map_err(|e| {
-            if let quanyi::orders::OrderError::Db(db) = &e {
-                tracing::error!(error = %db, "checkout failed");
-            }
-            AppError::code(e.code())
-        })?;
+    let created = quanyi::orders::create_order(&shop.db, &shop.clock, &shop.hold_policy(), &buyer, lines, "web").await;
+    shop.gate.learn(&created);
+    let new = created.map_err(|e| {
+        if let quanyi::orders::OrderError::Db(db) = &e {
+            tracing::error!(error = %db, "checkout failed");
+        }
+        AppError::code(e.code())
+    })?;
+    for l in lines {
+        shop.cache.sold(&l.sku_code).await;
+    }
     let order_no = new.order.order_no.clone();
     if user.is_none()
         && let Some(pw) = lookup_password.filter(|p| !p.is_empty())

@@ -71,6 +71,8 @@ struct Sale {
 struct Stats {
     success: u64,
     sold_out: u64,
+    /// Refused at once as `busy` (the shop's per-SKU admission): nothing was created.
+    busy: u64,
     errors: Errors,
     codes_delivered: u64,
     /// When the last successful order completed, after `t0`.
@@ -79,6 +81,8 @@ struct Stats {
     success_latency: Hist,
     /// Intended start → the sold-out answer.
     sold_out_latency: Hist,
+    /// Intended start → the busy answer.
+    busy_latency: Hist,
     /// HTML only: intended start → checkout answered (successful flows).
     checkout: Hist,
     /// HTML only: payment sent → payment answered (successful flows).
@@ -102,11 +106,13 @@ impl Sale {
             stats: Mutex::new(Stats {
                 success: 0,
                 sold_out: 0,
+                busy: 0,
                 errors: Errors::new(),
                 codes_delivered: 0,
                 last_success: Duration::ZERO,
                 success_latency: new_hist(),
                 sold_out_latency: new_hist(),
+                busy_latency: new_hist(),
                 checkout: new_hist(),
                 pay: new_hist(),
                 bot_success: 0,
@@ -151,6 +157,12 @@ impl Sale {
         record(&mut s.sold_out_latency, latency);
     }
 
+    fn busy(&self, latency: Duration) {
+        let mut s = self.stats();
+        s.busy += 1;
+        record(&mut s.busy_latency, latency);
+    }
+
     fn error(&self, key: String, detail: Option<String>) {
         if self.logged.fetch_add(1, Relaxed) < 5 {
             eprintln!("  error {key}{}", detail.map(|d| format!(": {d}")).unwrap_or_default());
@@ -169,9 +181,14 @@ impl Sale {
                 "pay": summary(&s.pay),
                 "flow": summary(&s.success_latency),
                 "sold_out": summary(&s.sold_out_latency),
+                "busy": summary(&s.busy_latency),
             })
         } else {
-            json!({ "success": summary(&s.success_latency), "sold_out": summary(&s.sold_out_latency) })
+            json!({
+                "success": summary(&s.success_latency),
+                "sold_out": summary(&s.sold_out_latency),
+                "busy": summary(&s.busy_latency),
+            })
         };
         json!({
             "scenario": scenario,
@@ -184,6 +201,7 @@ impl Sale {
             "dropped": schedule.dropped,
             "success": s.success,
             "sold_out": s.sold_out,
+            "busy": s.busy,
             "errors": s.errors,
             "error_count": s.errors.values().sum::<u64>(),
             "sellout_seconds": round2(sellout),
@@ -255,6 +273,7 @@ async fn api_order(
             sale.success(latency, codes as u64, None);
         }
         409 if error_code == Some("sold_out") => sale.sold_out(latency),
+        429 if error_code == Some("busy") => sale.busy(latency),
         other => sale.error(other.to_string(), error_code.map(str::to_owned)),
     }
 }
@@ -317,6 +336,8 @@ async fn html_buy(plan: Arc<Plan>, sale: Arc<Sale>, i: u64, due: Instant) {
             |what: &str| code.as_deref() == Some(what) || mentions(location.as_deref().unwrap_or(""), &body, what);
         if says("sold_out") {
             sale.sold_out(checkout_latency);
+        } else if says("busy") {
+            sale.busy(checkout_latency);
         } else if bot && says("buyer_limit") {
             sale.stats().bot_refused += 1;
         } else {

@@ -41,7 +41,11 @@ pub struct ApiError(StatusCode, &'static str, String);
 
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
-        (self.0, Json(json!({ "error": { "code": self.1, "message": self.2 } }))).into_response()
+        let mut r = (self.0, Json(json!({ "error": { "code": self.1, "message": self.2 } }))).into_response();
+        if self.0 == StatusCode::TOO_MANY_REQUESTS {
+            r.headers_mut().insert(header::RETRY_AFTER, header::HeaderValue::from_static("1"));
+        }
+        r
     }
 }
 
@@ -60,6 +64,7 @@ impl From<OrderError> for ApiError {
         let status = match &e {
             OrderError::SoldOut { .. } | OrderError::NotPayable => StatusCode::CONFLICT,
             OrderError::InsufficientBalance => StatusCode::PAYMENT_REQUIRED,
+            OrderError::Busy => StatusCode::TOO_MANY_REQUESTS,
             OrderError::NotFound => StatusCode::NOT_FOUND,
             OrderError::Db(db) => return Self::internal(db),
             _ => StatusCode::UNPROCESSABLE_ENTITY,
@@ -79,8 +84,9 @@ async fn authenticate(
         .ok_or_else(|| {
             ApiError::new(StatusCode::UNAUTHORIZED, "unauthorized", "missing Authorization: Bearer <key>")
         })?;
-    let found = resellers::authenticate(&state.shop.db, key).await.map_err(ApiError::internal)?;
-    let (k, user) = found.ok_or_else(|| ApiError::new(StatusCode::UNAUTHORIZED, "unauthorized", "invalid API key"))?;
+    let found = state.shop.cache.api_key(&state.shop.db, key).await.map_err(ApiError::internal)?;
+    let (k, user) = Option::clone(&found)
+        .ok_or_else(|| ApiError::new(StatusCode::UNAUTHORIZED, "unauthorized", "invalid API key"))?;
     if state.api_limiter.check_key(&k.id).is_err() {
         return Err(ApiError::new(
             StatusCode::TOO_MANY_REQUESTS,
@@ -180,46 +186,40 @@ async fn create_order(
     };
     let shop = &state.shop;
     let hash = resellers::request_hash(&body);
-    let record = match resellers::begin(&shop.db, &shop.clock, &shop.vault, key.id, idem, &hash).await {
-        Ok(Idempotency::Proceed { record_id }) => record_id,
-        Ok(Idempotency::Replay { status, body }) => {
-            let status = StatusCode::from_u16(status).unwrap_or(StatusCode::OK);
-            return (
-                status,
-                [
-                    (header::CONTENT_TYPE, "application/json"),
-                    (header::HeaderName::from_static("idempotent-replayed"), "true"),
-                ],
-                body,
-            )
+    // A retry of a request already answered (or still running) hears that answer first,
+    // even if the SKU has sold out since: read only, no write turn.
+    match resellers::recall(&shop.db, &shop.vault, key.id, idem, &hash).await {
+        Ok(Some(seen)) => return idempotent_answer(seen),
+        Ok(None) => {}
+        Err(e) => return ApiError::internal(e).into_response(),
+    }
+    let req: OrderRequest = match serde_json::from_slice(&body) {
+        Ok(r) => r,
+        Err(e) => {
+            return ApiError::new(StatusCode::BAD_REQUEST, "bad_request", format!("invalid JSON body: {e}"))
                 .into_response();
         }
-        Ok(Idempotency::Mismatch) => {
-            return ApiError::new(
-                StatusCode::CONFLICT,
-                "idempotency_key_reused",
-                "this Idempotency-Key was used with a different body",
-            )
-            .into_response();
-        }
-        Ok(Idempotency::InProgress) => {
-            return ApiError::new(
-                StatusCode::CONFLICT,
-                "request_in_progress",
-                "a request with this Idempotency-Key is still running",
-            )
-            .into_response();
-        }
+    };
+    // Flash-sale admission, from memory: `sold_out` or `busy` (429, Retry-After) without
+    // touching the database. Nothing was created, so nothing is kept for replay.
+    let _admission = match shop.gate.admit([req.sku.as_str()]) {
+        Ok(a) => a,
+        Err(e) => return ApiError::from(e).into_response(),
+    };
+    let record = match resellers::begin(&shop.db, &shop.clock, &shop.vault, key.id, idem, &hash).await {
+        Ok(Idempotency::Proceed { record_id }) => record_id,
+        Ok(seen) => return idempotent_answer(seen),
         Err(e) => return ApiError::internal(e).into_response(),
     };
     let outcome = async {
-        let req: OrderRequest = serde_json::from_slice(&body)
-            .map_err(|e| ApiError::new(StatusCode::BAD_REQUEST, "bad_request", format!("invalid JSON body: {e}")))?;
-        let lines = [LineRequest { sku_code: req.sku, quantity: req.quantity, topup_account: req.topup_account }];
+        let lines =
+            [LineRequest { sku_code: req.sku.clone(), quantity: req.quantity, topup_account: req.topup_account }];
         let ip = peer.ip().to_string();
-        let order =
-            orders::buy_with_wallet(&shop.db, &shop.clock, user.id, &ip, &lines, req.reference.as_deref(), "api")
-                .await?;
+        let bought =
+            orders::buy_with_wallet(&shop.db, &shop.clock, user.id, &ip, &lines, req.reference.as_deref(), "api").await;
+        shop.gate.learn(&bought);
+        let order = bought?;
+        shop.cache.sold(&req.sku).await;
         order_json(shop, &order).await
     }
     .await;
@@ -238,6 +238,36 @@ async fn create_order(
         tracing::error!(error = %e, "idempotency record not saved");
     }
     (status, [(header::CONTENT_TYPE, "application/json")], text).into_response()
+}
+
+/// The answer to a request whose `Idempotency-Key` was seen before.
+fn idempotent_answer(seen: Idempotency) -> Response {
+    match seen {
+        Idempotency::Replay { status, body } => {
+            let status = StatusCode::from_u16(status).unwrap_or(StatusCode::OK);
+            (
+                status,
+                [
+                    (header::CONTENT_TYPE, "application/json"),
+                    (header::HeaderName::from_static("idempotent-replayed"), "true"),
+                ],
+                body,
+            )
+                .into_response()
+        }
+        Idempotency::Mismatch => ApiError::new(
+            StatusCode::CONFLICT,
+            "idempotency_key_reused",
+            "this Idempotency-Key was used with a different body",
+        )
+        .into_response(),
+        Idempotency::InProgress | Idempotency::Proceed { .. } => ApiError::new(
+            StatusCode::CONFLICT,
+            "request_in_progress",
+            "a request with this Idempotency-Key is still running",
+        )
+        .into_response(),
+    }
 }
 
 async fn order(
@@ -265,7 +295,7 @@ pub fn openapi_document() -> Value {
             "securitySchemes": { "bearer": { "type": "http", "scheme": "bearer" } },
             "schemas": {
                 "Error": { "type": "object", "required": ["error"], "properties": { "error": { "type": "object", "required": ["code", "message"], "properties": {
-                    "code": { "type": "string", "enum": ["unauthorized", "rate_limited", "bad_request", "idempotency_key_required", "idempotency_key_reused", "request_in_progress", "unknown_sku", "bad_quantity", "bad_topup_account", "sold_out", "insufficient_balance", "order_not_found", "internal"] },
+                    "code": { "type": "string", "enum": ["unauthorized", "rate_limited", "bad_request", "idempotency_key_required", "idempotency_key_reused", "request_in_progress", "unknown_sku", "bad_quantity", "bad_topup_account", "sold_out", "busy", "insufficient_balance", "order_not_found", "internal"] },
                     "message": { "type": "string" } } } } },
                 "OrderRequest": { "type": "object", "required": ["sku", "quantity"], "additionalProperties": false, "properties": {
                     "sku": { "type": "string" }, "quantity": { "type": "integer", "minimum": 1 }, "reference": { "type": "string", "maxLength": 128 }, "topup_account": { "type": "string" } } },
@@ -286,7 +316,7 @@ pub fn openapi_document() -> Value {
                 "responses": {
                     "201": { "description": "paid and delivered (a replay answers the same, with Idempotent-Replayed: true)", "content": { "application/json": { "schema": { "$ref": "#/components/schemas/Order" } } } },
                     "400": err("malformed body or missing Idempotency-Key"), "401": err("bad key"), "402": err("insufficient_balance"),
-                    "409": err("sold_out, idempotency_key_reused or request_in_progress"), "422": err("invalid order"), "429": err("rate limited") } } },
+                    "409": err("sold_out, idempotency_key_reused or request_in_progress"), "422": err("invalid order"), "429": err("rate_limited, or busy: more buyers of this SKU at once than admitted; retry after Retry-After seconds") } } },
             "/api/v1/orders/{order_no}": { "get": {
                 "summary": "An order of this key's account",
                 "parameters": [{ "name": "order_no", "in": "path", "required": true, "schema": { "type": "string" } }],

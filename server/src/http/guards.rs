@@ -122,6 +122,20 @@ pub async fn admin_pages(State(shop): State<Shop>, req: Request, next: Next) -> 
     }
 }
 
+/// After staff change anything (catalog, stock, keys, accounts: every write goes through
+/// `/api/admin/*` or `/admin/upload/*`), this instance drops its read copies and sold-out
+/// flags, so the change shows at once here (other instances see it within seconds).
+pub async fn staff_writes(State(shop): State<Shop>, req: Request, next: Next) -> Response {
+    let path = req.uri().path();
+    let staff_write = req.method() == axum::http::Method::POST
+        && (path.starts_with("/api/admin/") || path.starts_with("/admin/upload/"));
+    let res = next.run(req).await;
+    if staff_write {
+        shop.staff_changed();
+    }
+    res
+}
+
 /// Server functions answer every error with 500. A refusal the user caused (a weak
 /// password, a missing login) is not a server fault: give it an honest 4xx so logs and
 /// monitors only see real failures as 5xx.
@@ -143,7 +157,7 @@ pub async fn honest_error_status(req: Request, next: Next) -> Response {
             "internal" => StatusCode::INTERNAL_SERVER_ERROR,
             "login_required" => StatusCode::UNAUTHORIZED,
             "forbidden" | "csrf" => StatusCode::FORBIDDEN,
-            "too_many_attempts" => StatusCode::TOO_MANY_REQUESTS,
+            "too_many_attempts" | "busy" => StatusCode::TOO_MANY_REQUESTS,
             "not_found" | "order_not_found" => StatusCode::NOT_FOUND,
             "sold_out" | "email_taken" | "not_payable" => StatusCode::CONFLICT,
             _ => StatusCode::UNPROCESSABLE_ENTITY,

@@ -2,7 +2,6 @@
 #![allow(dead_code)]
 use quanyi::{Clock, Config, Shop, testing::TestDb};
 use reqwest::{StatusCode, header};
-use std::sync::Arc;
 
 pub const PW: &str = "correct horse battery staple";
 
@@ -35,7 +34,7 @@ pub async fn spawn_configured(t: &TestDb, clock: Clock, tune: impl FnOnce(&mut C
         Config { base_url: base.clone(), bind: addr.to_string(), database_url: t.url.clone(), ..Config::default() };
     config.data_dir = std::env::temp_dir().join(format!("qy-data-{}", uuid::Uuid::new_v4()));
     tune(&mut config);
-    let shop = Shop { db: t.db.clone(), config: Arc::new(config), clock, vault: quanyi::testing::test_vault() };
+    let shop = Shop::new(t.db.clone(), config, clock, quanyi::testing::test_vault());
     let router = server::http::router(shop.clone()).unwrap();
     tokio::spawn(async move {
         axum::serve(listener, router.into_make_service_with_connect_info::<std::net::SocketAddr>()).await.unwrap();
