@@ -698,7 +698,17 @@ pub struct Fulfilment {
 pub async fn fulfil(db: &Db, clock: &Clock, order_id: i32) -> Result<Fulfilment, OrderError> {
     let now = clock.now();
     let txn = db::begin_write(db).await?;
-    let Some(order) = order::Entity::find_by_id(order_id).one(&txn).await? else {
+    // Two fulfilments of one order (the inline one after payment, and the queued job the
+    // payment left in case the process died) must not both see it `paid`: on PostgreSQL
+    // the second waits on the order's row lock and then finds it fulfilled. (Without this,
+    // the loser found its held code taken by the winner, booked it as a shortfall and
+    // refunded a delivered order — seen in the flash-sale bench.) SQLite's write lock
+    // already serialises them.
+    let mut find = order::Entity::find_by_id(order_id);
+    if txn.get_database_backend() == sea_orm::DbBackend::Postgres {
+        find = sea_orm::QuerySelect::lock_exclusive(find);
+    }
+    let Some(order) = find.one(&txn).await? else {
         txn.rollback().await?;
         return Err(OrderError::NotFound);
     };
@@ -759,7 +769,11 @@ pub async fn fulfil(db: &Db, clock: &Clock, order_id: i32) -> Result<Fulfilment,
     if result.short > 0 {
         refund_shortfall(&txn, clock, &order, result.refunded_e4).await?;
     }
-    transition(&txn, order.id, &[Status::Paid], to, now).await?;
+    if !transition(&txn, order.id, &[Status::Paid], to, now).await? {
+        // Moved on meanwhile (cannot happen under the lock; never commit half a fulfilment).
+        txn.rollback().await?;
+        return Ok(Fulfilment::default());
+    }
     if to != Status::Refunded {
         crate::delivery::queue_for_order(&txn, now, &order, "delivery", None).await?;
     }

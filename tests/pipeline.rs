@@ -470,3 +470,38 @@ db_test!(stock_states_count_no_further_than_they_need, |t| {
     assert!(orders::create_order(&shop.db, &shop.clock, &policy, &buyer(1), &line("BREW-10", 2), "web").await.is_ok());
     assert_eq!(status_count(&shop.db, "reserved").await, 2);
 });
+
+db_test!(two_fulfilments_of_one_order_at_once_deliver_once_and_refund_nothing, |t| {
+    let shop = seeded_shop(&t, Clock::system()).await;
+    import(&shop, "BREW-1", &codes("TWICE", 40)).await;
+    for i in 0..20 {
+        let new =
+            orders::create_order(&shop.db, &shop.clock, &shop.hold_policy(), &buyer(i), &line("BREW-1", 2), "web")
+                .await
+                .unwrap();
+        let (_, id) = orders::record_payment(
+            &shop.db,
+            &shop.clock,
+            "test",
+            &format!("evt-twice-{i}"),
+            &new.order.order_no,
+            new.order.total_e4,
+            None,
+        )
+        .await
+        .unwrap();
+        // The inline fulfilment and the queued job's, at the same moment.
+        let (a, b) = tokio::join!(orders::fulfil(&shop.db, &shop.clock, id), orders::fulfil(&shop.db, &shop.clock, id));
+        let (a, b) = (a.unwrap(), b.unwrap());
+        assert_eq!(
+            (a.delivered + b.delivered, a.short + b.short, a.refunded_e4 + b.refunded_e4),
+            (2, 0, 0),
+            "order {i}"
+        );
+        let order = orders::by_no(&shop.db, &new.order.order_no).await.unwrap().unwrap();
+        assert_eq!((order.status.as_str(), order.refunded_e4), ("fulfilled", 0));
+        let l = &orders::lines(&shop.db, id).await.unwrap()[0];
+        assert_eq!((l.delivered, l.refunded), (2, 0));
+    }
+    assert_eq!(allocation::Entity::find().count(&shop.db).await.unwrap(), 40);
+});

@@ -186,13 +186,6 @@ async fn create_order(
     };
     let shop = &state.shop;
     let hash = resellers::request_hash(&body);
-    // A retry of a request already answered (or still running) hears that answer first,
-    // even if the SKU has sold out since: read only, no write turn.
-    match resellers::recall(&shop.db, &shop.vault, key.id, idem, &hash).await {
-        Ok(Some(seen)) => return idempotent_answer(seen),
-        Ok(None) => {}
-        Err(e) => return ApiError::internal(e).into_response(),
-    }
     let req: OrderRequest = match serde_json::from_slice(&body) {
         Ok(r) => r,
         Err(e) => {
@@ -200,10 +193,19 @@ async fn create_order(
                 .into_response();
         }
     };
-    // Flash-sale admission, from memory: `sold_out` or `busy` (429, Retry-After) without
-    // touching the database. Nothing was created, so nothing is kept for replay.
+    // Flash-sale admission, from memory, before any database work. `busy` (429, Retry-After)
+    // is safe to give anyone: a retry gets whatever answer is due. `sold_out` is not, to a
+    // retry of an order that went through — so that one is asked of the database first
+    // (read only). Answers given here ran nothing, so nothing is kept for replay.
     let _admission = match shop.gate.admit([req.sku.as_str()]) {
         Ok(a) => a,
+        Err(e @ OrderError::SoldOut { .. }) => {
+            return match resellers::recall(&shop.db, &shop.vault, key.id, idem, &hash).await {
+                Ok(Some(seen)) => idempotent_answer(seen),
+                Ok(None) => ApiError::from(e).into_response(),
+                Err(e) => ApiError::internal(e).into_response(),
+            };
+        }
         Err(e) => return ApiError::from(e).into_response(),
     };
     let record = match resellers::begin(&shop.db, &shop.clock, &shop.vault, key.id, idem, &hash).await {
