@@ -136,8 +136,8 @@ pub async fn sku_by_code(db: &impl ConnectionTrait, code: &str) -> Result<Option
 /// reported as a duplicate (with its line number), or rejected with a reason — nothing
 /// vanishes. Work is committed in chunks, so a huge file never holds one long
 /// transaction; `progress` hears `(lines done, lines total)` after each chunk.
-pub async fn import_codes<C: ConnectionTrait>(
-    db: &C,
+pub async fn import_codes(
+    db: &crate::db::Db,
     clock: &Clock,
     vault: &Vault,
     actor: &Actor,
@@ -193,8 +193,8 @@ pub async fn open_batch<C: ConnectionTrait>(
 /// The second half: normalises, fingerprints, seals and stores the codes in chunks of
 /// one transaction-free insert each, keeping the batch's counters current for progress.
 #[allow(clippy::too_many_arguments)]
-pub async fn fill_batch<C: ConnectionTrait>(
-    db: &C,
+pub async fn fill_batch(
+    db: &crate::db::Db,
     clock: &Clock,
     vault: &Vault,
     actor: &Actor,
@@ -240,12 +240,22 @@ pub async fn fill_batch<C: ConnectionTrait>(
                 ..Default::default()
             })
             .collect();
+        // One transaction per chunk: the codes and the batch's counters commit together.
+        // On PostgreSQL it does not wait for its WAL flush (`synchronous_commit` off, for
+        // this transaction only): a crash can lose the last chunks, which leaves the batch
+        // `importing` with counters that match its rows, and a re-import reports those codes
+        // as already stored. The batch's final update below is an ordinary commit, which
+        // flushes everything before it: an import reported done is durable.
+        let txn = crate::db::begin_write(db).await?;
+        if txn.get_database_backend() == DbBackend::Postgres {
+            txn.execute_unprepared("SET LOCAL synchronous_commit TO OFF").await?;
+        }
         let inserted = if rows.is_empty() {
             0
         } else {
             code::Entity::insert_many(rows)
                 .on_conflict(OnConflict::column(code::Column::Fingerprint).do_nothing().to_owned())
-                .exec_without_returning(db)
+                .exec_without_returning(&txn)
                 .await?
         };
         if inserted as usize == fresh.len() {
@@ -258,7 +268,7 @@ pub async fn fill_batch<C: ConnectionTrait>(
                 .filter(code::Column::BatchId.eq(batch.id))
                 .filter(code::Column::Fingerprint.is_in(fps))
                 .into_tuple::<String>()
-                .all(db)
+                .all(&txn)
                 .await?
                 .into_iter()
                 .collect();
@@ -276,8 +286,9 @@ pub async fn fill_batch<C: ConnectionTrait>(
             .col_expr(batch::Column::Duplicates, sea_orm::sea_query::Expr::value(report.duplicates.len() as i32))
             .col_expr(batch::Column::Rejected, sea_orm::sea_query::Expr::value(report.rejected.len() as i32))
             .filter(batch::Column::Id.eq(batch.id))
-            .exec(db)
+            .exec(&txn)
             .await?;
+        txn.commit().await?;
         progress(done, total);
     }
     sealer.await.map_err(|e| DbErr::Custom(format!("the sealing thread failed: {e}")))?;
