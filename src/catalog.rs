@@ -51,10 +51,6 @@ pub async fn categories(db: &impl ConnectionTrait) -> Result<Vec<Category>, DbEr
     category::Entity::find().order_by_asc(category::Column::SortOrder).order_by_asc(category::Column::Id).all(db).await
 }
 
-pub async fn category_by_slug(db: &impl ConnectionTrait, slug: &str) -> Result<Option<Category>, DbErr> {
-    category::Entity::find().filter(category::Column::Slug.eq(slug)).one(db).await
-}
-
 async fn cards(db: &impl ConnectionTrait, products: Vec<Product>) -> Result<Vec<ProductCard>, DbErr> {
     let ids: Vec<i32> = products.iter().map(|p| p.id).collect();
     let skus = sku::Entity::find()
