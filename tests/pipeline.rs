@@ -97,6 +97,31 @@ db_test!(the_same_code_is_stored_once_and_duplicates_are_reported_by_line, |t| {
     assert!(matches!(topup, Err(inventory::InventoryError::NotACodeSku)));
 });
 
+db_test!(a_file_longer_than_one_chunk_is_stored_whole_with_duplicates_found_across_chunks, |t| {
+    let shop = seeded_shop(&t, Clock::system()).await;
+    import(&shop, "STARVIDEO-MONTH", "STORED-BEFORE\n").await;
+    // The backend's chunk plus a few lines: the second chunk repeats a code of the first,
+    // holds a code stored by an earlier batch, and a progress report comes per chunk.
+    let chunk = inventory::import_chunk(shop.db.get_database_backend());
+    let mut text = codes("BIG", chunk + 3);
+    text.push_str("BIG-00000-SECRET\nSTORED-BEFORE\n");
+    let mut progress = vec![];
+    let r =
+        inventory::import_codes(&shop.db, &shop.clock, &shop.vault, &Actor::cli(), &spec("BREW-1"), &text, |d, n| {
+            progress.push((d, n))
+        })
+        .await
+        .unwrap();
+    assert_eq!((r.lines_total, r.imported), (chunk + 5, chunk + 3));
+    assert_eq!(
+        r.duplicates,
+        vec![Duplicate::InFile { line: chunk + 4, first_line: 1 }, Duplicate::AlreadyStored { line: chunk + 5 }]
+    );
+    assert_eq!(progress, vec![(chunk, chunk + 5), (chunk + 5, chunk + 5)]);
+    let counts = inventory::counts(&shop.db, None, Some(r.batch_id)).await.unwrap();
+    assert_eq!(counts["available"], (chunk + 3) as i64);
+});
+
 db_test!(no_code_is_readable_in_a_dump_of_the_database, |t| {
     let shop = seeded_shop(&t, Clock::system()).await;
     let secrets = codes("PLAINTEXT-CANARY", 20);
