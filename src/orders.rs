@@ -316,16 +316,23 @@ async fn units_bought(txn: &impl ConnectionTrait, k: &BuyerKeys, sku_id: i32) ->
     line_units(txn, orders, units, Some(sku_id)).await
 }
 
-/// Creates an order and reserves its codes for `policy.hold`. Sold out, or over the
-/// buyer's hold limit: nothing is created and nothing is held.
-pub async fn create_order(
-    db: &Db,
-    clock: &Clock,
-    policy: &HoldPolicy,
-    buyer: &Buyer,
-    lines: &[LineRequest],
-    channel: &str,
-) -> Result<NewOrder, OrderError> {
+/// A buyer's lines checked against the catalog, ready to be written.
+struct Checked {
+    /// Per line: the SKU, its product, the quantity and the top-up account (if any).
+    lines: Vec<(sku::Model, crate::entities::product::Model, u32, Option<String>)>,
+    email: Option<String>,
+    phone: Option<String>,
+    /// Code units (direct top-ups hold no stock).
+    units: i64,
+    total_e4: i64,
+}
+
+/// Checks a buyer's lines (reads only): a contact for guests, SKUs on the shelf,
+/// quantities, top-up accounts — and, since in a flash sale most buyers arrive after the
+/// last code went, that the stock is not already gone: they are answered from one bounded
+/// read, before the hold checks and without the write lock. The claim inside the write
+/// transaction stays the guard against overselling.
+async fn check(db: &impl ConnectionTrait, buyer: &Buyer, lines: &[LineRequest]) -> Result<Checked, OrderError> {
     if lines.is_empty() {
         return Err(OrderError::Empty);
     }
@@ -364,43 +371,59 @@ pub async fn create_order(
         };
         resolved.push((s, product, l.quantity, account));
     }
-    // In a flash sale most buyers arrive after the last code went: answer them from one
-    // bounded read, before the hold checks and without the write lock. The claim inside
-    // the transaction below stays the guard against overselling.
     for (s, _, q, _) in &resolved {
         if s.kind != "direct_topup" && inventory::available_up_to(db, s.id, *q as u64).await? < *q as u64 {
             return Err(OrderError::SoldOut { sku_code: s.code.clone() });
         }
     }
-    let now = clock.now();
-    let units: i64 = resolved.iter().filter(|(s, ..)| s.kind != "direct_topup").map(|(_, _, q, _)| *q as i64).sum();
-    let over = |held: i64, cap: i64| held + units > cap;
-    if let Some(uid) = buyer.user_id
-        && over(held_units(db, now, order::Column::UserId, uid.into()).await?, policy.max_units_per_account)
-    {
-        return Err(OrderError::HoldLimit);
-    }
-    if over(held_units(db, now, order::Column::ClientIp, buyer.ip.clone().into()).await?, policy.max_units_per_ip) {
-        return Err(OrderError::HoldLimit);
-    }
-    if let Some(sk) = &buyer.session_key
-        && over(held_units(db, now, order::Column::SessionKey, sk.clone().into()).await?, policy.max_units_per_session)
-    {
-        return Err(OrderError::HoldLimit);
-    }
+    let units = resolved.iter().filter(|(s, ..)| s.kind != "direct_topup").map(|(_, _, q, _)| *q as i64).sum();
+    let total_e4 = resolved.iter().map(|(s, _, q, _)| s.price_e4 * *q as i64).sum();
+    Ok(Checked { lines: resolved, email, phone, units, total_e4 })
+}
 
-    let total: i64 = resolved.iter().map(|(s, _, q, _)| s.price_e4 * *q as i64).sum();
-    let token = new_lookup_token();
-    let until = now + policy.hold;
-    let txn = db::begin_write(db).await?;
-    if resolved.iter().any(|(s, ..)| s.max_per_buyer.is_some()) {
-        let keys = BuyerKeys { user_id: buyer.user_id, email: email.clone(), phone: phone.clone() };
-        lock_buyer(&txn, &keys).await?;
-        for (s, _, q, _) in &resolved {
+/// Stock alone, read only: `SoldOut` when a line's codes are already gone (other
+/// problems are left to [`create_order`]). A guest's checkout asks this before it writes
+/// the session the order will be held against, so the crowd arriving just after the last
+/// code went is answered from one read, without queueing behind the writers.
+pub async fn check_stock(db: &impl ConnectionTrait, lines: &[LineRequest]) -> Result<(), OrderError> {
+    for l in lines {
+        let s = sku::Entity::find()
+            .filter(sku::Column::Code.eq(l.sku_code.trim()))
+            .filter(sku::Column::OnShelf.eq(true))
+            .one(db)
+            .await?;
+        let wanted = u64::from(std::cmp::max(l.quantity, 1));
+        if let Some(s) = s
+            && s.kind != "direct_topup"
+            && inventory::available_up_to(db, s.id, wanted).await? < wanted
+        {
+            return Err(OrderError::SoldOut { sku_code: s.code });
+        }
+    }
+    Ok(())
+}
+
+/// Inside a write transaction: the per-buyer limits, then the order (`pending_payment`),
+/// its lines and the claim of its codes until `until`. An error leaves the transaction
+/// for the caller to roll back.
+#[allow(clippy::too_many_arguments)]
+async fn place(
+    txn: &impl ConnectionTrait,
+    buyer: &Buyer,
+    c: &Checked,
+    channel: &str,
+    lookup_token: &str,
+    external_ref: Option<&str>,
+    until: DateTime<Utc>,
+    now: DateTime<Utc>,
+) -> Result<Order, OrderError> {
+    if c.lines.iter().any(|(s, ..)| s.max_per_buyer.is_some()) {
+        let keys = BuyerKeys { user_id: buyer.user_id, email: c.email.clone(), phone: c.phone.clone() };
+        lock_buyer(txn, &keys).await?;
+        for (s, _, q, _) in &c.lines {
             if let Some(max) = s.max_per_buyer
-                && units_bought(&txn, &keys, s.id).await? + *q as i64 > max as i64
+                && units_bought(txn, &keys, s.id).await? + *q as i64 > max as i64
             {
-                txn.rollback().await?;
                 return Err(OrderError::BuyerLimit { sku_code: s.code.clone(), max });
             }
         }
@@ -408,11 +431,11 @@ pub async fn create_order(
     let order = order::ActiveModel {
         order_no: Set(new_order_no()),
         user_id: Set(buyer.user_id),
-        contact_email: Set(email),
-        contact_phone: Set(phone),
-        lookup_token_hash: Set(hash_token(&token)),
+        contact_email: Set(c.email.clone()),
+        contact_phone: Set(c.phone.clone()),
+        lookup_token_hash: Set(hash_token(lookup_token)),
         status: Set(Status::PendingPayment.as_str().into()),
-        total_e4: Set(total),
+        total_e4: Set(c.total_e4),
         refunded_e4: Set(0),
         currency: Set(Currency::CNY.code().into()),
         payment_provider: Set(None),
@@ -425,12 +448,12 @@ pub async fn create_order(
         paid_at: Set(None),
         fulfilled_at: Set(None),
         updated_at: Set(now),
-        external_ref: Set(None),
+        external_ref: Set(external_ref.map(|r| r.chars().take(128).collect())),
         ..Default::default()
     }
-    .insert(&txn)
+    .insert(txn)
     .await?;
-    for (s, product, quantity, account) in &resolved {
+    for (s, product, quantity, account) in &c.lines {
         order_line::ActiveModel {
             order_id: Set(order.id),
             sku_id: Set(s.id),
@@ -445,16 +468,52 @@ pub async fn create_order(
             refunded: Set(0),
             ..Default::default()
         }
-        .insert(&txn)
+        .insert(txn)
         .await?;
-        if s.kind != "direct_topup" {
-            let got = inventory::reserve(&txn, s.id, *quantity, order.id, until, now).await?;
-            if got < *quantity {
-                txn.rollback().await?;
-                return Err(OrderError::SoldOut { sku_code: s.code.clone() });
-            }
+        if s.kind != "direct_topup" && inventory::reserve(txn, s.id, *quantity, order.id, until, now).await? < *quantity
+        {
+            return Err(OrderError::SoldOut { sku_code: s.code.clone() });
         }
     }
+    Ok(order)
+}
+
+/// Creates an order and reserves its codes for `policy.hold`. Sold out, or over the
+/// buyer's hold limit: nothing is created and nothing is held.
+pub async fn create_order(
+    db: &Db,
+    clock: &Clock,
+    policy: &HoldPolicy,
+    buyer: &Buyer,
+    lines: &[LineRequest],
+    channel: &str,
+) -> Result<NewOrder, OrderError> {
+    let c = check(db, buyer, lines).await?;
+    let now = clock.now();
+    let over = |held: i64, cap: i64| held + c.units > cap;
+    if let Some(uid) = buyer.user_id
+        && over(held_units(db, now, order::Column::UserId, uid.into()).await?, policy.max_units_per_account)
+    {
+        return Err(OrderError::HoldLimit);
+    }
+    if over(held_units(db, now, order::Column::ClientIp, buyer.ip.clone().into()).await?, policy.max_units_per_ip) {
+        return Err(OrderError::HoldLimit);
+    }
+    if let Some(sk) = &buyer.session_key
+        && over(held_units(db, now, order::Column::SessionKey, sk.clone().into()).await?, policy.max_units_per_session)
+    {
+        return Err(OrderError::HoldLimit);
+    }
+    let token = new_lookup_token();
+    let until = now + policy.hold;
+    let txn = db::begin_write(db).await?;
+    let order = match place(&txn, buyer, &c, channel, &token, None, until, now).await {
+        Ok(order) => order,
+        Err(e) => {
+            txn.rollback().await?;
+            return Err(e);
+        }
+    };
     jobs::enqueue(
         &txn,
         now,
@@ -593,13 +652,62 @@ async fn note_payment_and_queue_fulfilment(
     payment_ref: Option<&str>,
     now: DateTime<Utc>,
 ) -> Result<(), DbErr> {
+    note_payment(txn, order_id, provider, payment_ref).await?;
+    jobs::enqueue(txn, now, jobs::Job::Fulfil { order_id }, now, Some(&format!("fulfil:{order_id}"))).await
+}
+
+async fn note_payment(
+    txn: &impl ConnectionTrait,
+    order_id: i32,
+    provider: &str,
+    payment_ref: Option<&str>,
+) -> Result<(), DbErr> {
     order::Entity::update_many()
         .col_expr(order::Column::PaymentProvider, Expr::value(Some(provider.to_owned())))
         .col_expr(order::Column::PaymentRef, Expr::value(payment_ref.map(str::to_owned)))
         .filter(order::Column::Id.eq(order_id))
         .exec(txn)
         .await?;
-    jobs::enqueue(txn, now, jobs::Job::Fulfil { order_id }, now, Some(&format!("fulfil:{order_id}"))).await
+    Ok(())
+}
+
+/// Inside a write transaction: moves an unpaid order to `paid` and takes its total from
+/// the buyer's wallet, with the payment on record. An error leaves the transaction for
+/// the caller to roll back.
+async fn charge_wallet(
+    txn: &impl ConnectionTrait,
+    clock: &Clock,
+    order: &Order,
+    user_id: i32,
+    now: DateTime<Utc>,
+) -> Result<(), OrderError> {
+    if !transition(txn, order.id, &[Status::PendingPayment], Status::Paid, now).await? {
+        return Err(OrderError::NotPayable);
+    }
+    debit_wallet(txn, clock, order, user_id, now).await
+}
+
+/// The wallet half of [`charge_wallet`]: the debit (refused if it would overdraw) and the
+/// payment's record.
+async fn debit_wallet(
+    txn: &impl ConnectionTrait,
+    clock: &Clock,
+    order: &Order,
+    user_id: i32,
+    now: DateTime<Utc>,
+) -> Result<(), OrderError> {
+    wallet::post(txn, clock, user_id, -order.total_e4, "payment", Some(order.id), Some(&order.order_no), None).await?;
+    payment_event::ActiveModel {
+        provider: Set("wallet".into()),
+        event_id: Set(format!("wallet:{}", order.order_no)),
+        kind: Set("payment".into()),
+        order_id: Set(Some(order.id)),
+        created_at: Set(now),
+        ..Default::default()
+    }
+    .insert(txn)
+    .await?;
+    Ok(())
 }
 
 /// Pays an order from its buyer's wallet.
@@ -612,27 +720,10 @@ pub async fn pay_with_wallet(
     let now = clock.now();
     let txn = db::begin_write(db).await?;
     let order = by_no(&txn, order_no).await?.filter(|o| o.user_id == Some(user_id)).ok_or(OrderError::NotFound)?;
-    if !transition(&txn, order.id, &[Status::PendingPayment], Status::Paid, now).await? {
+    if let Err(e) = charge_wallet(&txn, clock, &order, user_id, now).await {
         txn.rollback().await?;
-        return Err(OrderError::NotPayable);
+        return Err(e);
     }
-    if let Err(e) =
-        wallet::post(&txn, clock, user_id, -order.total_e4, "payment", Some(order.id), Some(&order.order_no), None)
-            .await
-    {
-        txn.rollback().await?;
-        return Err(e.into());
-    }
-    payment_event::ActiveModel {
-        provider: Set("wallet".into()),
-        event_id: Set(format!("wallet:{}", order.order_no)),
-        kind: Set("payment".into()),
-        order_id: Set(Some(order.id)),
-        created_at: Set(now),
-        ..Default::default()
-    }
-    .insert(&txn)
-    .await?;
     note_payment_and_queue_fulfilment(&txn, order.id, "wallet", None, now).await?;
     txn.commit().await?;
     crash_point("after_paid");
@@ -640,9 +731,66 @@ pub async fn pay_with_wallet(
     Ok(PaymentOutcome::Applied)
 }
 
-/// Buys and pays from the wallet in one call (the reseller API): no hold caps, since the
-/// hold lasts only as long as the call. If payment fails the order is cancelled and its
-/// codes go straight back to stock.
+/// A wallet purchase (the reseller API) checked against the catalog: see
+/// [`check_wallet_purchase`] and [`buy_with_wallet_in`].
+pub struct WalletPurchase {
+    buyer: Buyer,
+    checked: Checked,
+    reference: Option<String>,
+    channel: String,
+}
+
+/// The reads before a wallet purchase, outside any transaction: unknown SKUs, bad
+/// quantities and stock already gone are refused here. No hold caps apply: the hold
+/// lasts only as long as the purchase's own transaction.
+pub async fn check_wallet_purchase(
+    db: &impl ConnectionTrait,
+    user_id: i32,
+    ip: &str,
+    lines: &[LineRequest],
+    reference: Option<&str>,
+    channel: &str,
+) -> Result<WalletPurchase, OrderError> {
+    let buyer = Buyer { user_id: Some(user_id), ip: ip.to_owned(), ..Default::default() };
+    let checked = check(db, &buyer, lines).await?;
+    Ok(WalletPurchase { buyer, checked, reference: reference.map(str::to_owned), channel: channel.to_owned() })
+}
+
+/// Buys, pays from the wallet and delivers in the caller's write transaction, so a
+/// flash-sale order is one commit: the order, the claim of its codes, the debit, the
+/// payment record and the delivery land together or not at all. On an error (sold out,
+/// insufficient balance, over the per-buyer limit) the caller rolls back and nothing
+/// happened — no order, no hold, no charge.
+pub async fn buy_with_wallet_in(
+    txn: &impl ConnectionTrait,
+    clock: &Clock,
+    p: &WalletPurchase,
+) -> Result<Order, OrderError> {
+    let now = clock.now();
+    let user_id = p.buyer.user_id.ok_or(OrderError::NotFound)?;
+    // The hold is never seen outside this transaction; the lookup token is never shown
+    // (the reseller finds its orders by key).
+    let until = now + Duration::minutes(15);
+    let mut order =
+        place(txn, &p.buyer, &p.checked, &p.channel, &new_lookup_token(), p.reference.as_deref(), until, now).await?;
+    if !transition(txn, order.id, &[Status::PendingPayment], Status::Paid, now).await? {
+        return Err(OrderError::NotPayable);
+    }
+    note_payment(txn, order.id, "wallet", None).await?;
+    order.status = Status::Paid.as_str().into();
+    order.payment_provider = Some("wallet".into());
+    order.paid_at = Some(now);
+    fulfil_in(txn, clock, &order)
+        .await?
+        .ok_or_else(|| DbErr::Custom("a wallet purchase could not be fulfilled in its own transaction".into()))?;
+    // The debit comes last: on PostgreSQL every order of one reseller waits on its wallet
+    // row from here to the commit, so that stretch is kept short.
+    debit_wallet(txn, clock, &order, user_id, now).await?;
+    Ok(by_no(txn, &order.order_no).await?.ok_or(OrderError::NotFound)?)
+}
+
+/// Buys and pays from the wallet in one call and one transaction (see
+/// [`buy_with_wallet_in`]).
 pub async fn buy_with_wallet(
     db: &Db,
     clock: &Clock,
@@ -652,27 +800,18 @@ pub async fn buy_with_wallet(
     reference: Option<&str>,
     channel: &str,
 ) -> Result<Order, OrderError> {
-    let policy = HoldPolicy {
-        hold: Duration::minutes(15),
-        max_units_per_account: i64::MAX / 4,
-        max_units_per_ip: i64::MAX / 4,
-        max_units_per_session: i64::MAX / 4,
-    };
-    let buyer = Buyer { user_id: Some(user_id), ip: ip.to_owned(), ..Default::default() };
-    let new = create_order(db, clock, &policy, &buyer, lines, channel).await?;
-    if let Some(r) = reference {
-        let _turn = db::write_turn(db).await?;
-        order::Entity::update_many()
-            .col_expr(order::Column::ExternalRef, Expr::value(Some(r.chars().take(128).collect::<String>())))
-            .filter(order::Column::Id.eq(new.order.id))
-            .exec(db)
-            .await?;
+    let purchase = check_wallet_purchase(db, user_id, ip, lines, reference, channel).await?;
+    let txn = db::begin_write(db).await?;
+    match buy_with_wallet_in(&txn, clock, &purchase).await {
+        Ok(order) => {
+            txn.commit().await?;
+            Ok(order)
+        }
+        Err(e) => {
+            txn.rollback().await?;
+            Err(e)
+        }
     }
-    if let Err(e) = pay_with_wallet(db, clock, &new.order.order_no, user_id).await {
-        cancel(db, clock, new.order.id).await?;
-        return Err(e);
-    }
-    Ok(by_no(db, &new.order.order_no).await?.ok_or(OrderError::NotFound)?)
 }
 
 /// Test hook: `QUANYI_CRASH_AT=<point>` aborts the process there, so tests can prove
@@ -696,7 +835,6 @@ pub struct Fulfilment {
 /// first; if the hold lapsed, fresh stock is claimed; what stock cannot cover is refunded
 /// and staff are alerted. Idempotent: a fulfilled order is left alone.
 pub async fn fulfil(db: &Db, clock: &Clock, order_id: i32) -> Result<Fulfilment, OrderError> {
-    let now = clock.now();
     let txn = db::begin_write(db).await?;
     // Two fulfilments of one order (the inline one after payment, and the queued job the
     // payment left in case the process died) must not both see it `paid`: on PostgreSQL
@@ -712,13 +850,29 @@ pub async fn fulfil(db: &Db, clock: &Clock, order_id: i32) -> Result<Fulfilment,
         txn.rollback().await?;
         return Err(OrderError::NotFound);
     };
-    if order.status != Status::Paid.as_str() {
+    let Some(result) = fulfil_in(&txn, clock, &order).await? else {
         txn.rollback().await?;
         return Ok(Fulfilment::default());
+    };
+    // The payment queued this fulfilment as a job in case the process died before it ran;
+    // it ran, so the job is done in the same commit.
+    jobs::complete_queued(&txn, &format!("fulfil:{}", order.id)).await?;
+    txn.commit().await?;
+    Ok(result)
+}
+
+/// Fulfilment inside the caller's write transaction, for an order as read in it (locked
+/// on PostgreSQL, or created there). `None` when the order is not `paid`: nothing was
+/// done and the caller should roll back.
+async fn fulfil_in(txn: &impl ConnectionTrait, clock: &Clock, order: &Order) -> Result<Option<Fulfilment>, OrderError> {
+    let now = clock.now();
+    if order.status != Status::Paid.as_str() {
+        return Ok(None);
     }
     let mut result = Fulfilment::default();
     let mut topup_pending = false;
-    for line in lines(&txn, order.id).await? {
+    let order_lines = lines(txn, order.id).await?;
+    for line in &order_lines {
         if line.kind == "direct_topup" {
             topup_pending = true;
             continue;
@@ -727,14 +881,14 @@ pub async fn fulfil(db: &Db, clock: &Clock, order_id: i32) -> Result<Fulfilment,
         if needed == 0 {
             continue;
         }
-        let mut codes = inventory::reserved_for(&txn, order.id, line.sku_id).await?;
+        let mut codes = inventory::reserved_for(txn, order.id, line.sku_id).await?;
         if (codes.len() as u32) < needed {
-            inventory::reserve(&txn, line.sku_id, needed - codes.len() as u32, order.id, now, now).await?;
-            codes = inventory::reserved_for(&txn, order.id, line.sku_id).await?;
+            inventory::reserve(txn, line.sku_id, needed - codes.len() as u32, order.id, now, now).await?;
+            codes = inventory::reserved_for(txn, order.id, line.sku_id).await?;
         }
         let mut delivered = 0u32;
         for code in codes.iter().take(needed as usize) {
-            if !inventory::mark_sold(&txn, code.id, order.id, now).await? {
+            if !inventory::mark_sold(txn, code.id, order.id, now).await? {
                 continue;
             }
             allocation::ActiveModel {
@@ -744,7 +898,7 @@ pub async fn fulfil(db: &Db, clock: &Clock, order_id: i32) -> Result<Fulfilment,
                 created_at: Set(now),
                 ..Default::default()
             }
-            .insert(&txn)
+            .insert(txn)
             .await?;
             delivered += 1;
         }
@@ -752,13 +906,13 @@ pub async fn fulfil(db: &Db, clock: &Clock, order_id: i32) -> Result<Fulfilment,
         let mut l: order_line::ActiveModel = line.clone().into();
         l.delivered = Set(line.delivered + delivered as i32);
         l.refunded = Set(line.refunded + short as i32);
-        l.update(&txn).await?;
+        l.update(txn).await?;
         result.delivered += delivered;
         result.short += short;
         result.refunded_e4 += short as i64 * line.unit_price_e4;
     }
     // Codes held beyond what the lines need go back to stock.
-    inventory::release(&txn, order.id).await?;
+    inventory::release(txn, order.id).await?;
     let to = if result.short > 0 {
         if result.refunded_e4 >= order.total_e4 { Status::Refunded } else { Status::PartiallyRefunded }
     } else if topup_pending {
@@ -767,31 +921,26 @@ pub async fn fulfil(db: &Db, clock: &Clock, order_id: i32) -> Result<Fulfilment,
         Status::Fulfilled
     };
     if result.short > 0 {
-        refund_shortfall(&txn, clock, &order, result.refunded_e4).await?;
+        refund_shortfall(txn, clock, order, result.refunded_e4).await?;
     }
-    if !transition(&txn, order.id, &[Status::Paid], to, now).await? {
+    if !transition(txn, order.id, &[Status::Paid], to, now).await? {
         // Moved on meanwhile (cannot happen under the lock; never commit half a fulfilment).
-        txn.rollback().await?;
-        return Ok(Fulfilment::default());
+        return Ok(None);
     }
     if to != Status::Refunded {
-        crate::delivery::queue_for_order(&txn, now, &order, "delivery", None).await?;
+        crate::delivery::queue_for_order(txn, now, order, "delivery", None).await?;
     }
-    for line in lines(&txn, order.id).await? {
-        inventory::check_low_stock(&txn, now, line.sku_id).await?;
+    for line in &order_lines {
+        inventory::check_low_stock(txn, now, line.sku_id).await?;
     }
     if to == Status::PartiallyRefunded || to == Status::Refunded {
         order::Entity::update_many()
             .col_expr(order::Column::FulfilledAt, Expr::value(Some(now)))
             .filter(order::Column::Id.eq(order.id))
-            .exec(&txn)
+            .exec(txn)
             .await?;
     }
-    // The payment queued this fulfilment as a job in case the process died before it ran;
-    // it ran, so the job is done in the same commit.
-    jobs::complete_queued(&txn, &format!("fulfil:{}", order.id)).await?;
-    txn.commit().await?;
-    Ok(result)
+    Ok(Some(result))
 }
 
 /// Refunds what stock could not cover: to the wallet for wallet payments, otherwise

@@ -127,13 +127,12 @@ pub fn request_hash(body: &[u8]) -> String {
 /// What an idempotency key says about a request.
 #[derive(Debug, PartialEq, Eq)]
 pub enum Idempotency {
-    /// First time: go ahead, then call `finish`.
-    Proceed { record_id: i32 },
     /// Seen with this body and answered: replay the answer.
     Replay { status: u16, body: String },
     /// Seen with another body.
     Mismatch,
-    /// Seen with this body and still being answered.
+    /// Seen with this body but never answered: a record an earlier version left when its
+    /// process stopped mid-request (records and answers now commit together).
     InProgress,
 }
 
@@ -177,15 +176,17 @@ pub async fn recall(
     }))
 }
 
-pub async fn begin(
-    db: &Db,
+/// Inside the caller's write transaction: records that this key's request is being
+/// answered, so the record and what the request did commit together. `None` when the key
+/// was seen before: roll the transaction back (on PostgreSQL the failed insert has ended
+/// it) and [`recall`] the earlier answer.
+pub async fn open_in(
+    txn: &impl ConnectionTrait,
     clock: &Clock,
-    vault: &Vault,
     key_id: i32,
     idempotency_key: &str,
     request_hash: &str,
-) -> Result<Idempotency, DbErr> {
-    let turn = crate::db::write_turn(db).await?;
+) -> Result<Option<i32>, DbErr> {
     let inserted = api_request::ActiveModel {
         api_key_id: Set(key_id),
         idempotency_key: Set(idempotency_key.to_owned()),
@@ -195,30 +196,59 @@ pub async fn begin(
         created_at: Set(clock.now()),
         ..Default::default()
     }
-    .insert(db)
+    .insert(txn)
     .await;
-    drop(turn);
     match inserted {
-        Ok(r) => Ok(Idempotency::Proceed { record_id: r.id }),
-        Err(e) if matches!(e.sql_err(), Some(SqlErr::UniqueConstraintViolation(_))) => {
-            recall(db, vault, key_id, idempotency_key, request_hash)
-                .await?
-                .ok_or_else(|| DbErr::Custom("idempotency record vanished".into()))
-        }
+        Ok(r) => Ok(Some(r.id)),
+        Err(e) if matches!(e.sql_err(), Some(SqlErr::UniqueConstraintViolation(_))) => Ok(None),
         Err(e) => Err(e),
     }
 }
 
-pub async fn finish(db: &Db, vault: &Vault, record_id: i32, status: u16, body: &str) -> Result<(), DbErr> {
+/// Inside the same transaction: the answer kept for replays, sealed.
+pub async fn answer_in(
+    txn: &impl ConnectionTrait,
+    vault: &Vault,
+    record_id: i32,
+    status: u16,
+    body: &str,
+) -> Result<(), DbErr> {
     let sealed = hex::encode(vault.seal(body, &answer_aad(record_id)));
-    let _turn = crate::db::write_turn(db).await?;
     api_request::Entity::update_many()
         .col_expr(api_request::Column::Status, Expr::value(Some(status as i32)))
         .col_expr(api_request::Column::Response, Expr::value(Some(sealed)))
         .filter(api_request::Column::Id.eq(record_id))
-        .exec(db)
+        .exec(txn)
         .await?;
     Ok(())
+}
+
+/// Keeps an answer on its own, for a request that changed nothing (refused, or rolled
+/// back): the record and its answer in one write. `Some` when the key was seen
+/// meanwhile: that earlier answer is the one to give.
+#[allow(clippy::too_many_arguments)]
+pub async fn keep(
+    db: &Db,
+    clock: &Clock,
+    vault: &Vault,
+    key_id: i32,
+    idempotency_key: &str,
+    request_hash: &str,
+    status: u16,
+    body: &str,
+) -> Result<Option<Idempotency>, DbErr> {
+    let txn = crate::db::begin_write(db).await?;
+    match open_in(&txn, clock, key_id, idempotency_key, request_hash).await? {
+        Some(record_id) => {
+            answer_in(&txn, vault, record_id, status, body).await?;
+            txn.commit().await?;
+            Ok(None)
+        }
+        None => {
+            txn.rollback().await?;
+            recall(db, vault, key_id, idempotency_key, request_hash).await
+        }
+    }
 }
 
 /// How long an `Idempotency-Key` is honoured: a replay within this window answers as the
@@ -233,13 +263,6 @@ pub async fn prune_requests(db: &Db, clock: &Clock) -> Result<u64, DbErr> {
         .exec(db)
         .await?
         .rows_affected)
-}
-
-/// Forgets a request that failed before it changed anything, so it may be retried.
-pub async fn abandon(db: &Db, record_id: i32) -> Result<(), DbErr> {
-    let _turn = crate::db::write_turn(db).await?;
-    api_request::Entity::delete_by_id(record_id).exec(db).await?;
-    Ok(())
 }
 
 /// A reseller's API key as staff see it: never the key, only its first characters.

@@ -85,9 +85,27 @@ db_test!(api_errors_have_stable_codes_and_change_nothing, |t| {
         let (s, v, _) = buy(&app, &key, &format!("e-{i}"), body).await;
         assert_eq!((s, v["error"]["code"].as_str()), (status, Some(code)), "{v}");
     }
-    // Nothing was held or sold by any of those.
+    // Nothing was held or sold by any of those, and no order was left behind: an order
+    // the wallet cannot pay is rolled back with its claim, not created and cancelled.
     let counts = inventory::counts(&app.shop.db, None, None).await.unwrap();
     assert_eq!((counts["available"], counts["reserved"], counts["sold"]), (2, 0, 0));
+    use sea_orm::{EntityTrait, PaginatorTrait};
+    assert_eq!(quanyi::entities::order::Entity::find().count(&app.shop.db).await.unwrap(), 0);
+    // A refusal is kept like a success: after a top-up, the same key and body still hear
+    // `insufficient_balance`, and a new key buys.
+    let user = quanyi::resellers::authenticate(&app.shop.db, &key).await.unwrap().unwrap().1;
+    let m = quanyi::money::Money::new("100.00".parse().unwrap(), Currency::CNY);
+    quanyi::wallet::staff_top_up(&app.shop.db, &app.shop.clock, &Actor::cli(), user.id, m, None).await.unwrap();
+    let (s, v, replayed) = buy(&app, &key, "e-0", json!({ "sku": "DREAM-100", "quantity": 2 })).await;
+    assert_eq!(
+        (s, v["error"]["code"].as_str(), replayed),
+        (StatusCode::PAYMENT_REQUIRED, Some("insufficient_balance"), true)
+    );
+    let jobs = quanyi::entities::job::Entity::find().count(&app.shop.db).await.unwrap();
+    let (s, v, _) = buy(&app, &key, "e-new", json!({ "sku": "DREAM-100", "quantity": 2 })).await;
+    assert_eq!((s, v["status"].as_str()), (StatusCode::CREATED, Some("fulfilled")), "{v}");
+    // One commit per order: no fulfilment or expiry job was queued for it.
+    assert_eq!(quanyi::entities::job::Entity::find().count(&app.shop.db).await.unwrap(), jobs);
     let r = app
         .http
         .post(app.url("/api/v1/orders"))

@@ -165,8 +165,13 @@ pub async fn place_order(
     let _admission =
         shop.gate.admit(lines.iter().map(|l| l.sku_code.as_str())).map_err(|e| AppError::code(e.code()))?;
     let s = session().await?;
-    // The session must exist to be counted against the hold cap.
+    // The session must exist to be counted against the hold cap. Writing it queues behind
+    // the other writers, so stock is read first: a crowd that missed the last code is
+    // answered without a write.
     if s.id().is_none() {
+        let stock = quanyi::orders::check_stock(&shop.db, lines).await;
+        shop.gate.learn(&stock);
+        stock.map_err(|e| AppError::code(e.code()))?;
         s.insert("checkout", true).await.map_err(|_| AppError::internal())?;
         s.save().await.map_err(|_| AppError::internal())?;
     }

@@ -17,7 +17,9 @@ use quanyi::{
     money::{Currency, Money},
     orders::{self, LineRequest, OrderError},
     resellers::{self, Idempotency},
+    vault::Vault,
 };
+use sea_orm::{ConnectionTrait, DbErr};
 use serde::Deserialize;
 use serde_json::{Value, json};
 use std::{net::SocketAddr, num::NonZeroU32, sync::Arc};
@@ -141,9 +143,9 @@ struct OrderRequest {
     topup_account: Option<String>,
 }
 
-async fn order_json(shop: &Shop, o: &orders::Order) -> Result<Value, ApiError> {
-    let lines = orders::lines(&shop.db, o.id).await.map_err(ApiError::internal)?;
-    let codes = orders::delivered_codes(&shop.db, &shop.vault, o.id).await.map_err(ApiError::internal)?;
+async fn order_json(db: &impl ConnectionTrait, vault: &Vault, o: &orders::Order) -> Result<Value, OrderError> {
+    let lines = orders::lines(db, o.id).await?;
+    let codes = orders::delivered_codes(db, vault, o.id).await?;
     Ok(json!({
         "order_no": o.order_no,
         "status": o.status,
@@ -208,38 +210,73 @@ async fn create_order(
         }
         Err(e) => return ApiError::from(e).into_response(),
     };
-    let record = match resellers::begin(&shop.db, &shop.clock, &shop.vault, key.id, idem, &hash).await {
-        Ok(Idempotency::Proceed { record_id }) => record_id,
-        Ok(seen) => return idempotent_answer(seen),
-        Err(e) => return ApiError::internal(e).into_response(),
+    let lines = [LineRequest { sku_code: req.sku.clone(), quantity: req.quantity, topup_account: req.topup_account }];
+    let ip = peer.ip().to_string();
+    // The checks that only read come first, outside the write transaction.
+    let checked = orders::check_wallet_purchase(&shop.db, user.id, &ip, &lines, req.reference.as_deref(), "api").await;
+    let outcome = match checked {
+        Ok(purchase) => bought_and_kept(shop, key.id, idem, &hash, &purchase).await,
+        Err(e) => Err(e),
     };
-    let outcome = async {
-        let lines =
-            [LineRequest { sku_code: req.sku.clone(), quantity: req.quantity, topup_account: req.topup_account }];
-        let ip = peer.ip().to_string();
-        let bought =
-            orders::buy_with_wallet(&shop.db, &shop.clock, user.id, &ip, &lines, req.reference.as_deref(), "api").await;
-        shop.gate.learn(&bought);
-        let order = bought?;
-        shop.cache.sold(&req.sku).await;
-        order_json(shop, &order).await
+    shop.gate.learn(&outcome);
+    let refused = match outcome {
+        Ok(Bought::Kept(text)) => {
+            shop.cache.sold(&req.sku).await;
+            return (StatusCode::CREATED, [(header::CONTENT_TYPE, "application/json")], text).into_response();
+        }
+        Ok(Bought::SeenBefore(seen)) => return idempotent_answer(seen),
+        Err(OrderError::Db(e)) => return ApiError::internal(e).into_response(),
+        Err(e) => ApiError::from(e),
+    };
+    // A refusal changed nothing; it is kept too, so a replay hears it again.
+    let ApiError(status, code, message) = refused;
+    let text = json!({ "error": { "code": code, "message": message } }).to_string();
+    match resellers::keep(&shop.db, &shop.clock, &shop.vault, key.id, idem, &hash, status.as_u16(), &text).await {
+        Ok(None) => (status, [(header::CONTENT_TYPE, "application/json")], text).into_response(),
+        Ok(Some(seen)) => idempotent_answer(seen),
+        Err(e) => ApiError::internal(e).into_response(),
+    }
+}
+
+enum Bought {
+    /// Bought, with the answer kept for replays in the same commit.
+    Kept(String),
+    /// The key was seen before: its earlier answer.
+    SeenBefore(Idempotency),
+}
+
+/// One write transaction per order: the idempotency record, the order, the claim of its
+/// codes, the debit, the delivery and the kept answer commit together, or nothing does.
+async fn bought_and_kept(
+    shop: &Shop,
+    key_id: i32,
+    idem: &str,
+    hash: &str,
+    purchase: &orders::WalletPurchase,
+) -> Result<Bought, OrderError> {
+    let txn = quanyi::db::begin_write(&shop.db).await?;
+    let Some(record) = resellers::open_in(&txn, &shop.clock, key_id, idem, hash).await? else {
+        txn.rollback().await?;
+        let seen = resellers::recall(&shop.db, &shop.vault, key_id, idem, hash).await?;
+        return Ok(Bought::SeenBefore(seen.ok_or_else(|| DbErr::Custom("idempotency record vanished".into()))?));
+    };
+    let kept = async {
+        let order = orders::buy_with_wallet_in(&txn, &shop.clock, purchase).await?;
+        let text = order_json(&txn, &shop.vault, &order).await?.to_string();
+        resellers::answer_in(&txn, &shop.vault, record, StatusCode::CREATED.as_u16(), &text).await?;
+        Ok::<_, OrderError>(text)
     }
     .await;
-    let (status, body) = match outcome {
-        Ok(v) => (StatusCode::CREATED, v),
-        Err(ApiError(status, code, message)) => (status, json!({ "error": { "code": code, "message": message } })),
-    };
-    let text = body.to_string();
-    // Answers are kept for replay; a server failure is forgotten so the client may retry.
-    let kept = if status.is_server_error() {
-        resellers::abandon(&shop.db, record).await
-    } else {
-        resellers::finish(&shop.db, &shop.vault, record, status.as_u16(), &text).await
-    };
-    if let Err(e) = kept {
-        tracing::error!(error = %e, "idempotency record not saved");
+    match kept {
+        Ok(text) => {
+            txn.commit().await?;
+            Ok(Bought::Kept(text))
+        }
+        Err(e) => {
+            txn.rollback().await?;
+            Err(e)
+        }
     }
-    (status, [(header::CONTENT_TYPE, "application/json")], text).into_response()
 }
 
 /// The answer to a request whose `Idempotency-Key` was seen before.
@@ -263,7 +300,7 @@ fn idempotent_answer(seen: Idempotency) -> Response {
             "this Idempotency-Key was used with a different body",
         )
         .into_response(),
-        Idempotency::InProgress | Idempotency::Proceed { .. } => ApiError::new(
+        Idempotency::InProgress => ApiError::new(
             StatusCode::CONFLICT,
             "request_in_progress",
             "a request with this Idempotency-Key is still running",
@@ -283,7 +320,7 @@ async fn order(
         .map_err(ApiError::internal)?
         .filter(|o| o.user_id == Some(user.id))
         .ok_or_else(|| ApiError::new(StatusCode::NOT_FOUND, "order_not_found", "no such order for this key"))?;
-    Ok(Json(order_json(&state.shop, &o).await?))
+    Ok(Json(order_json(&state.shop.db, &state.shop.vault, &o).await.map_err(ApiError::internal)?))
 }
 
 /// The OpenAPI 3.1 description of this API.
