@@ -82,18 +82,7 @@ pub async fn queue_for_order(
     if reason == "delivery"
         && let Some(uid) = order.user_id
     {
-        message::ActiveModel {
-            user_id: Set(uid),
-            order_id: Set(Some(order.id)),
-            kind: Set("order_delivered".into()),
-            title: Set(order.order_no.clone()),
-            body: Set(String::new()),
-            read_at: Set(None),
-            created_at: Set(now),
-            ..Default::default()
-        }
-        .insert(txn)
-        .await?;
+        delivered_message(order, uid, now).insert(txn).await?;
     }
     let mut queued = 0;
     let targets = [("email", order.contact_email.clone()), ("sms", order.contact_phone.clone())];
@@ -119,6 +108,41 @@ pub async fn queue_for_order(
         queued += 1;
     }
     Ok(queued)
+}
+
+/// Inside the reseller till's transaction: [`queue_for_order`]'s delivery for many orders
+/// in one statement. Their buyers are members and they carry no email or mobile, so the
+/// in-site message is the whole of it.
+pub(crate) async fn note_delivered(
+    txn: &impl ConnectionTrait,
+    now: DateTime<Utc>,
+    orders: &[&order::Model],
+) -> Result<(), DbErr> {
+    let notes: Vec<_> = orders
+        .iter()
+        .filter_map(|o| {
+            debug_assert!(o.contact_email.is_none() && o.contact_phone.is_none());
+            Some(delivered_message(o, o.user_id?, now))
+        })
+        .collect();
+    if !notes.is_empty() {
+        message::Entity::insert_many(notes).exec_without_returning(txn).await?;
+    }
+    Ok(())
+}
+
+/// The in-site "your order was delivered" message for a member.
+fn delivered_message(order: &order::Model, user_id: i32, now: DateTime<Utc>) -> message::ActiveModel {
+    message::ActiveModel {
+        user_id: Set(user_id),
+        order_id: Set(Some(order.id)),
+        kind: Set("order_delivered".into()),
+        title: Set(order.order_no.clone()),
+        body: Set(String::new()),
+        read_at: Set(None),
+        created_at: Set(now),
+        ..Default::default()
+    }
 }
 
 /// Who asks for a resend.

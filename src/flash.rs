@@ -91,9 +91,21 @@ impl Gate {
     }
 
     pub fn mark_sold_out(&self, sku_code: &str) {
-        if let Some(lane) = self.skus().get_mut(sku_code.trim()) {
-            lane.sold_out_at = Some(Instant::now());
+        let seats = self.seats_per_sku as usize;
+        self.skus()
+            .entry(sku_code.trim().to_owned())
+            .or_insert_with(|| Lane { seats: Arc::new(Semaphore::new(seats)), sold_out_at: None })
+            .sold_out_at = Some(Instant::now());
+    }
+
+    /// The sold-out flag alone, for checkouts that queue elsewhere instead of taking seats
+    /// (the reseller API's till): `SoldOut` when this SKU was seen sold out within
+    /// [`SOLD_OUT_FRESH`].
+    pub fn refuse_if_sold_out(&self, sku_code: &str) -> Result<(), OrderError> {
+        if self.sold_out(sku_code) {
+            return Err(OrderError::SoldOut { sku_code: sku_code.trim().to_owned() });
         }
+        Ok(())
     }
 
     /// Was this SKU seen sold out within [`SOLD_OUT_FRESH`]?

@@ -442,6 +442,83 @@ pub async fn reserve(
     Ok(res.rows_affected() as u32)
 }
 
+/// Inside a write transaction: takes up to `quantity` available codes of a SKU straight to
+/// `sold` for orders about to be written in the same transaction (the reseller API's
+/// till), lowest id first; [`assign_sold`] then names their orders and [`unclaim`] returns
+/// any left over. The claim is the same guarded update as [`reserve`]'s (`FOR UPDATE SKIP
+/// LOCKED` on PostgreSQL; SQLite's write lock), so no code is taken twice.
+pub async fn claim_for_sale(
+    txn: &impl ConnectionTrait,
+    sku_id: i32,
+    quantity: u32,
+    now: DateTime<Utc>,
+) -> Result<Vec<Code>, DbErr> {
+    let backend = txn.get_database_backend();
+    let sql = match backend {
+        DbBackend::Postgres => {
+            "WITH picked AS (SELECT id FROM codes WHERE sku_id = $2 AND status = 'available' \
+             AND (expires_at IS NULL OR expires_at > $1) ORDER BY id LIMIT $3 FOR UPDATE SKIP LOCKED) \
+             UPDATE codes SET status = 'sold', sold_at = $1, reserved_until = NULL \
+             FROM picked WHERE codes.id = picked.id AND codes.status = 'available' RETURNING codes.*"
+        }
+        _ => {
+            "UPDATE codes SET status = 'sold', sold_at = ?1, reserved_until = NULL \
+             WHERE id IN (SELECT id FROM codes WHERE sku_id = ?2 AND status = 'available' \
+             AND (expires_at IS NULL OR expires_at > ?1) ORDER BY id LIMIT ?3) \
+             AND status = 'available' RETURNING *"
+        }
+    };
+    let mut codes = code::Entity::find()
+        .from_raw_sql(Statement::from_sql_and_values(
+            backend,
+            sql,
+            [now.into(), sku_id.into(), (quantity as i64).into()],
+        ))
+        .all(txn)
+        .await?;
+    codes.sort_by_key(|c| c.id);
+    Ok(codes)
+}
+
+/// Names the orders of codes taken by [`claim_for_sale`]: `(code id, order id)` pairs, in
+/// one statement.
+pub async fn assign_sold(txn: &impl ConnectionTrait, pairs: &[(i32, i32)]) -> Result<(), DbErr> {
+    use sea_orm::sea_query::{CaseStatement, Expr};
+    let Some(&(first_code, first_order)) = pairs.first() else { return Ok(()) };
+    let case = pairs[1..].iter().fold(
+        CaseStatement::new().case(code::Column::Id.eq(first_code), Expr::value(first_order)),
+        |case, &(code_id, order_id)| case.case(code::Column::Id.eq(code_id), Expr::value(order_id)),
+    );
+    let res = code::Entity::update_many()
+        .col_expr(code::Column::OrderId, case.into())
+        .filter(code::Column::Id.is_in(pairs.iter().map(|p| p.0)))
+        .filter(code::Column::Status.eq(CodeStatus::Sold.as_str()))
+        .filter(code::Column::OrderId.is_null())
+        .exec(txn)
+        .await?;
+    if res.rows_affected != pairs.len() as u64 {
+        return Err(DbErr::Custom(format!("{} of {} claimed codes could be assigned", res.rows_affected, pairs.len())));
+    }
+    Ok(())
+}
+
+/// Returns codes taken by [`claim_for_sale`] that no order needed (guarded: only codes
+/// still sold to nobody).
+pub async fn unclaim(txn: &impl ConnectionTrait, code_ids: &[i32]) -> Result<(), DbErr> {
+    if code_ids.is_empty() {
+        return Ok(());
+    }
+    code::Entity::update_many()
+        .col_expr(code::Column::Status, sea_orm::sea_query::Expr::value(CodeStatus::Available.as_str()))
+        .col_expr(code::Column::SoldAt, sea_orm::sea_query::Expr::value(Option::<DateTime<Utc>>::None))
+        .filter(code::Column::Id.is_in(code_ids.iter().copied()))
+        .filter(code::Column::Status.eq(CodeStatus::Sold.as_str()))
+        .filter(code::Column::OrderId.is_null())
+        .exec(txn)
+        .await?;
+    Ok(())
+}
+
 /// Returns an order's reserved codes to stock (guarded: only codes still reserved for it).
 pub async fn release(txn: &impl ConnectionTrait, order_id: i32) -> Result<u64, DbErr> {
     let res = code::Entity::update_many()

@@ -26,6 +26,7 @@ pub mod resellers;
 pub mod session_store;
 #[cfg(any(test, feature = "testing"))]
 pub mod testing;
+pub mod till;
 pub mod vault;
 pub mod wallet;
 
@@ -33,7 +34,7 @@ pub use clock::Clock;
 pub use config::{Config, Mode};
 
 /// What every request handler, server function and job needs from the shop: storage,
-/// settings, the clock, and this instance's flash-sale gate and read cache. Cheap to clone.
+/// settings, the clock, and this instance's flash-sale gate, read cache and till. Cheap to clone.
 #[derive(Clone, Debug)]
 pub struct Shop {
     pub db: db::Db,
@@ -42,11 +43,13 @@ pub struct Shop {
     pub vault: vault::Vault,
     pub gate: std::sync::Arc<flash::Gate>,
     pub cache: std::sync::Arc<cache::ReadCache>,
+    pub till: std::sync::Arc<till::Till>,
 }
 
 impl Shop {
     pub fn new(db: db::Db, config: Config, clock: Clock, vault: vault::Vault) -> Self {
         let gate = flash::Gate::new(config.checkout_concurrency_per_sku);
+        let till = till::Till::new(config.api_queue_per_sku);
         Self {
             db,
             config: std::sync::Arc::new(config),
@@ -54,6 +57,7 @@ impl Shop {
             vault,
             gate: std::sync::Arc::new(gate),
             cache: Default::default(),
+            till: std::sync::Arc::new(till),
         }
     }
 

@@ -261,16 +261,16 @@ async fn line_units(
 }
 
 /// Who a buyer is, for per-buyer SKU limits: the account, and the contacts used.
-struct BuyerKeys {
-    user_id: Option<i32>,
-    email: Option<String>,
-    phone: Option<String>,
+pub(crate) struct BuyerKeys {
+    pub(crate) user_id: Option<i32>,
+    pub(crate) email: Option<String>,
+    pub(crate) phone: Option<String>,
 }
 
 /// Serialises one buyer's concurrent checkouts (PostgreSQL: advisory transaction locks
 /// on each key; SQLite's write transaction already serialises everything), so a bot
 /// firing many requests at once cannot slip past its limit.
-async fn lock_buyer(txn: &impl ConnectionTrait, k: &BuyerKeys) -> Result<(), DbErr> {
+pub(crate) async fn lock_buyer(txn: &impl ConnectionTrait, k: &BuyerKeys) -> Result<(), DbErr> {
     if txn.get_database_backend() != sea_orm::DbBackend::Postgres {
         return Ok(());
     }
@@ -292,7 +292,7 @@ async fn lock_buyer(txn: &impl ConnectionTrait, k: &BuyerKeys) -> Result<(), DbE
 
 /// Units of a SKU this buyer holds or bought (unpaid holds count; expired, cancelled and
 /// refunded orders do not).
-async fn units_bought(txn: &impl ConnectionTrait, k: &BuyerKeys, sku_id: i32) -> Result<i64, DbErr> {
+pub(crate) async fn units_bought(txn: &impl ConnectionTrait, k: &BuyerKeys, sku_id: i32) -> Result<i64, DbErr> {
     use sea_orm::Condition;
     let mut who = Condition::any();
     if let Some(u) = k.user_id {
@@ -406,14 +406,12 @@ pub async fn check_stock(db: &impl ConnectionTrait, lines: &[LineRequest]) -> Re
 /// Inside a write transaction: the per-buyer limits, then the order (`pending_payment`),
 /// its lines and the claim of its codes until `until`. An error leaves the transaction
 /// for the caller to roll back.
-#[allow(clippy::too_many_arguments)]
 async fn place(
     txn: &impl ConnectionTrait,
     buyer: &Buyer,
     c: &Checked,
     channel: &str,
     lookup_token: &str,
-    external_ref: Option<&str>,
     until: DateTime<Utc>,
     now: DateTime<Utc>,
 ) -> Result<Order, OrderError> {
@@ -448,7 +446,7 @@ async fn place(
         paid_at: Set(None),
         fulfilled_at: Set(None),
         updated_at: Set(now),
-        external_ref: Set(external_ref.map(|r| r.chars().take(128).collect())),
+        external_ref: Set(None),
         ..Default::default()
     }
     .insert(txn)
@@ -507,7 +505,7 @@ pub async fn create_order(
     let token = new_lookup_token();
     let until = now + policy.hold;
     let txn = db::begin_write(db).await?;
-    let order = match place(&txn, buyer, &c, channel, &token, None, until, now).await {
+    let order = match place(&txn, buyer, &c, channel, &token, until, now).await {
         Ok(order) => order,
         Err(e) => {
             txn.rollback().await?;
@@ -672,8 +670,8 @@ async fn note_payment(
 }
 
 /// Inside a write transaction: moves an unpaid order to `paid` and takes its total from
-/// the buyer's wallet, with the payment on record. An error leaves the transaction for
-/// the caller to roll back.
+/// the buyer's wallet (refused if it would overdraw), with the payment on record. An error
+/// leaves the transaction for the caller to roll back.
 async fn charge_wallet(
     txn: &impl ConnectionTrait,
     clock: &Clock,
@@ -684,19 +682,14 @@ async fn charge_wallet(
     if !transition(txn, order.id, &[Status::PendingPayment], Status::Paid, now).await? {
         return Err(OrderError::NotPayable);
     }
-    debit_wallet(txn, clock, order, user_id, now).await
+    wallet::post(txn, clock, user_id, -order.total_e4, "payment", Some(order.id), Some(&order.order_no), None).await?;
+    wallet_payment(order, now).insert(txn).await?;
+    Ok(())
 }
 
-/// The wallet half of [`charge_wallet`]: the debit (refused if it would overdraw) and the
-/// payment's record.
-async fn debit_wallet(
-    txn: &impl ConnectionTrait,
-    clock: &Clock,
-    order: &Order,
-    user_id: i32,
-    now: DateTime<Utc>,
-) -> Result<(), OrderError> {
-    wallet::post(txn, clock, user_id, -order.total_e4, "payment", Some(order.id), Some(&order.order_no), None).await?;
+/// The record of an order paid from its buyer's wallet (one per order: its event id is
+/// unique per provider).
+pub(crate) fn wallet_payment(order: &Order, now: DateTime<Utc>) -> payment_event::ActiveModel {
     payment_event::ActiveModel {
         provider: Set("wallet".into()),
         event_id: Set(format!("wallet:{}", order.order_no)),
@@ -705,9 +698,6 @@ async fn debit_wallet(
         created_at: Set(now),
         ..Default::default()
     }
-    .insert(txn)
-    .await?;
-    Ok(())
 }
 
 /// Pays an order from its buyer's wallet.
@@ -729,89 +719,6 @@ pub async fn pay_with_wallet(
     crash_point("after_paid");
     fulfil(db, clock, order.id).await?;
     Ok(PaymentOutcome::Applied)
-}
-
-/// A wallet purchase (the reseller API) checked against the catalog: see
-/// [`check_wallet_purchase`] and [`buy_with_wallet_in`].
-pub struct WalletPurchase {
-    buyer: Buyer,
-    checked: Checked,
-    reference: Option<String>,
-    channel: String,
-}
-
-/// The reads before a wallet purchase, outside any transaction: unknown SKUs, bad
-/// quantities and stock already gone are refused here. No hold caps apply: the hold
-/// lasts only as long as the purchase's own transaction.
-pub async fn check_wallet_purchase(
-    db: &impl ConnectionTrait,
-    user_id: i32,
-    ip: &str,
-    lines: &[LineRequest],
-    reference: Option<&str>,
-    channel: &str,
-) -> Result<WalletPurchase, OrderError> {
-    let buyer = Buyer { user_id: Some(user_id), ip: ip.to_owned(), ..Default::default() };
-    let checked = check(db, &buyer, lines).await?;
-    Ok(WalletPurchase { buyer, checked, reference: reference.map(str::to_owned), channel: channel.to_owned() })
-}
-
-/// Buys, pays from the wallet and delivers in the caller's write transaction, so a
-/// flash-sale order is one commit: the order, the claim of its codes, the debit, the
-/// payment record and the delivery land together or not at all. On an error (sold out,
-/// insufficient balance, over the per-buyer limit) the caller rolls back and nothing
-/// happened — no order, no hold, no charge.
-pub async fn buy_with_wallet_in(
-    txn: &impl ConnectionTrait,
-    clock: &Clock,
-    p: &WalletPurchase,
-) -> Result<Order, OrderError> {
-    let now = clock.now();
-    let user_id = p.buyer.user_id.ok_or(OrderError::NotFound)?;
-    // The hold is never seen outside this transaction; the lookup token is never shown
-    // (the reseller finds its orders by key).
-    let until = now + Duration::minutes(15);
-    let mut order =
-        place(txn, &p.buyer, &p.checked, &p.channel, &new_lookup_token(), p.reference.as_deref(), until, now).await?;
-    if !transition(txn, order.id, &[Status::PendingPayment], Status::Paid, now).await? {
-        return Err(OrderError::NotPayable);
-    }
-    note_payment(txn, order.id, "wallet", None).await?;
-    order.status = Status::Paid.as_str().into();
-    order.payment_provider = Some("wallet".into());
-    order.paid_at = Some(now);
-    fulfil_in(txn, clock, &order)
-        .await?
-        .ok_or_else(|| DbErr::Custom("a wallet purchase could not be fulfilled in its own transaction".into()))?;
-    // The debit comes last: on PostgreSQL every order of one reseller waits on its wallet
-    // row from here to the commit, so that stretch is kept short.
-    debit_wallet(txn, clock, &order, user_id, now).await?;
-    Ok(by_no(txn, &order.order_no).await?.ok_or(OrderError::NotFound)?)
-}
-
-/// Buys and pays from the wallet in one call and one transaction (see
-/// [`buy_with_wallet_in`]).
-pub async fn buy_with_wallet(
-    db: &Db,
-    clock: &Clock,
-    user_id: i32,
-    ip: &str,
-    lines: &[LineRequest],
-    reference: Option<&str>,
-    channel: &str,
-) -> Result<Order, OrderError> {
-    let purchase = check_wallet_purchase(db, user_id, ip, lines, reference, channel).await?;
-    let txn = db::begin_write(db).await?;
-    match buy_with_wallet_in(&txn, clock, &purchase).await {
-        Ok(order) => {
-            txn.commit().await?;
-            Ok(order)
-        }
-        Err(e) => {
-            txn.rollback().await?;
-            Err(e)
-        }
-    }
 }
 
 /// Test hook: `QUANYI_CRASH_AT=<point>` aborts the process there, so tests can prove

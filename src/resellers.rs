@@ -8,14 +8,14 @@ use crate::{
     audit,
     db::Db,
     entities::{api_key, api_request},
-    money::Money,
+    money::{Currency, Money},
+    orders::{Line, Order, OrderError},
     vault::Vault,
     wallet,
 };
 use rand::RngCore;
-use sea_orm::{
-    ActiveModelTrait, ColumnTrait, ConnectionTrait, DbErr, EntityTrait, QueryFilter, Set, SqlErr, sea_query::Expr,
-};
+use sea_orm::{ActiveModelTrait, ColumnTrait, ConnectionTrait, DbErr, EntityTrait, QueryFilter, Set, sea_query::Expr};
+use serde_json::json;
 use sha2::{Digest, Sha256};
 
 #[derive(Debug, thiserror::Error)]
@@ -176,79 +176,47 @@ pub async fn recall(
     }))
 }
 
-/// Inside the caller's write transaction: records that this key's request is being
-/// answered, so the record and what the request did commit together. `None` when the key
-/// was seen before: roll the transaction back (on PostgreSQL the failed insert has ended
-/// it) and [`recall`] the earlier answer.
-pub async fn open_in(
-    txn: &impl ConnectionTrait,
-    clock: &Clock,
-    key_id: i32,
-    idempotency_key: &str,
-    request_hash: &str,
-) -> Result<Option<i32>, DbErr> {
-    let inserted = api_request::ActiveModel {
-        api_key_id: Set(key_id),
-        idempotency_key: Set(idempotency_key.to_owned()),
-        request_hash: Set(request_hash.to_owned()),
-        status: Set(None),
-        response: Set(None),
-        created_at: Set(clock.now()),
-        ..Default::default()
-    }
-    .insert(txn)
-    .await;
-    match inserted {
-        Ok(r) => Ok(Some(r.id)),
-        Err(e) if matches!(e.sql_err(), Some(SqlErr::UniqueConstraintViolation(_))) => Ok(None),
-        Err(e) => Err(e),
+/// A kept answer, sealed and hex-encoded for its record.
+pub(crate) fn seal_answer(vault: &Vault, record_id: i32, body: &str) -> String {
+    hex::encode(vault.seal(body, &answer_aad(record_id)))
+}
+
+/// The API's view of an order, with the codes delivered on each line: what a `201`
+/// carries, what a replay repeats and what `GET /api/v1/orders/{no}` shows.
+pub fn receipt(order: &Order, lines: &[(Line, Vec<String>)]) -> serde_json::Value {
+    let money = |e4| Money::from_e4(e4, Currency::CNY).amount.to_string();
+    json!({
+        "order_no": order.order_no,
+        "status": order.status,
+        "reference": order.external_ref,
+        "total": money(order.total_e4),
+        "refunded": money(order.refunded_e4),
+        "currency": order.currency,
+        "created_at": order.created_at.to_rfc3339(),
+        "lines": lines.iter().map(|(l, codes)| json!({
+            "sku": l.sku_code,
+            "quantity": l.quantity,
+            "unit_price": money(l.unit_price_e4),
+            "codes": codes,
+        })).collect::<Vec<_>>(),
+    })
+}
+
+/// The HTTP status the API gives an order refused for this reason.
+pub fn refusal_status(e: &OrderError) -> u16 {
+    match e {
+        OrderError::SoldOut { .. } | OrderError::NotPayable => 409,
+        OrderError::InsufficientBalance => 402,
+        OrderError::Busy => 429,
+        OrderError::NotFound => 404,
+        OrderError::Db(_) => 500,
+        _ => 422,
     }
 }
 
-/// Inside the same transaction: the answer kept for replays, sealed.
-pub async fn answer_in(
-    txn: &impl ConnectionTrait,
-    vault: &Vault,
-    record_id: i32,
-    status: u16,
-    body: &str,
-) -> Result<(), DbErr> {
-    let sealed = hex::encode(vault.seal(body, &answer_aad(record_id)));
-    api_request::Entity::update_many()
-        .col_expr(api_request::Column::Status, Expr::value(Some(status as i32)))
-        .col_expr(api_request::Column::Response, Expr::value(Some(sealed)))
-        .filter(api_request::Column::Id.eq(record_id))
-        .exec(txn)
-        .await?;
-    Ok(())
-}
-
-/// Keeps an answer on its own, for a request that changed nothing (refused, or rolled
-/// back): the record and its answer in one write. `Some` when the key was seen
-/// meanwhile: that earlier answer is the one to give.
-#[allow(clippy::too_many_arguments)]
-pub async fn keep(
-    db: &Db,
-    clock: &Clock,
-    vault: &Vault,
-    key_id: i32,
-    idempotency_key: &str,
-    request_hash: &str,
-    status: u16,
-    body: &str,
-) -> Result<Option<Idempotency>, DbErr> {
-    let txn = crate::db::begin_write(db).await?;
-    match open_in(&txn, clock, key_id, idempotency_key, request_hash).await? {
-        Some(record_id) => {
-            answer_in(&txn, vault, record_id, status, body).await?;
-            txn.commit().await?;
-            Ok(None)
-        }
-        None => {
-            txn.rollback().await?;
-            recall(db, vault, key_id, idempotency_key, request_hash).await
-        }
-    }
+/// A refused order's answer: its status and `{"error":{"code":…,"message":…}}`.
+pub fn refusal(e: &OrderError) -> (u16, String) {
+    (refusal_status(e), json!({ "error": { "code": e.code(), "message": e.to_string() } }).to_string())
 }
 
 /// How long an `Idempotency-Key` is honoured: a replay within this window answers as the

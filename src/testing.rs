@@ -4,7 +4,7 @@
 //! so out loud (and never under `CI`). Each test process migrates one template database
 //! (`qyt_tpl_<pid>`) and clones it per test; databases of dead processes are swept.
 use crate::db::{self, Db};
-use sea_orm::{ConnectionTrait, Database};
+use sea_orm::ConnectionTrait;
 use std::path::PathBuf;
 use tokio::sync::OnceCell;
 
@@ -49,7 +49,7 @@ static TEMPLATE: OnceCell<String> = OnceCell::const_new();
 async fn pg_template() -> String {
     TEMPLATE
         .get_or_init(|| async {
-            let admin = Database::connect(pg_admin_url()).await.unwrap_or_else(|e| {
+            let admin = db::connect(&pg_admin_url(), 1).await.unwrap_or_else(|e| {
                 panic!(
                     "PostgreSQL is required for the test suite and is unreachable at {} ({e}). \
                      Start it (see README) or set QUANYI_TEST_SKIP_PG=1 to skip it knowingly.",
@@ -103,7 +103,7 @@ impl TestDb {
             Backend::Postgres => {
                 let template = pg_template().await;
                 let name = format!("qyt_db_{}_{}", std::process::id(), uuid::Uuid::new_v4().simple());
-                let admin = Database::connect(pg_admin_url()).await.unwrap();
+                let admin = db::connect(&pg_admin_url(), 1).await.unwrap();
                 admin.execute_unprepared(&format!("CREATE DATABASE {name} TEMPLATE {template}")).await.unwrap();
                 admin.close().await.unwrap();
                 let url = pg_url_for(&name);
@@ -132,6 +132,32 @@ impl TestDb {
         };
         crate::Shop::new(self.db.clone(), config, clock, test_vault())
     }
+}
+
+impl TestDb {
+    /// The shop around this database with the demo catalog (and no stock).
+    pub async fn seeded_shop(&self, clock: crate::Clock) -> crate::Shop {
+        let shop = self.shop(clock);
+        let dir = std::env::temp_dir().join(format!("qy-seed-{}", uuid::Uuid::new_v4()));
+        crate::demo::seed(&shop.db, &shop.clock, &dir).await.unwrap();
+        let _ = std::fs::remove_dir_all(dir);
+        shop
+    }
+}
+
+/// Imports `n` codes `PREFIX-00000`, `PREFIX-00001`, … into a SKU (supplier "Test", ¥1.00).
+pub async fn stock(shop: &crate::Shop, sku: &str, prefix: &str, n: usize) {
+    let spec = crate::inventory::BatchSpec {
+        sku_code: sku.into(),
+        unit_cost: "1.00".parse().unwrap(),
+        currency: crate::money::Currency::CNY,
+        supplier: "Test".into(),
+        expires_at: None,
+        source: "cli",
+    };
+    let text: String = (0..n).map(|i| format!("{prefix}-{i:05}\n")).collect();
+    let actor = crate::accounts::Actor::cli();
+    crate::inventory::import_codes(&shop.db, &shop.clock, &shop.vault, &actor, &spec, &text, |_, _| {}).await.unwrap();
 }
 
 impl Drop for TestDb {

@@ -94,6 +94,50 @@ pub async fn post(
     Ok(after)
 }
 
+/// Inside a write transaction: one account pays for several orders at once (the reseller
+/// API's till) — one guarded debit of their sum and one ledger entry per order, each with
+/// the balance after it. `balance_e4` is the balance read (and locked) in the same
+/// transaction; the payments must not exceed it. Returns the balance after.
+pub(crate) async fn pay_for_orders(
+    txn: &impl ConnectionTrait,
+    now: chrono::DateTime<chrono::Utc>,
+    user_id: i32,
+    balance_e4: i64,
+    orders: &[(i32, &str, i64)],
+) -> Result<i64, WalletError> {
+    let total: i64 = orders.iter().map(|(_, _, amount)| amount).sum();
+    if orders.is_empty() || total <= 0 {
+        return Ok(balance_e4);
+    }
+    let debited = wallet::Entity::update_many()
+        .col_expr(wallet::Column::BalanceE4, Expr::col(wallet::Column::BalanceE4).sub(total))
+        .filter(wallet::Column::UserId.eq(user_id))
+        .filter(wallet::Column::BalanceE4.eq(balance_e4))
+        .filter(wallet::Column::BalanceE4.gte(total))
+        .exec(txn)
+        .await?;
+    if debited.rows_affected != 1 {
+        return Err(WalletError::InsufficientBalance);
+    }
+    let mut after = balance_e4;
+    let entries = orders.iter().map(|&(order_id, order_no, amount)| {
+        after -= amount;
+        wallet_entry::ActiveModel {
+            user_id: Set(user_id),
+            amount_e4: Set(-amount),
+            balance_after_e4: Set(after),
+            kind: Set("payment".into()),
+            order_id: Set(Some(order_id)),
+            note: Set(Some(order_no.chars().take(200).collect())),
+            actor_id: Set(None),
+            created_at: Set(now),
+            ..Default::default()
+        }
+    });
+    wallet_entry::Entity::insert_many(entries.collect::<Vec<_>>()).exec_without_returning(txn).await?;
+    Ok(after)
+}
+
 /// Staff credit an account (audit-logged).
 pub async fn staff_top_up(
     db: &impl ConnectionTrait,

@@ -17,11 +17,7 @@ use sea_orm::{ColumnTrait, ConnectionTrait, EntityTrait, PaginatorTrait, QueryFi
 use std::collections::HashSet;
 
 async fn seeded_shop(t: &TestDb, clock: Clock) -> Shop {
-    let shop = t.shop(clock);
-    let dir = std::env::temp_dir().join(format!("qy-pipe-{}", uuid::Uuid::new_v4()));
-    quanyi::demo::seed(&shop.db, &shop.clock, &dir).await.unwrap();
-    std::fs::remove_dir_all(dir).ok();
-    shop
+    t.seeded_shop(clock).await
 }
 
 fn spec(sku: &str) -> BatchSpec {
@@ -529,4 +525,32 @@ db_test!(two_fulfilments_of_one_order_at_once_deliver_once_and_refund_nothing, |
         assert_eq!((l.delivered, l.refunded), (2, 0));
     }
     assert_eq!(allocation::Entity::find().count(&shop.db).await.unwrap(), 40);
+});
+
+db_test!(connections_to_postgres_send_statements_without_delay, |t| {
+    // sqlx 0.9.0 leaves Nagle's algorithm on; `db::connect` turns it off (see there), or
+    // every statement longer than a segment waits up to 40 ms for a delayed ACK.
+    use sea_orm::ConnectionTrait;
+    t.db.execute_unprepared("SELECT 1").await.unwrap();
+    if t.backend != Backend::Postgres {
+        return;
+    }
+    let url: sqlx::postgres::PgConnectOptions = t.url.parse().unwrap();
+    let peers: Vec<std::net::SocketAddr> =
+        std::net::ToSocketAddrs::to_socket_addrs(&(url.get_host(), url.get_port())).unwrap().collect();
+    let mut seen = 0;
+    for entry in std::fs::read_dir("/proc/self/fd").unwrap().flatten() {
+        let Some(fd) = entry.file_name().to_str().and_then(|n| n.parse::<i32>().ok()) else { continue };
+        if !std::fs::read_link(entry.path()).is_ok_and(|l| l.to_string_lossy().starts_with("socket:")) {
+            continue;
+        }
+        // SAFETY: borrowed for two system calls while the pool keeps its connections open.
+        let fd = unsafe { std::os::fd::BorrowedFd::borrow_raw(fd) };
+        let socket = socket2::SockRef::from(&fd);
+        if socket.peer_addr().ok().and_then(|a| a.as_socket()).is_some_and(|a| peers.contains(&a)) {
+            seen += 1;
+            assert!(socket.tcp_nodelay().unwrap(), "a connection to PostgreSQL still delays its segments");
+        }
+    }
+    assert!(seen > 0, "no connection to PostgreSQL found");
 });

@@ -13,13 +13,12 @@ use axum::{
 };
 use governor::{DefaultKeyedRateLimiter, Quota, RateLimiter};
 use quanyi::{
-    Shop,
-    money::{Currency, Money},
-    orders::{self, LineRequest, OrderError},
+    orders::{self, OrderError},
     resellers::{self, Idempotency},
+    till::{Purchase, Rung},
     vault::Vault,
 };
-use sea_orm::{ConnectionTrait, DbErr};
+use sea_orm::ConnectionTrait;
 use serde::Deserialize;
 use serde_json::{Value, json};
 use std::{net::SocketAddr, num::NonZeroU32, sync::Arc};
@@ -63,14 +62,10 @@ impl ApiError {
 
 impl From<OrderError> for ApiError {
     fn from(e: OrderError) -> Self {
-        let status = match &e {
-            OrderError::SoldOut { .. } | OrderError::NotPayable => StatusCode::CONFLICT,
-            OrderError::InsufficientBalance => StatusCode::PAYMENT_REQUIRED,
-            OrderError::Busy => StatusCode::TOO_MANY_REQUESTS,
-            OrderError::NotFound => StatusCode::NOT_FOUND,
-            OrderError::Db(db) => return Self::internal(db),
-            _ => StatusCode::UNPROCESSABLE_ENTITY,
-        };
+        if let OrderError::Db(db) = &e {
+            return Self::internal(db);
+        }
+        let status = StatusCode::from_u16(resellers::refusal_status(&e)).unwrap_or(StatusCode::UNPROCESSABLE_ENTITY);
         Self::new(status, e.code(), e.to_string())
     }
 }
@@ -144,23 +139,16 @@ struct OrderRequest {
 }
 
 async fn order_json(db: &impl ConnectionTrait, vault: &Vault, o: &orders::Order) -> Result<Value, OrderError> {
-    let lines = orders::lines(db, o.id).await?;
     let codes = orders::delivered_codes(db, vault, o.id).await?;
-    Ok(json!({
-        "order_no": o.order_no,
-        "status": o.status,
-        "reference": o.external_ref,
-        "total": Money::from_e4(o.total_e4, Currency::CNY).amount.to_string(),
-        "refunded": Money::from_e4(o.refunded_e4, Currency::CNY).amount.to_string(),
-        "currency": o.currency,
-        "created_at": o.created_at.to_rfc3339(),
-        "lines": lines.iter().map(|l| json!({
-            "sku": l.sku_code,
-            "quantity": l.quantity,
-            "unit_price": Money::from_e4(l.unit_price_e4, Currency::CNY).amount.to_string(),
-            "codes": codes.iter().filter(|(line, _, _)| *line == l.id).map(|(_, _, c)| c.clone()).collect::<Vec<_>>(),
-        })).collect::<Vec<_>>(),
-    }))
+    let lines: Vec<_> = orders::lines(db, o.id)
+        .await?
+        .into_iter()
+        .map(|l| {
+            let mine = codes.iter().filter(|(line, _, _)| *line == l.id).map(|(_, _, c)| c.clone()).collect();
+            (l, mine)
+        })
+        .collect();
+    Ok(resellers::receipt(o, &lines))
 }
 
 async fn create_order(
@@ -195,87 +183,38 @@ async fn create_order(
                 .into_response();
         }
     };
-    // Flash-sale admission, from memory, before any database work. `busy` (429, Retry-After)
-    // is safe to give anyone: a retry gets whatever answer is due. `sold_out` is not, to a
-    // retry of an order that went through — so that one is asked of the database first
-    // (read only). Answers given here ran nothing, so nothing is kept for replay.
-    let _admission = match shop.gate.admit([req.sku.as_str()]) {
-        Ok(a) => a,
-        Err(e @ OrderError::SoldOut { .. }) => {
-            return match resellers::recall(&shop.db, &shop.vault, key.id, idem, &hash).await {
-                Ok(Some(seen)) => idempotent_answer(seen),
-                Ok(None) => ApiError::from(e).into_response(),
-                Err(e) => ApiError::internal(e).into_response(),
-            };
-        }
-        Err(e) => return ApiError::from(e).into_response(),
-    };
-    let lines = [LineRequest { sku_code: req.sku.clone(), quantity: req.quantity, topup_account: req.topup_account }];
-    let ip = peer.ip().to_string();
-    // The checks that only read come first, outside the write transaction.
-    let checked = orders::check_wallet_purchase(&shop.db, user.id, &ip, &lines, req.reference.as_deref(), "api").await;
-    let outcome = match checked {
-        Ok(purchase) => bought_and_kept(shop, key.id, idem, &hash, &purchase).await,
-        Err(e) => Err(e),
-    };
-    shop.gate.learn(&outcome);
-    let refused = match outcome {
-        Ok(Bought::Kept(text)) => {
-            shop.cache.sold(&req.sku).await;
-            return (StatusCode::CREATED, [(header::CONTENT_TYPE, "application/json")], text).into_response();
-        }
-        Ok(Bought::SeenBefore(seen)) => return idempotent_answer(seen),
-        Err(OrderError::Db(e)) => return ApiError::internal(e).into_response(),
-        Err(e) => ApiError::from(e),
-    };
-    // A refusal changed nothing; it is kept too, so a replay hears it again.
-    let ApiError(status, code, message) = refused;
-    let text = json!({ "error": { "code": code, "message": message } }).to_string();
-    match resellers::keep(&shop.db, &shop.clock, &shop.vault, key.id, idem, &hash, status.as_u16(), &text).await {
-        Ok(None) => (status, [(header::CONTENT_TYPE, "application/json")], text).into_response(),
-        Ok(Some(seen)) => idempotent_answer(seen),
-        Err(e) => ApiError::internal(e).into_response(),
+    // Flash-sale admission, from memory, before any database work: a SKU seen sold out a
+    // moment ago. That answer is not safe to give a retry of an order that went through, so
+    // the key's record is asked first (read only). Answers given here ran nothing, so
+    // nothing is kept for replay; `busy` (the till's queue is full) is the same.
+    if let Err(e) = shop.gate.refuse_if_sold_out(&req.sku) {
+        return match resellers::recall(&shop.db, &shop.vault, key.id, idem, &hash).await {
+            Ok(Some(seen)) => idempotent_answer(seen),
+            Ok(None) => ApiError::from(e).into_response(),
+            Err(e) => ApiError::internal(e).into_response(),
+        };
     }
-}
-
-enum Bought {
-    /// Bought, with the answer kept for replays in the same commit.
-    Kept(String),
-    /// The key was seen before: its earlier answer.
-    SeenBefore(Idempotency),
-}
-
-/// One write transaction per order: the idempotency record, the order, the claim of its
-/// codes, the debit, the delivery and the kept answer commit together, or nothing does.
-async fn bought_and_kept(
-    shop: &Shop,
-    key_id: i32,
-    idem: &str,
-    hash: &str,
-    purchase: &orders::WalletPurchase,
-) -> Result<Bought, OrderError> {
-    let txn = quanyi::db::begin_write(&shop.db).await?;
-    let Some(record) = resellers::open_in(&txn, &shop.clock, key_id, idem, hash).await? else {
-        txn.rollback().await?;
-        let seen = resellers::recall(&shop.db, &shop.vault, key_id, idem, hash).await?;
-        return Ok(Bought::SeenBefore(seen.ok_or_else(|| DbErr::Custom("idempotency record vanished".into()))?));
+    // Rung up at the SKU's till with whoever else is waiting: one transaction for the
+    // record, the order, its codes, the debit and the kept answer of each (`quanyi::till`).
+    let purchase = Purchase {
+        api_key_id: key.id,
+        user_id: user.id,
+        idempotency_key: idem.to_owned(),
+        request_hash: hash,
+        sku_code: req.sku,
+        quantity: req.quantity,
+        reference: req.reference,
+        topup_account: req.topup_account,
+        ip: peer.ip().to_string(),
     };
-    let kept = async {
-        let order = orders::buy_with_wallet_in(&txn, &shop.clock, purchase).await?;
-        let text = order_json(&txn, &shop.vault, &order).await?.to_string();
-        resellers::answer_in(&txn, &shop.vault, record, StatusCode::CREATED.as_u16(), &text).await?;
-        Ok::<_, OrderError>(text)
-    }
-    .await;
-    match kept {
-        Ok(text) => {
-            txn.commit().await?;
-            Ok(Bought::Kept(text))
+    match shop.till.ring(shop, purchase).await {
+        Ok(Rung::Kept { status, body }) => {
+            let status = StatusCode::from_u16(status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+            (status, [(header::CONTENT_TYPE, "application/json")], body).into_response()
         }
-        Err(e) => {
-            txn.rollback().await?;
-            Err(e)
-        }
+        Ok(Rung::SeenBefore(seen)) => idempotent_answer(seen),
+        Err(OrderError::Db(e)) => ApiError::internal(e).into_response(),
+        Err(e) => ApiError::from(e).into_response(),
     }
 }
 

@@ -100,24 +100,5 @@ pub fn location(r: &reqwest::Response) -> String {
 
 /// Imports `n` codes `<prefix>-00000…` for a SKU.
 pub async fn stock(app: &TestApp, sku: &str, n: usize, prefix: &str) {
-    let spec = quanyi::inventory::BatchSpec {
-        sku_code: sku.into(),
-        unit_cost: "1.00".parse().unwrap(),
-        currency: quanyi::money::Currency::CNY,
-        supplier: "API test".into(),
-        expires_at: None,
-        source: "cli",
-    };
-    let text: String = (0..n).map(|i| format!("{prefix}-{i:05}\n")).collect();
-    quanyi::inventory::import_codes(
-        &app.shop.db,
-        &app.shop.clock,
-        &app.shop.vault,
-        &quanyi::accounts::Actor::cli(),
-        &spec,
-        &text,
-        |_, _| {},
-    )
-    .await
-    .unwrap();
+    quanyi::testing::stock(&app.shop, sku, prefix, n).await;
 }

@@ -1,0 +1,582 @@
+//! The till (收银台) of the reseller API: wallet purchases wait at their SKU's till and are
+//! rung up together — up to [`BATCH`] in one write transaction, with one multi-row
+//! statement per table — instead of one transaction of ~20 statements each.
+//!
+//! In a flash sale thousands of orders a second arrive for one SKU. One transaction per
+//! order queues them all on the same rows (the SKU's codes, the reseller's wallet, and on
+//! SQLite the one writer), and the database then spends its time on statements and commits
+//! rather than on claims. At the till, while one batch commits the next one gathers, so
+//! under load each commit carries many orders; alone, an order is rung up at once (a batch
+//! of one). Nothing waits for a timer.
+//!
+//! Each purchase in a batch is judged in arrival order against what the ones before it
+//! left — stock, the reseller's balance, its per-buyer limit — and every answer, bought or
+//! refused, is kept for replay in the same commit as what it did: a request either bought
+//! and is remembered, or changed nothing. The guards stay in the database: codes are
+//! claimed by a guarded update (`FOR UPDATE SKIP LOCKED` on PostgreSQL, under SQLite's
+//! write lock), an allocation is unique per code, the debit is guarded by the balance read
+//! (and locked) in the same transaction, and an `Idempotency-Key` is unique per API key.
+//!
+//! At most `api_queue_per_sku` purchases wait per SKU in this instance; one more is
+//! answered `busy` at once (nothing was created; retry with the same key).
+use crate::{
+    Shop,
+    db::{self, WriteTxn},
+    entities::{allocation, api_request, order, order_line, payment_event, product, sku, wallet as wallet_row},
+    inventory,
+    money::Currency,
+    orders::{self, BuyerKeys, Order, OrderError, Status},
+    resellers::{self, Idempotency},
+    wallet,
+};
+use chrono::{DateTime, SubsecRound, Utc};
+use sea_orm::{
+    ColumnTrait, ConnectionTrait, DbBackend, DbErr, EntityTrait, QueryFilter, QueryOrder, QuerySelect, Set,
+    sea_query::OnConflict,
+};
+use std::{
+    collections::{HashMap, HashSet},
+    sync::{
+        Mutex,
+        atomic::{AtomicU64, Ordering},
+    },
+    time::Duration,
+};
+use tokio::sync::{
+    mpsc::{self, error::TrySendError},
+    oneshot,
+};
+
+/// Most purchases rung up in one transaction (an order row binds ~25 values, so a batch's
+/// statements stay far inside both backends' parameter limits).
+pub const BATCH: usize = 64;
+
+/// A till with no customer for this long closes; the next purchase opens it again.
+const IDLE: Duration = Duration::from_secs(30);
+
+/// One reseller API order, as authenticated and parsed by the handler.
+#[derive(Clone, Debug)]
+pub struct Purchase {
+    pub api_key_id: i32,
+    pub user_id: i32,
+    pub idempotency_key: String,
+    /// SHA-256 of the request body: the same key with another body is refused.
+    pub request_hash: String,
+    pub sku_code: String,
+    pub quantity: u32,
+    pub reference: Option<String>,
+    pub topup_account: Option<String>,
+    pub ip: String,
+}
+
+/// What the till answered.
+#[derive(Debug, PartialEq, Eq)]
+pub enum Rung {
+    /// Bought (201) or refused; this answer was kept for replay in the same commit.
+    Kept { status: u16, body: String },
+    /// The key was seen before: its earlier answer, or a mismatch.
+    SeenBefore(Idempotency),
+}
+
+struct Ticket {
+    purchase: Purchase,
+    reply: oneshot::Sender<Result<Rung, OrderError>>,
+}
+
+#[derive(Clone)]
+struct Lane {
+    id: u64,
+    queue: mpsc::Sender<Ticket>,
+}
+
+/// This instance's tills, one per SKU code, opened on demand.
+pub struct Till {
+    queue: usize,
+    lanes: Mutex<HashMap<String, Lane>>,
+    next_id: AtomicU64,
+}
+
+impl std::fmt::Debug for Till {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Till").field("queue", &self.queue).finish_non_exhaustive()
+    }
+}
+
+impl Till {
+    pub fn new(queue_per_sku: u32) -> Self {
+        Self { queue: queue_per_sku.max(1) as usize, lanes: Mutex::default(), next_id: AtomicU64::new(1) }
+    }
+
+    /// Queues a purchase at its SKU's till and waits for its answer. `Busy` at once when
+    /// that till's queue is full (nothing was created).
+    pub async fn ring(&self, shop: &Shop, purchase: Purchase) -> Result<Rung, OrderError> {
+        let sku = purchase.sku_code.trim().to_owned();
+        let (reply, answer) = oneshot::channel();
+        let mut ticket = Ticket { purchase, reply };
+        let mut tries = 0;
+        loop {
+            let lane = self.lane(shop, &sku);
+            match lane.queue.try_send(ticket) {
+                Ok(()) => break,
+                Err(TrySendError::Full(_)) => return Err(OrderError::Busy),
+                // The till closed for idleness just now: open a new one.
+                Err(TrySendError::Closed(t)) if tries < 3 => {
+                    self.close(&sku, lane.id);
+                    ticket = t;
+                    tries += 1;
+                }
+                Err(TrySendError::Closed(_)) => return Err(OrderError::Busy),
+            }
+        }
+        answer.await.unwrap_or_else(|_| Err(OrderError::Db(DbErr::Custom("the till stopped before answering".into()))))
+    }
+
+    fn lane(&self, shop: &Shop, sku: &str) -> Lane {
+        let mut lanes = self.lanes.lock().unwrap_or_else(|e| e.into_inner());
+        if let Some(lane) = lanes.get(sku) {
+            return lane.clone();
+        }
+        let (queue, waiting) = mpsc::channel(self.queue);
+        let lane = Lane { id: self.next_id.fetch_add(1, Ordering::Relaxed), queue };
+        lanes.insert(sku.to_owned(), lane.clone());
+        tokio::spawn(serve(shop.clone(), sku.to_owned(), lane.id, waiting));
+        lane
+    }
+
+    /// Forgets a till (if it is still the one with this id).
+    fn close(&self, sku: &str, id: u64) {
+        let mut lanes = self.lanes.lock().unwrap_or_else(|e| e.into_inner());
+        if lanes.get(sku).is_some_and(|l| l.id == id) {
+            lanes.remove(sku);
+        }
+    }
+}
+
+/// One SKU's till: takes whoever waits, up to [`BATCH`], rings them up together, repeats.
+async fn serve(shop: Shop, sku: String, id: u64, mut waiting: mpsc::Receiver<Ticket>) {
+    loop {
+        let first = match tokio::time::timeout(IDLE, waiting.recv()).await {
+            Ok(Some(ticket)) => ticket,
+            Ok(None) => return,
+            Err(_) => {
+                // Idle: stop taking tickets, serve any that slipped in, and close.
+                shop.till.close(&sku, id);
+                waiting.close();
+                let mut rest = vec![];
+                while let Some(ticket) = waiting.recv().await {
+                    rest.push(ticket);
+                }
+                while !rest.is_empty() {
+                    let batch: Vec<Ticket> = rest.drain(..rest.len().min(BATCH)).collect();
+                    answer(&shop, batch).await;
+                }
+                return;
+            }
+        };
+        let mut batch = Vec::with_capacity(BATCH);
+        batch.push(first);
+        while batch.len() < BATCH {
+            match waiting.try_recv() {
+                Ok(ticket) => batch.push(ticket),
+                Err(_) => break,
+            }
+        }
+        answer(&shop, batch).await;
+    }
+}
+
+async fn answer(shop: &Shop, batch: Vec<Ticket>) {
+    let (purchases, replies): (Vec<_>, Vec<_>) = batch.into_iter().map(|t| (t.purchase, t.reply)).unzip();
+    for (reply, rung) in replies.into_iter().zip(ring_up(shop, &purchases).await) {
+        // A client that went away still bought; its retry hears the kept answer.
+        let _ = reply.send(rung);
+    }
+}
+
+/// How one purchase of a batch was judged.
+enum Verdict {
+    /// Its key came earlier in this batch, or before: answered by the record after commit.
+    Seen,
+    Refused(OrderError),
+    /// Bought: index into the batch's new orders.
+    Bought(usize),
+}
+
+/// An order about to be written.
+struct Sale {
+    purchase: usize,
+    order_no: String,
+    codes: Vec<inventory::Code>,
+    total_e4: i64,
+}
+
+/// Rings up a batch of purchases of one SKU in one transaction; one answer per purchase,
+/// in order. A database failure rolls the whole batch back: every purchase then answers
+/// an internal error, and nothing happened (a retry with the same key is safe).
+pub async fn ring_up(shop: &Shop, purchases: &[Purchase]) -> Vec<Result<Rung, OrderError>> {
+    let outcome = async {
+        let txn = db::begin_write(&shop.db).await?;
+        match judge_and_write(&txn, shop, purchases).await {
+            Ok(kept) => {
+                txn.commit().await?;
+                Ok(kept)
+            }
+            Err(e) => {
+                let _ = txn.rollback().await;
+                Err(e)
+            }
+        }
+    }
+    .await;
+    let kept = match outcome {
+        Ok(kept) => kept,
+        Err(e) => {
+            tracing::error!(error = %e, orders = purchases.len(), "the till could not ring up a batch");
+            return purchases
+                .iter()
+                .map(|_| Err(OrderError::Db(DbErr::Custom("the order batch failed".into()))))
+                .collect();
+        }
+    };
+    let sku = purchases.first().map(|p| p.sku_code.trim().to_owned()).unwrap_or_default();
+    let mut sold = false;
+    let mut out = Vec::with_capacity(purchases.len());
+    for (p, kept) in purchases.iter().zip(kept) {
+        out.push(match kept {
+            Some((status, body)) => {
+                sold |= status == 201;
+                Ok(Rung::Kept { status, body })
+            }
+            None => resellers::recall(&shop.db, &shop.vault, p.api_key_id, &p.idempotency_key, &p.request_hash)
+                .await
+                .map_err(OrderError::from)
+                .and_then(|seen| {
+                    seen.map(Rung::SeenBefore)
+                        .ok_or_else(|| OrderError::Db(DbErr::Custom("an idempotency record vanished".into())))
+                }),
+        });
+    }
+    if sold {
+        shop.cache.sold(&sku).await;
+    }
+    out
+}
+
+/// Inside the batch's transaction: judges each purchase and writes what was bought.
+/// Returns, per purchase, the answer kept for it, or `None` when its key was seen before
+/// (it is recalled after the commit).
+async fn judge_and_write(
+    txn: &WriteTxn,
+    shop: &Shop,
+    purchases: &[Purchase],
+) -> Result<Vec<Option<(u16, String)>>, DbErr> {
+    let now: DateTime<Utc> = shop.clock.now().trunc_subsecs(6);
+    let backend = txn.get_database_backend();
+    let n = purchases.len();
+    let mut verdicts: Vec<Option<Verdict>> = (0..n).map(|_| None).collect();
+
+    // Keys: the first purchase of each key in this batch takes it; a later one waits for
+    // the record. Records are written in key order (two batches never wait on each other's
+    // keys in opposite orders).
+    let mut first_of_key = HashSet::new();
+    let mut fresh = vec![];
+    for (i, p) in purchases.iter().enumerate() {
+        if first_of_key.insert((p.api_key_id, p.idempotency_key.as_str())) {
+            fresh.push(i);
+        } else {
+            verdicts[i] = Some(Verdict::Seen);
+        }
+    }
+    fresh.sort_by(|&a, &b| {
+        let (a, b) = (&purchases[a], &purchases[b]);
+        (a.api_key_id, &a.idempotency_key).cmp(&(b.api_key_id, &b.idempotency_key))
+    });
+    let records = api_request::Entity::insert_many(fresh.iter().map(|&i| api_request::ActiveModel {
+        api_key_id: Set(purchases[i].api_key_id),
+        idempotency_key: Set(purchases[i].idempotency_key.clone()),
+        request_hash: Set(purchases[i].request_hash.clone()),
+        status: Set(None),
+        response: Set(None),
+        created_at: Set(now),
+        ..Default::default()
+    }))
+    .on_conflict(
+        OnConflict::columns([api_request::Column::ApiKeyId, api_request::Column::IdempotencyKey])
+            .do_nothing()
+            .to_owned(),
+    )
+    .exec_with_returning(txn)
+    .await?;
+    let record_of: HashMap<(i32, &str), api_request::Model> =
+        records.iter().map(|r| ((r.api_key_id, r.idempotency_key.as_str()), r.clone())).collect();
+    for &i in &fresh {
+        if !record_of.contains_key(&(purchases[i].api_key_id, purchases[i].idempotency_key.as_str())) {
+            verdicts[i] = Some(Verdict::Seen);
+        }
+    }
+    fresh.retain(|&i| verdicts[i].is_none());
+    fresh.sort_unstable(); // judged in arrival order
+
+    // The SKU, as it is now.
+    let code = purchases.first().map(|p| p.sku_code.trim()).unwrap_or_default();
+    let found =
+        sku::Entity::find().filter(sku::Column::Code.eq(code)).filter(sku::Column::OnShelf.eq(true)).one(txn).await?;
+    let found = match found {
+        Some(s) => product::Entity::find_by_id(s.product_id).one(txn).await?.map(|p| (s, p)),
+        None => None,
+    };
+    let Some((s, product)) = found else {
+        for &i in &fresh {
+            verdicts[i] = Some(Verdict::Refused(OrderError::UnknownSku));
+        }
+        return keep_answers(txn, shop, purchases, verdicts, &record_of, &[], &[]).await;
+    };
+    let topup = s.kind == "direct_topup";
+    let mut candidates = vec![];
+    for &i in &fresh {
+        let p = &purchases[i];
+        let q = p.quantity as i32;
+        let refusal = if p.quantity == 0 || q < s.min_per_order || q > s.max_per_order {
+            Some(OrderError::BadQuantity)
+        } else if topup
+            && !orders::topup_account_ok(
+                s.topup_pattern.as_deref(),
+                p.topup_account.as_deref().map(str::trim).unwrap_or_default(),
+            )
+        {
+            Some(OrderError::BadTopupAccount)
+        } else {
+            None
+        };
+        match refusal {
+            Some(e) => verdicts[i] = Some(Verdict::Refused(e)),
+            None => candidates.push(i),
+        }
+    }
+    if candidates.is_empty() {
+        return keep_answers(txn, shop, purchases, verdicts, &record_of, &[], &[]).await;
+    }
+    let buyers: Vec<i32> = {
+        let mut u: Vec<i32> = candidates.iter().map(|&i| purchases[i].user_id).collect();
+        u.sort_unstable();
+        u.dedup();
+        u
+    };
+
+    // Per-buyer limits: what each buyer already holds or bought of this SKU.
+    let mut units_before = HashMap::new();
+    if s.max_per_buyer.is_some() {
+        for &u in &buyers {
+            let keys = BuyerKeys { user_id: Some(u), email: None, phone: None };
+            orders::lock_buyer(txn, &keys).await?;
+            units_before.insert(u, orders::units_bought(txn, &keys, s.id).await?);
+        }
+    }
+    // Balances, locked until the commit (in one order, so batches never deadlock).
+    let mut wallets = wallet_row::Entity::find()
+        .filter(wallet_row::Column::UserId.is_in(buyers.iter().copied()))
+        .order_by_asc(wallet_row::Column::UserId);
+    if backend == DbBackend::Postgres {
+        wallets = wallets.lock_exclusive();
+    }
+    let balance_before: HashMap<i32, i64> =
+        wallets.all(txn).await?.into_iter().map(|w| (w.user_id, w.balance_e4)).collect();
+    // Stock for everyone who might buy; what is not needed goes back below.
+    let wanted: u32 = if topup { 0 } else { candidates.iter().map(|&i| purchases[i].quantity).sum() };
+    let mut stock = if wanted > 0 { inventory::claim_for_sale(txn, s.id, wanted, now).await? } else { vec![] };
+    stock.reverse(); // pop() hands out the lowest ids first
+
+    let mut balance = balance_before.clone();
+    let mut units_taken: HashMap<i32, i64> = HashMap::new();
+    let mut sales: Vec<Sale> = vec![];
+    for &i in &candidates {
+        let p = &purchases[i];
+        let q = p.quantity as usize;
+        let cost = s.price_e4 * p.quantity as i64;
+        let taken = units_taken.get(&p.user_id).copied().unwrap_or(0);
+        let verdict = if let Some(max) = s.max_per_buyer
+            && units_before.get(&p.user_id).copied().unwrap_or(0) + taken + q as i64 > max as i64
+        {
+            Verdict::Refused(OrderError::BuyerLimit { sku_code: s.code.clone(), max })
+        } else if !topup && stock.len() < q {
+            Verdict::Refused(OrderError::SoldOut { sku_code: s.code.clone() })
+        } else if balance.get(&p.user_id).copied().unwrap_or(0) < cost {
+            Verdict::Refused(OrderError::InsufficientBalance)
+        } else {
+            *balance.entry(p.user_id).or_default() -= cost;
+            *units_taken.entry(p.user_id).or_default() += q as i64;
+            let codes = if topup { vec![] } else { (0..q).filter_map(|_| stock.pop()).collect() };
+            sales.push(Sale { purchase: i, order_no: orders::new_order_no(), codes, total_e4: cost });
+            Verdict::Bought(sales.len() - 1)
+        };
+        verdicts[i] = Some(verdict);
+    }
+    inventory::unclaim(txn, &stock.iter().map(|c| c.id).collect::<Vec<_>>()).await?;
+    if verdicts.iter().any(|v| matches!(v, Some(Verdict::Refused(OrderError::SoldOut { .. })))) {
+        shop.gate.mark_sold_out(&s.code);
+    }
+    if sales.is_empty() {
+        return keep_answers(txn, shop, purchases, verdicts, &record_of, &[], &[]).await;
+    }
+
+    // The orders, paid and delivered (or waiting for their top-up), with their lines.
+    let status = if topup { Status::AwaitingTopup } else { Status::Fulfilled };
+    let written = order::Entity::insert_many(sales.iter().map(|sale| {
+        let p = &purchases[sale.purchase];
+        order::ActiveModel {
+            order_no: Set(sale.order_no.clone()),
+            user_id: Set(Some(p.user_id)),
+            contact_email: Set(None),
+            contact_phone: Set(None),
+            // Never shown: the reseller finds its orders by key.
+            lookup_token_hash: Set(orders::hash_token(&orders::new_lookup_token())),
+            status: Set(status.as_str().into()),
+            total_e4: Set(sale.total_e4),
+            refunded_e4: Set(0),
+            currency: Set(Currency::CNY.code().into()),
+            payment_provider: Set(Some("wallet".into())),
+            payment_ref: Set(None),
+            channel: Set("api".into()),
+            client_ip: Set(Some(p.ip.clone())),
+            session_key: Set(None),
+            reserved_until: Set(now),
+            created_at: Set(now),
+            paid_at: Set(Some(now)),
+            fulfilled_at: Set((!topup).then_some(now)),
+            updated_at: Set(now),
+            external_ref: Set(p.reference.as_ref().map(|r| r.chars().take(128).collect())),
+            ..Default::default()
+        }
+    }))
+    .exec_with_returning(txn)
+    .await?;
+    let by_no: HashMap<&str, &Order> = written.iter().map(|o| (o.order_no.as_str(), o)).collect();
+    let orders_in_sale: Vec<&Order> = sales
+        .iter()
+        .map(|sale| {
+            by_no.get(sale.order_no.as_str()).copied().ok_or_else(|| DbErr::Custom("an order was not written".into()))
+        })
+        .collect::<Result<_, _>>()?;
+    let lines = order_line::Entity::insert_many(sales.iter().zip(&orders_in_sale).map(|(sale, o)| {
+        let p = &purchases[sale.purchase];
+        order_line::ActiveModel {
+            order_id: Set(o.id),
+            sku_id: Set(s.id),
+            quantity: Set(p.quantity as i32),
+            unit_price_e4: Set(s.price_e4),
+            sku_code: Set(s.code.clone()),
+            product_name: Set(format!("{} / {}", product.name_zh, product.name_en)),
+            sku_name: Set(format!("{} / {}", s.name_zh, s.name_en)),
+            kind: Set(s.kind.clone()),
+            topup_account: Set(topup.then(|| p.topup_account.as_deref().unwrap_or_default().trim().to_owned())),
+            delivered: Set(if topup { 0 } else { p.quantity as i32 }),
+            refunded: Set(0),
+            ..Default::default()
+        }
+    }))
+    .exec_with_returning(txn)
+    .await?;
+    let line_of: HashMap<i32, &orders::Line> = lines.iter().map(|l| (l.order_id, l)).collect();
+
+    // One code, one buyer: each claimed code named to its order and allocated to its line.
+    let mut pairs = vec![];
+    let mut allocations = vec![];
+    for (sale, o) in sales.iter().zip(&orders_in_sale) {
+        let line = line_of.get(&o.id).ok_or_else(|| DbErr::Custom("an order line was not written".into()))?;
+        for c in &sale.codes {
+            pairs.push((c.id, o.id));
+            allocations.push(allocation::ActiveModel {
+                order_line_id: Set(line.id),
+                code_id: Set(c.id),
+                active: Set(true),
+                created_at: Set(now),
+                ..Default::default()
+            });
+        }
+    }
+    inventory::assign_sold(txn, &pairs).await?;
+    if !allocations.is_empty() {
+        allocation::Entity::insert_many(allocations).exec_without_returning(txn).await?;
+    }
+    // Paid from the wallet: the payments on record, one debit per buyer.
+    payment_event::Entity::insert_many(orders_in_sale.iter().map(|o| orders::wallet_payment(o, now)))
+        .exec_without_returning(txn)
+        .await?;
+    for &u in &buyers {
+        let paid: Vec<(i32, &str, i64)> = orders_in_sale
+            .iter()
+            .filter(|o| o.user_id == Some(u))
+            .map(|o| (o.id, o.order_no.as_str(), o.total_e4))
+            .collect();
+        let before = balance_before.get(&u).copied().unwrap_or(0);
+        wallet::pay_for_orders(txn, now, u, before, &paid).await.map_err(|e| match e {
+            wallet::WalletError::Db(e) => e,
+            e => DbErr::Custom(format!("the till's debit was refused: {e}")),
+        })?;
+    }
+    crate::delivery::note_delivered(txn, now, &orders_in_sale).await?;
+    if !topup {
+        inventory::check_low_stock(txn, now, s.id).await?;
+    }
+
+    // The receipts, with the codes opened for the answer (kept sealed below).
+    let mut receipts = Vec::with_capacity(sales.len());
+    for (sale, o) in sales.iter().zip(&orders_in_sale) {
+        let line = line_of.get(&o.id).copied().ok_or_else(|| DbErr::Custom("an order line was not written".into()))?;
+        let codes = sale
+            .codes
+            .iter()
+            .map(|c| shop.vault.open(&c.sealed, &c.fingerprint).map_err(|e| DbErr::Custom(e.to_string())))
+            .collect::<Result<Vec<_>, _>>()?;
+        receipts.push(resellers::receipt(o, &[(line.clone(), codes)]).to_string());
+    }
+    keep_answers(txn, shop, purchases, verdicts, &record_of, &sales, &receipts).await
+}
+
+/// Seals every answer into its record (one statement) and returns them per purchase.
+async fn keep_answers(
+    txn: &WriteTxn,
+    shop: &Shop,
+    purchases: &[Purchase],
+    verdicts: Vec<Option<Verdict>>,
+    record_of: &HashMap<(i32, &str), api_request::Model>,
+    sales: &[Sale],
+    receipts: &[String],
+) -> Result<Vec<Option<(u16, String)>>, DbErr> {
+    debug_assert_eq!(sales.len(), receipts.len());
+    let mut out = Vec::with_capacity(purchases.len());
+    let mut kept = vec![];
+    for (p, verdict) in purchases.iter().zip(verdicts) {
+        let answer = match verdict {
+            None | Some(Verdict::Seen) => None,
+            Some(Verdict::Refused(e)) => Some(resellers::refusal(&e)),
+            Some(Verdict::Bought(k)) => Some((201, receipts[k].clone())),
+        };
+        if let Some((status, body)) = &answer {
+            let record = record_of
+                .get(&(p.api_key_id, p.idempotency_key.as_str()))
+                .ok_or_else(|| DbErr::Custom("an answer has no idempotency record".into()))?;
+            kept.push(api_request::ActiveModel {
+                id: Set(record.id),
+                api_key_id: Set(record.api_key_id),
+                idempotency_key: Set(record.idempotency_key.clone()),
+                request_hash: Set(record.request_hash.clone()),
+                status: Set(Some(i32::from(*status))),
+                response: Set(Some(resellers::seal_answer(&shop.vault, record.id, body))),
+                created_at: Set(record.created_at),
+            });
+        }
+        out.push(answer);
+    }
+    if !kept.is_empty() {
+        api_request::Entity::insert_many(kept)
+            .on_conflict(
+                OnConflict::column(api_request::Column::Id)
+                    .update_columns([api_request::Column::Status, api_request::Column::Response])
+                    .to_owned(),
+            )
+            .exec_without_returning(txn)
+            .await?;
+    }
+    Ok(out)
+}
