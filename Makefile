@@ -26,8 +26,10 @@ run: setup build
 setup:
 	@bash .ci/setup.sh
 
+# --split: the admin's lazy routes become WASM chunks of their own (every build needs it:
+# without it the bundle imports a placeholder module and nothing hydrates).
 build:
-	cargo leptos build
+	cargo leptos build --split
 
 ## Every test: unit and integration on SQLite and PostgreSQL, then Playwright (JS on and off) on both.
 test:

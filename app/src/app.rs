@@ -1,12 +1,13 @@
 //! The document shell and the route table. Every route renders fully on the server
-//! (`SsrMode::Async`) so pages read the same with JavaScript off.
-use crate::components::{AdminLayout, MallLayout};
+//! (`SsrMode::Async`) so pages read the same with JavaScript off. The admin's routes are
+//! lazy: their code is a separate WASM chunk, fetched only when a staff page is opened.
+use crate::components::MallLayout;
 use crate::i18n::current_locale;
 use crate::pages::{admin, *};
 use leptos::prelude::*;
 use leptos_meta::{MetaTags, Title, provide_meta_context};
 use leptos_router::{
-    SsrMode,
+    Lazy, SsrMode,
     components::{ParentRoute, Route, Router, Routes},
     path,
 };
@@ -42,22 +43,22 @@ pub fn App() -> impl IntoView {
         <Title formatter=|t: String| if t.is_empty() { "权益商城 · Quanyi".to_string() } else { format!("{t} · Quanyi") }/>
         <Router>
             <Routes fallback=NotFound>
-                <ParentRoute path=path!("/admin") view=AdminLayout ssr=SsrMode::Async>
-                    <Route path=path!("") view=admin::Dashboard/>
-                    <Route path=path!("staff") view=admin::Staff/>
-                    <Route path=path!("inventory") view=admin::Inventory/>
-                    <Route path=path!("orders") view=admin::Orders/>
-                    <Route path=path!("orders/:no") view=admin::OrderDetail/>
-                    <Route path=path!("audit") view=admin::Audit/>
-                    <Route path=path!("topups") view=admin::Topups/>
-                    <Route path=path!("wallets") view=admin::Wallets/>
-                    <Route path=path!("resellers") view=admin::Resellers/>
-                    <Route path=path!("catalog") view=admin::CatalogAdmin/>
-                    <Route path=path!("catalog/new") view=admin::ProductEdit/>
-                    <Route path=path!("catalog/:slug") view=admin::ProductEdit/>
-                    <Route path=path!("batches") view=admin::Batches/>
-                    <Route path=path!("batches/:id") view=admin::BatchPage/>
-                    <Route path=path!("outbox") view=admin::Outbox/>
+                <ParentRoute path=path!("/admin") view={Lazy::<admin::AdminShell>::new()} ssr=SsrMode::Async>
+                    <Route path=path!("") view={Lazy::<admin::DashboardRoute>::new()}/>
+                    <Route path=path!("staff") view={Lazy::<admin::StaffRoute>::new()}/>
+                    <Route path=path!("inventory") view={Lazy::<admin::InventoryRoute>::new()}/>
+                    <Route path=path!("orders") view={Lazy::<admin::OrdersRoute>::new()}/>
+                    <Route path=path!("orders/:no") view={Lazy::<admin::OrderDetailRoute>::new()}/>
+                    <Route path=path!("audit") view={Lazy::<admin::AuditRoute>::new()}/>
+                    <Route path=path!("topups") view={Lazy::<admin::TopupsRoute>::new()}/>
+                    <Route path=path!("wallets") view={Lazy::<admin::WalletsRoute>::new()}/>
+                    <Route path=path!("resellers") view={Lazy::<admin::ResellersRoute>::new()}/>
+                    <Route path=path!("catalog") view={Lazy::<admin::CatalogRoute>::new()}/>
+                    <Route path=path!("catalog/new") view={Lazy::<admin::ProductEditRoute>::new()}/>
+                    <Route path=path!("catalog/:slug") view={Lazy::<admin::ProductEditRoute>::new()}/>
+                    <Route path=path!("batches") view={Lazy::<admin::BatchesRoute>::new()}/>
+                    <Route path=path!("batches/:id") view={Lazy::<admin::BatchRoute>::new()}/>
+                    <Route path=path!("outbox") view={Lazy::<admin::OutboxRoute>::new()}/>
                 </ParentRoute>
                 <ParentRoute path=path!("") view=MallLayout ssr=SsrMode::Async>
                     <Route path=path!("") view=Home/>

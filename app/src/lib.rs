@@ -19,9 +19,11 @@ pub use app::{App, shell};
 #[wasm_bindgen::prelude::wasm_bindgen]
 pub fn hydrate() {
     console_error_panic_hook::set_once();
-    leptos::mount::hydrate_body(App);
-    // Lets tests (and curious people) see that the page is interactive now.
-    if let Some(body) = leptos::prelude::document().body() {
+    // `hydrate_lazy`, waited for: a lazy route (the admin) hydrates once its chunk has
+    // arrived, and only then does the body say it is interactive (tests wait for that).
+    wasm_bindgen_futures::spawn_local(async {
+        let body = leptos::prelude::document().body().expect("a page has a body");
+        leptos::mount::hydrate_from_async(body.clone(), App).await.forget();
         let _ = body.set_attribute("data-hydrated", "true");
-    }
+    });
 }

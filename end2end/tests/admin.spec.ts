@@ -112,3 +112,28 @@ test('the owner creates a reseller, sees its API key once, and revokes it', asyn
   const refused = await request.get('/api/v1/products', { headers: { Authorization: `Bearer ${key}` } });
   expect(refused.status()).toBe(401);
 });
+
+test('every admin area opens from the navigation, its code fetched on demand', async ({ page }) => {
+  // With JavaScript each click is a client-side navigation into a lazy route: the page's
+  // WASM chunk is fetched, then it renders; without, each is a plain page load.
+  const errors: string[] = [];
+  page.on('pageerror', (e) => errors.push(e.message));
+  const chunks = new Set<string>();
+  page.on('response', (r) => {
+    if (/\/pkg\/(split|chunk)_.*\.wasm$/.test(r.url()) && r.ok()) chunks.add(r.url());
+  });
+  await login(page, OWNER.email, OWNER.password, '/login?next=/admin');
+  await expect(page).toHaveURL(AT_ADMIN);
+  const links = page.locator('nav.admin-nav a.admin-link');
+  await expect(links.first()).toBeVisible();
+  const hrefs = await links.evaluateAll((as) => as.map((a) => a.getAttribute('href')!));
+  expect(hrefs.length).toBeGreaterThanOrEqual(10);
+  for (const href of hrefs) {
+    await page.locator(`nav.admin-nav a.admin-link[href="${href}"]`).click();
+    await expect(page).toHaveURL(new RegExp(`${href.replace(/\//g, '\\/')}$`));
+    await expect(page.getByRole('heading', { level: 1 })).toBeVisible();
+    await expect(page.getByRole('alert')).toHaveCount(0);
+  }
+  expect(errors).toEqual([]);
+  if (test.info().project.name === 'js') expect(chunks.size).toBeGreaterThan(3);
+});
