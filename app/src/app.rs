@@ -1,6 +1,6 @@
 //! The document shell and the route table. Every route renders fully on the server
-//! (`SsrMode::Async`) so pages read the same with JavaScript off. The admin's routes are
-//! lazy: their code is a separate WASM chunk, fetched only when a staff page is opened.
+//! (`SsrMode::Async`) so pages read the same with JavaScript off. The admin's routes and
+//! the mall's rarely opened pages are lazy: their code is fetched when first opened.
 use crate::components::MallLayout;
 use crate::i18n::current_locale;
 use crate::pages::{admin, *};
@@ -65,13 +65,13 @@ pub fn App() -> impl IntoView {
                     <Route path=path!("c/:slug") view=CategoryPage/>
                     <Route path=path!("p/:slug") view=ProductPage/>
                     <Route path=path!("search") view=Search/>
-                    <Route path=path!("login") view=Login/>
-                    <Route path=path!("register") view=Register/>
-                    <Route path=path!("account") view=Account/>
-                    <Route path=path!("orders") view=MyOrders/>
+                    <Route path=path!("login") view={Lazy::<LoginRoute>::new()}/>
+                    <Route path=path!("register") view={Lazy::<RegisterRoute>::new()}/>
+                    <Route path=path!("account") view={Lazy::<AccountRoute>::new()}/>
+                    <Route path=path!("orders") view={Lazy::<MyOrdersRoute>::new()}/>
                     <Route path=path!("cart") view=CartPage/>
-                    <Route path=path!("messages") view=Messages/>
-                    <Route path=path!("find-order") view=FindOrder/>
+                    <Route path=path!("messages") view={Lazy::<MessagesRoute>::new()}/>
+                    <Route path=path!("find-order") view={Lazy::<FindOrderRoute>::new()}/>
                     <Route path=path!("orders/:no") view=OrderPage/>
                 </ParentRoute>
             </Routes>

@@ -68,11 +68,11 @@ pub fn router(shop: Shop) -> Result<Router, Box<dyn std::error::Error>> {
         .with_http_only(true)
         .with_expiry(Expiry::OnInactivity(time::Duration::minutes(shop.config.session_idle_minutes)));
 
+    // The bundle's files keep their names from build to build, and the main module imports
+    // its lazy chunks by name: a cached old module with a new chunk would not link. So the
+    // browser revalidates each time (an unchanged file answers 304 without a body).
     let static_pkg = tower::ServiceBuilder::new()
-        .layer(SetResponseHeaderLayer::overriding(
-            header::CACHE_CONTROL,
-            HeaderValue::from_static("public, max-age=300"),
-        ))
+        .layer(SetResponseHeaderLayer::overriding(header::CACHE_CONTROL, HeaderValue::from_static("no-cache")))
         .service(ServeDir::new(pkg_dir).precompressed_br().precompressed_gzip());
 
     let shell_options = leptos_options.clone();
