@@ -40,6 +40,31 @@ pub struct Gate {
 struct Lane {
     seats: Arc<Semaphore>,
     sold_out_at: Option<Instant>,
+    /// When the flag went stale, the one checkout let through to find out whether stock
+    /// came back (see [`Gate::refuse_if_sold_out`]).
+    probe_at: Option<Instant>,
+}
+
+impl Lane {
+    fn new(seats: usize) -> Self {
+        Self { seats: Arc::new(Semaphore::new(seats)), sold_out_at: None, probe_at: None }
+    }
+
+    /// Refuse as sold out? While the flag is fresh, yes. Once it is stale, one checkout at
+    /// a time (a probe, every [`SOLD_OUT_FRESH`] at most) goes through to find out while
+    /// the rest are still refused: its answer renews the flag, or its sale
+    /// ([`Gate::in_stock`]) lifts it. A sold-out SKU so costs the database one attempt per
+    /// half second, not a crowd that waits on the writers to hear "sold out".
+    fn closed(&mut self, now: Instant) -> bool {
+        match self.sold_out_at {
+            None => false,
+            Some(_) if fresh(self.sold_out_at, now) || fresh(self.probe_at, now) => true,
+            Some(_) => {
+                self.probe_at = Some(now);
+                false
+            }
+        }
+    }
 }
 
 /// A checkout's seats; they are given back when it is dropped.
@@ -58,7 +83,8 @@ impl Gate {
     }
 
     /// Admits a checkout of these SKU codes, or refuses it at once: `SoldOut` when one of
-    /// them was seen sold out within [`SOLD_OUT_FRESH`], `Busy` when one of them already
+    /// them was seen sold out within [`SOLD_OUT_FRESH`] (or another checkout is finding out
+    /// whether it still is), `Busy` when one of them already
     /// has its seats taken. Hold the admission until the checkout has answered.
     pub fn admit<'a>(&self, codes: impl IntoIterator<Item = &'a str>) -> Result<Admission, OrderError> {
         let codes: BTreeSet<&str> = codes.into_iter().map(str::trim).collect();
@@ -71,11 +97,8 @@ impl Gate {
         let mut seats = Vec::with_capacity(codes.len());
         // One order of taking seats (the set is sorted), all or nothing.
         for code in codes {
-            let lane = skus.entry(code.to_owned()).or_insert_with(|| Lane {
-                seats: Arc::new(Semaphore::new(self.seats_per_sku as usize)),
-                sold_out_at: None,
-            });
-            if fresh(lane.sold_out_at, now) {
+            let lane = skus.entry(code.to_owned()).or_insert_with(|| Lane::new(self.seats_per_sku as usize));
+            if lane.closed(now) {
                 return Err(OrderError::SoldOut { sku_code: code.to_owned() });
             }
             seats.push(lane.seats.clone().try_acquire_owned().map_err(|_| OrderError::Busy)?);
@@ -92,17 +115,25 @@ impl Gate {
 
     pub fn mark_sold_out(&self, sku_code: &str) {
         let seats = self.seats_per_sku as usize;
-        self.skus()
-            .entry(sku_code.trim().to_owned())
-            .or_insert_with(|| Lane { seats: Arc::new(Semaphore::new(seats)), sold_out_at: None })
-            .sold_out_at = Some(Instant::now());
+        let mut skus = self.skus();
+        let lane = skus.entry(sku_code.trim().to_owned()).or_insert_with(|| Lane::new(seats));
+        lane.sold_out_at = Some(Instant::now());
+        lane.probe_at = None;
+    }
+
+    /// A checkout of this SKU just sold: its stock is back, if it was ever gone.
+    pub fn in_stock(&self, sku_code: &str) {
+        if let Some(lane) = self.skus().get_mut(sku_code.trim()) {
+            lane.sold_out_at = None;
+            lane.probe_at = None;
+        }
     }
 
     /// The sold-out flag alone, for checkouts that queue elsewhere instead of taking seats
-    /// (the reseller API's till): `SoldOut` when this SKU was seen sold out within
-    /// [`SOLD_OUT_FRESH`].
+    /// (the reseller API's till): `SoldOut` as [`Gate::admit`] would answer it.
     pub fn refuse_if_sold_out(&self, sku_code: &str) -> Result<(), OrderError> {
-        if self.sold_out(sku_code) {
+        let closed = self.skus().get_mut(sku_code.trim()).is_some_and(|lane| lane.closed(Instant::now()));
+        if closed {
             return Err(OrderError::SoldOut { sku_code: sku_code.trim().to_owned() });
         }
         Ok(())
@@ -117,6 +148,7 @@ impl Gate {
     pub fn restocked(&self) {
         for lane in self.skus().values_mut() {
             lane.sold_out_at = None;
+            lane.probe_at = None;
         }
     }
 }
@@ -160,6 +192,26 @@ mod tests {
         std::thread::sleep(SOLD_OUT_FRESH + Duration::from_millis(20));
         assert!(!gate.sold_out("A"), "the flag goes stale, so restocks elsewhere are seen");
         gate.admit(["A"]).unwrap();
+    }
+
+    #[test]
+    fn once_the_flag_is_stale_one_checkout_at_a_time_finds_out() {
+        let gate = Gate::new(4);
+        gate.refuse_if_sold_out("A").unwrap();
+        gate.mark_sold_out("A");
+        assert!(gate.refuse_if_sold_out("A").is_err());
+        std::thread::sleep(SOLD_OUT_FRESH + Duration::from_millis(20));
+        gate.refuse_if_sold_out("A").unwrap(); // the probe
+        assert!(gate.refuse_if_sold_out("A").is_err(), "the others wait for the probe's answer");
+        gate.in_stock("A");
+        gate.refuse_if_sold_out("A").unwrap();
+        gate.refuse_if_sold_out("A").unwrap();
+        // A probe that never reports does not close the SKU for good.
+        gate.mark_sold_out("A");
+        std::thread::sleep(SOLD_OUT_FRESH + Duration::from_millis(20));
+        gate.refuse_if_sold_out("A").unwrap();
+        std::thread::sleep(SOLD_OUT_FRESH + Duration::from_millis(20));
+        gate.refuse_if_sold_out("A").unwrap();
     }
 
     #[test]

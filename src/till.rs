@@ -182,7 +182,26 @@ async fn serve(shop: Shop, sku: String, id: u64, mut waiting: mpsc::Receiver<Tic
             }
         }
         answer(&shop, batch).await;
+        if shop.gate.sold_out(&sku) {
+            // Whoever queued behind the batch that sold the last code hears it now, as at the
+            // door (not kept: nothing ran for them), instead of each waiting for a batch.
+            while let Ok(ticket) = waiting.try_recv() {
+                tokio::spawn(answer_sold_out(shop.clone(), sku.clone(), ticket));
+            }
+        }
     }
+}
+
+/// Answers a purchase of a SKU known sold out: a retry of a key seen before hears its
+/// earlier answer; anyone else hears `sold_out`.
+async fn answer_sold_out(shop: Shop, sku: String, ticket: Ticket) {
+    let p = &ticket.purchase;
+    let seen = resellers::recall(&shop.db, &shop.vault, p.api_key_id, &p.idempotency_key, &p.request_hash).await;
+    let _ = ticket.reply.send(match seen {
+        Ok(Some(seen)) => Ok(Rung::SeenBefore(seen)),
+        Ok(None) => Err(OrderError::SoldOut { sku_code: sku }),
+        Err(e) => Err(OrderError::Db(e)),
+    });
 }
 
 async fn answer(shop: &Shop, batch: Vec<Ticket>) {
@@ -239,6 +258,8 @@ pub async fn ring_up(shop: &Shop, purchases: &[Purchase]) -> Vec<Result<Rung, Or
         }
     };
     let sku = purchases.first().map(|p| p.sku_code.trim().to_owned()).unwrap_or_default();
+    // 409 is the till's sold-out answer (the flag was raised inside the batch).
+    let short = kept.iter().flatten().any(|(status, _)| *status == 409);
     let mut sold = false;
     let mut out = Vec::with_capacity(purchases.len());
     for (p, kept) in purchases.iter().zip(kept) {
@@ -255,6 +276,9 @@ pub async fn ring_up(shop: &Shop, purchases: &[Purchase]) -> Vec<Result<Rung, Or
                         .ok_or_else(|| OrderError::Db(DbErr::Custom("an idempotency record vanished".into())))
                 }),
         });
+    }
+    if sold && !short {
+        shop.gate.in_stock(&sku);
     }
     if sold {
         shop.cache.sold(&sku).await;

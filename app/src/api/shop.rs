@@ -191,6 +191,7 @@ pub async fn place_order(
         AppError::code(e.code())
     })?;
     for l in lines {
+        shop.gate.in_stock(&l.sku_code);
         shop.cache.sold(&l.sku_code).await;
     }
     let order_no = new.order.order_no.clone();
