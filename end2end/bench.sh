@@ -41,7 +41,7 @@ if [ "$mode" = full ]; then
   load="$CARGO_TARGET_DIR/release/quanyi-load"
   # Both sales are offered more than the shop can take (the rest hear `busy` at once),
   # so orders/s is the shop's capacity, comparable with the database's claim rate.
-  stock_n=10000 api_rate=3000 html_rate=400 flash_max=300 bot_every=10
+  stock_n=10000 api_rate=4000 html_rate=400 flash_max=300 bot_every=10
   pages_rate=500 pages_secs=20 max_secs=15 workers=16 import_n=1000000
 else
   export LEPTOS_SITE_ROOT="$CARGO_TARGET_DIR/site"

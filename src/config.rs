@@ -95,7 +95,7 @@ impl Default for Config {
             allow_test_payments: false,
             api_rate_per_second: 100,
             checkout_concurrency_per_sku: 8,
-            api_queue_per_sku: 128,
+            api_queue_per_sku: 64,
             smtp_url: String::new(),
             mail_from: "Quanyi <no-reply@quanyi.local>".into(),
             customer_resends_per_hour: 3,
