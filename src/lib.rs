@@ -67,12 +67,14 @@ impl Shop {
         self.cache.catalog_changed();
         self.cache.keys_changed();
         self.gate.restocked();
+        self.till.restocked();
     }
 
     /// Codes became available again (a hold expired or was cancelled).
     pub fn restocked(&self) {
         self.cache.stock_changed();
         self.gate.restocked();
+        self.till.restocked();
     }
 
     pub fn throttle_limits(&self) -> accounts::ThrottleLimits {

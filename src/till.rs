@@ -23,6 +23,7 @@ use crate::{
     Shop,
     db::{self, WriteTxn},
     entities::{allocation, api_request, order, order_line, payment_event, product, sku, wallet as wallet_row},
+    flash::SOLD_OUT_FRESH,
     inventory,
     money::Currency,
     orders::{self, BuyerKeys, Order, OrderError, Status},
@@ -37,10 +38,10 @@ use sea_orm::{
 use std::{
     collections::{HashMap, HashSet},
     sync::{
-        Mutex,
+        Arc, Mutex,
         atomic::{AtomicU64, Ordering},
     },
-    time::Duration,
+    time::{Duration, Instant},
 };
 use tokio::sync::{
     mpsc::{self, error::TrySendError},
@@ -87,6 +88,47 @@ struct Ticket {
 struct Lane {
     id: u64,
     queue: mpsc::Sender<Ticket>,
+    stock: Arc<Mutex<StockView>>,
+}
+
+/// Counted up to this many units after each batch: enough to see the end of the stock
+/// coming while a queue and two batches of purchases wait.
+const COUNTED: u64 = 4 * BATCH as u64;
+
+/// What a till knows of its SKU's stock between batches: the units the last batch left
+/// (`None`: more than [`COUNTED`], not known, or a top-up), when that was counted, and the
+/// units that the purchases queued or being rung up will take. Near the end of a flash
+/// sale, a purchase the stock left cannot cover is told `sold_out` at once instead of
+/// queueing to hear it from a batch. Like the sold-out flag it only ever refuses, and only
+/// for [`SOLD_OUT_FRESH`] after a count: the claim in the batch stays the guard.
+#[derive(Default)]
+struct StockView {
+    left: Option<i64>,
+    counted_at: Option<Instant>,
+    promised: i64,
+}
+
+impl StockView {
+    /// Promises `units` to a purchase about to queue; false when the stock left is known
+    /// to be promised already.
+    fn promise(&mut self, units: i64) -> bool {
+        if let (Some(left), Some(at)) = (self.left, self.counted_at)
+            && at.elapsed() < SOLD_OUT_FRESH
+            && self.promised + units > left
+        {
+            return false;
+        }
+        self.promised += units;
+        true
+    }
+
+    fn release(&mut self, units: i64) {
+        self.promised = (self.promised - units).max(0);
+    }
+}
+
+fn view_of(stock: &Mutex<StockView>) -> std::sync::MutexGuard<'_, StockView> {
+    stock.lock().unwrap_or_else(|e| e.into_inner())
 }
 
 /// This instance's tills, one per SKU code, opened on demand.
@@ -108,19 +150,29 @@ impl Till {
     }
 
     /// Queues a purchase at its SKU's till and waits for its answer. `Busy` at once when
-    /// that till's queue is full (nothing was created).
+    /// that till's queue is full (nothing was created); `sold_out` at once (after asking
+    /// the key's record, so a retry of an order that went through hears its answer) when
+    /// the stock left is known to be promised to the purchases ahead.
     pub async fn ring(&self, shop: &Shop, purchase: Purchase) -> Result<Rung, OrderError> {
         let sku = purchase.sku_code.trim().to_owned();
+        let units = i64::from(purchase.quantity);
         let (reply, answer) = oneshot::channel();
         let mut ticket = Ticket { purchase, reply };
         let mut tries = 0;
         loop {
             let lane = self.lane(shop, &sku);
+            if !view_of(&lane.stock).promise(units) {
+                return recall_or_sold_out(shop, &sku, &ticket.purchase).await;
+            }
             match lane.queue.try_send(ticket) {
                 Ok(()) => break,
-                Err(TrySendError::Full(_)) => return Err(OrderError::Busy),
+                Err(TrySendError::Full(_)) => {
+                    view_of(&lane.stock).release(units);
+                    return Err(OrderError::Busy);
+                }
                 // The till closed for idleness just now: open a new one.
                 Err(TrySendError::Closed(t)) if tries < 3 => {
+                    view_of(&lane.stock).release(units);
                     self.close(&sku, lane.id);
                     ticket = t;
                     tries += 1;
@@ -131,15 +183,23 @@ impl Till {
         answer.await.unwrap_or_else(|_| Err(OrderError::Db(DbErr::Custom("the till stopped before answering".into()))))
     }
 
+    /// Stock came back (an import, a lapsed hold, staff at work): forget what was counted.
+    pub fn restocked(&self) {
+        for lane in self.lanes.lock().unwrap_or_else(|e| e.into_inner()).values() {
+            view_of(&lane.stock).left = None;
+        }
+    }
+
     fn lane(&self, shop: &Shop, sku: &str) -> Lane {
         let mut lanes = self.lanes.lock().unwrap_or_else(|e| e.into_inner());
         if let Some(lane) = lanes.get(sku) {
             return lane.clone();
         }
         let (queue, waiting) = mpsc::channel(self.queue);
-        let lane = Lane { id: self.next_id.fetch_add(1, Ordering::Relaxed), queue };
+        let stock = Arc::default();
+        let lane = Lane { id: self.next_id.fetch_add(1, Ordering::Relaxed), queue, stock };
         lanes.insert(sku.to_owned(), lane.clone());
-        tokio::spawn(serve(shop.clone(), sku.to_owned(), lane.id, waiting));
+        tokio::spawn(serve(shop.clone(), sku.to_owned(), lane.id, waiting, lane.stock.clone()));
         lane
     }
 
@@ -153,7 +213,7 @@ impl Till {
 }
 
 /// One SKU's till: takes whoever waits, up to [`BATCH`], rings them up together, repeats.
-async fn serve(shop: Shop, sku: String, id: u64, mut waiting: mpsc::Receiver<Ticket>) {
+async fn serve(shop: Shop, sku: String, id: u64, mut waiting: mpsc::Receiver<Ticket>, stock: Arc<Mutex<StockView>>) {
     loop {
         let first = match tokio::time::timeout(IDLE, waiting.recv()).await {
             Ok(Some(ticket)) => ticket,
@@ -181,35 +241,47 @@ async fn serve(shop: Shop, sku: String, id: u64, mut waiting: mpsc::Receiver<Tic
                 Err(_) => break,
             }
         }
-        answer(&shop, batch).await;
+        let units: i64 = batch.iter().map(|t| i64::from(t.purchase.quantity)).sum();
+        let left = answer(&shop, batch).await;
+        {
+            let mut view = view_of(&stock);
+            view.release(units);
+            view.left = left;
+            view.counted_at = Some(Instant::now());
+        }
         if shop.gate.sold_out(&sku) {
             // Whoever queued behind the batch that sold the last code hears it now, as at the
             // door (not kept: nothing ran for them), instead of each waiting for a batch.
             while let Ok(ticket) = waiting.try_recv() {
-                tokio::spawn(answer_sold_out(shop.clone(), sku.clone(), ticket));
+                view_of(&stock).release(i64::from(ticket.purchase.quantity));
+                let shop = shop.clone();
+                let sku = sku.clone();
+                tokio::spawn(async move {
+                    let _ = ticket.reply.send(recall_or_sold_out(&shop, &sku, &ticket.purchase).await);
+                });
             }
         }
     }
 }
 
-/// Answers a purchase of a SKU known sold out: a retry of a key seen before hears its
-/// earlier answer; anyone else hears `sold_out`.
-async fn answer_sold_out(shop: Shop, sku: String, ticket: Ticket) {
-    let p = &ticket.purchase;
-    let seen = resellers::recall(&shop.db, &shop.vault, p.api_key_id, &p.idempotency_key, &p.request_hash).await;
-    let _ = ticket.reply.send(match seen {
-        Ok(Some(seen)) => Ok(Rung::SeenBefore(seen)),
-        Ok(None) => Err(OrderError::SoldOut { sku_code: sku }),
-        Err(e) => Err(OrderError::Db(e)),
-    });
+/// The answer to a purchase of a SKU known sold out, given before anything ran (so not
+/// kept): a retry of a key seen before hears its earlier answer; anyone else `sold_out`.
+async fn recall_or_sold_out(shop: &Shop, sku: &str, p: &Purchase) -> Result<Rung, OrderError> {
+    match resellers::recall(&shop.db, &shop.vault, p.api_key_id, &p.idempotency_key, &p.request_hash).await? {
+        Some(seen) => Ok(Rung::SeenBefore(seen)),
+        None => Err(OrderError::SoldOut { sku_code: sku.to_owned() }),
+    }
 }
 
-async fn answer(shop: &Shop, batch: Vec<Ticket>) {
+/// Rings up a batch and answers each purchase; the units of stock it left, if counted.
+async fn answer(shop: &Shop, batch: Vec<Ticket>) -> Option<i64> {
     let (purchases, replies): (Vec<_>, Vec<_>) = batch.into_iter().map(|t| (t.purchase, t.reply)).unzip();
-    for (reply, rung) in replies.into_iter().zip(ring_up(shop, &purchases).await) {
+    let (rungs, left) = ring_up_and_count(shop, &purchases).await;
+    for (reply, rung) in replies.into_iter().zip(rungs) {
         // A client that went away still bought; its retry hears the kept answer.
         let _ = reply.send(rung);
     }
+    left
 }
 
 /// How one purchase of a batch was judged.
@@ -233,6 +305,12 @@ struct Sale {
 /// in order. A database failure rolls the whole batch back: every purchase then answers
 /// an internal error, and nothing happened (a retry with the same key is safe).
 pub async fn ring_up(shop: &Shop, purchases: &[Purchase]) -> Vec<Result<Rung, OrderError>> {
+    ring_up_and_count(shop, purchases).await.0
+}
+
+/// [`ring_up`], and then the units of stock the batch left, counted up to [`COUNTED`]
+/// (`None` for more, for a top-up, or when the batch failed).
+async fn ring_up_and_count(shop: &Shop, purchases: &[Purchase]) -> (Vec<Result<Rung, OrderError>>, Option<i64>) {
     let outcome = async {
         let txn = db::begin_write(&shop.db).await?;
         match judge_and_write(&txn, shop, purchases).await {
@@ -247,19 +325,23 @@ pub async fn ring_up(shop: &Shop, purchases: &[Purchase]) -> Vec<Result<Rung, Or
         }
     }
     .await;
-    let kept = match outcome {
+    let (kept, code_sku) = match outcome {
         Ok(kept) => kept,
         Err(e) => {
             tracing::error!(error = %e, orders = purchases.len(), "the till could not ring up a batch");
-            return purchases
-                .iter()
-                .map(|_| Err(OrderError::Db(DbErr::Custom("the order batch failed".into()))))
-                .collect();
+            let failed = purchases.iter().map(|_| Err(OrderError::Db(DbErr::Custom("the order batch failed".into()))));
+            return (failed.collect(), None);
         }
     };
+    let left = match code_sku {
+        Some(id) => inventory::available_up_to(&shop.db, id, COUNTED).await.ok().filter(|n| *n < COUNTED),
+        None => None,
+    };
+    if left == Some(0) {
+        // The door answers `sold_out` from memory for a moment (see `flash::Gate`).
+        shop.gate.mark_sold_out(purchases.first().map(|p| p.sku_code.trim()).unwrap_or_default());
+    }
     let sku = purchases.first().map(|p| p.sku_code.trim().to_owned()).unwrap_or_default();
-    // 409 is the till's sold-out answer (the flag was raised inside the batch).
-    let short = kept.iter().flatten().any(|(status, _)| *status == 409);
     let mut sold = false;
     let mut out = Vec::with_capacity(purchases.len());
     for (p, kept) in purchases.iter().zip(kept) {
@@ -277,13 +359,13 @@ pub async fn ring_up(shop: &Shop, purchases: &[Purchase]) -> Vec<Result<Rung, Or
                 }),
         });
     }
-    if sold && !short {
+    if sold && left != Some(0) {
         shop.gate.in_stock(&sku);
     }
     if sold {
         shop.cache.sold(&sku).await;
     }
-    out
+    (out, left.map(|n| n as i64))
 }
 
 /// Inside the batch's transaction: judges each purchase and writes what was bought.
@@ -293,7 +375,7 @@ async fn judge_and_write(
     txn: &WriteTxn,
     shop: &Shop,
     purchases: &[Purchase],
-) -> Result<Vec<Option<(u16, String)>>, DbErr> {
+) -> Result<(Vec<Option<(u16, String)>>, Option<i32>), DbErr> {
     let now: DateTime<Utc> = shop.clock.now().trunc_subsecs(6);
     let backend = txn.get_database_backend();
     let n = purchases.len();
@@ -353,7 +435,7 @@ async fn judge_and_write(
         for &i in &fresh {
             verdicts[i] = Some(Verdict::Refused(OrderError::UnknownSku));
         }
-        return keep_answers(txn, shop, purchases, verdicts, &record_of, &[], &[]).await;
+        return keep_answers(txn, shop, purchases, verdicts, &record_of, &[], &[]).await.map(|a| (a, None));
     };
     let topup = s.kind == "direct_topup";
     let mut candidates = vec![];
@@ -378,7 +460,9 @@ async fn judge_and_write(
         }
     }
     if candidates.is_empty() {
-        return keep_answers(txn, shop, purchases, verdicts, &record_of, &[], &[]).await;
+        return keep_answers(txn, shop, purchases, verdicts, &record_of, &[], &[])
+            .await
+            .map(|a| (a, (!topup).then_some(s.id)));
     }
     let buyers: Vec<i32> = {
         let mut u: Vec<i32> = candidates.iter().map(|&i| purchases[i].user_id).collect();
@@ -436,11 +520,10 @@ async fn judge_and_write(
         verdicts[i] = Some(verdict);
     }
     inventory::unclaim(txn, &stock.iter().map(|c| c.id).collect::<Vec<_>>()).await?;
-    if verdicts.iter().any(|v| matches!(v, Some(Verdict::Refused(OrderError::SoldOut { .. })))) {
-        shop.gate.mark_sold_out(&s.code);
-    }
     if sales.is_empty() {
-        return keep_answers(txn, shop, purchases, verdicts, &record_of, &[], &[]).await;
+        return keep_answers(txn, shop, purchases, verdicts, &record_of, &[], &[])
+            .await
+            .map(|a| (a, (!topup).then_some(s.id)));
     }
 
     // The orders, paid and delivered (or waiting for their top-up), with their lines.
@@ -554,7 +637,9 @@ async fn judge_and_write(
             .collect::<Result<Vec<_>, _>>()?;
         receipts.push(resellers::receipt(o, &[(line.clone(), codes)]).to_string());
     }
-    keep_answers(txn, shop, purchases, verdicts, &record_of, &sales, &receipts).await
+    keep_answers(txn, shop, purchases, verdicts, &record_of, &sales, &receipts)
+        .await
+        .map(|a| (a, (!topup).then_some(s.id)))
 }
 
 /// Seals every answer into its record (one statement) and returns them per purchase.
