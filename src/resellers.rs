@@ -152,28 +152,60 @@ pub async fn recall(
     idempotency_key: &str,
     request_hash: &str,
 ) -> Result<Option<Idempotency>, DbErr> {
-    let Some(seen) = api_request::Entity::find()
+    let seen = api_request::Entity::find()
         .filter(api_request::Column::ApiKeyId.eq(key_id))
         .filter(api_request::Column::IdempotencyKey.eq(idempotency_key))
         .one(db)
+        .await?;
+    seen.map(|seen| judge(vault, seen, request_hash)).transpose()
+}
+
+/// [`recall`] for many requests in one read: one answer per ask `(key id, idempotency
+/// key, request hash)`, in order. A flash sale's crowd, answered `sold_out` from memory,
+/// is asked after in one statement instead of one each.
+pub async fn recall_many(
+    db: &impl ConnectionTrait,
+    vault: &Vault,
+    asks: &[(i32, &str, &str)],
+) -> Result<Vec<Option<Idempotency>>, DbErr> {
+    if asks.is_empty() {
+        return Ok(vec![]);
+    }
+    let key_ids: std::collections::BTreeSet<i32> = asks.iter().map(|a| a.0).collect();
+    let keys: std::collections::BTreeSet<&str> = asks.iter().map(|a| a.1).collect();
+    // Both lists, then the exact pairs in memory (a key id × key that was not asked for
+    // may come back; it is not used).
+    let seen: std::collections::HashMap<(i32, String), api_request::Model> = api_request::Entity::find()
+        .filter(api_request::Column::ApiKeyId.is_in(key_ids))
+        .filter(api_request::Column::IdempotencyKey.is_in(keys))
+        .all(db)
         .await?
-    else {
-        return Ok(None);
-    };
-    Ok(Some(if seen.request_hash != request_hash {
-        Idempotency::Mismatch
-    } else {
-        match (seen.status, seen.response) {
-            (Some(status), Some(sealed)) => {
-                let body = hex::decode(&sealed)
-                    .ok()
-                    .and_then(|bytes| vault.open(&bytes, &answer_aad(seen.id)).ok())
-                    .ok_or_else(|| DbErr::Custom("a kept API answer could not be opened".into()))?;
-                Idempotency::Replay { status: status as u16, body }
-            }
-            _ => Idempotency::InProgress,
+        .into_iter()
+        .map(|m| ((m.api_key_id, m.idempotency_key.clone()), m))
+        .collect();
+    asks.iter()
+        .map(|(key_id, key, hash)| match seen.get(&(*key_id, (*key).to_owned())) {
+            Some(m) => judge(vault, m.clone(), hash).map(Some),
+            None => Ok(None),
+        })
+        .collect()
+}
+
+/// What a record seen before says to a request with this body.
+fn judge(vault: &Vault, seen: api_request::Model, request_hash: &str) -> Result<Idempotency, DbErr> {
+    if seen.request_hash != request_hash {
+        return Ok(Idempotency::Mismatch);
+    }
+    Ok(match (seen.status, seen.response) {
+        (Some(status), Some(sealed)) => {
+            let body = hex::decode(&sealed)
+                .ok()
+                .and_then(|bytes| vault.open(&bytes, &answer_aad(seen.id)).ok())
+                .ok_or_else(|| DbErr::Custom("a kept API answer could not be opened".into()))?;
+            Idempotency::Replay { status: status as u16, body }
         }
-    }))
+        _ => Idempotency::InProgress,
+    })
 }
 
 /// A kept answer, sealed and hex-encoded for its record.

@@ -44,6 +44,7 @@ use std::{
     time::{Duration, Instant},
 };
 use tokio::sync::{
+    Semaphore,
     mpsc::{self, error::TrySendError},
     oneshot,
 };
@@ -131,11 +132,28 @@ fn view_of(stock: &Mutex<StockView>) -> std::sync::MutexGuard<'_, StockView> {
     stock.lock().unwrap_or_else(|e| e.into_inner())
 }
 
-/// This instance's tills, one per SKU code, opened on demand.
+/// This instance's tills, one per SKU code, opened on demand, and the desk where the
+/// purchases answered from memory have their keys looked up.
 pub struct Till {
     queue: usize,
     lanes: Mutex<HashMap<String, Lane>>,
     next_id: AtomicU64,
+    desk: Mutex<Option<mpsc::Sender<Ask>>>,
+}
+
+/// Most keys looked up in one read at the recall desk.
+const RECALL_BATCH: usize = 256;
+/// Reads the recall desk runs at once; whoever arrives meanwhile waits for the next.
+const RECALL_READS: usize = 2;
+/// Askers waiting at the desk beyond which one more reads alone.
+const RECALL_QUEUE: usize = 4096;
+
+/// A purchase answered from memory (sold out), asking whether its key was seen before.
+struct Ask {
+    key_id: i32,
+    idempotency_key: String,
+    request_hash: String,
+    reply: oneshot::Sender<Result<Option<Idempotency>, DbErr>>,
 }
 
 impl std::fmt::Debug for Till {
@@ -146,7 +164,45 @@ impl std::fmt::Debug for Till {
 
 impl Till {
     pub fn new(queue_per_sku: u32) -> Self {
-        Self { queue: queue_per_sku.max(1) as usize, lanes: Mutex::default(), next_id: AtomicU64::new(1) }
+        Self {
+            queue: queue_per_sku.max(1) as usize,
+            lanes: Mutex::default(),
+            next_id: AtomicU64::new(1),
+            desk: Mutex::default(),
+        }
+    }
+
+    /// [`resellers::recall`] through this instance's recall desk: after a sellout thousands
+    /// of purchases a second are answered `sold_out` from memory, and each must first ask
+    /// whether its key was seen before (a retry of an order that went through hears its
+    /// codes). One read each would make the database the crowd's queue again; at the desk
+    /// whoever asks while a read runs is answered by the next one, up to [`RECALL_BATCH`]
+    /// keys a read. Alone, an ask is read at once.
+    pub async fn recall(
+        &self,
+        shop: &Shop,
+        key_id: i32,
+        idempotency_key: &str,
+        request_hash: &str,
+    ) -> Result<Option<Idempotency>, DbErr> {
+        let (reply, answer) = oneshot::channel();
+        let ask =
+            Ask { key_id, idempotency_key: idempotency_key.to_owned(), request_hash: request_hash.to_owned(), reply };
+        let desk = {
+            let mut desk = self.desk.lock().unwrap_or_else(|e| e.into_inner());
+            desk.get_or_insert_with(|| {
+                let (asks, waiting) = mpsc::channel(RECALL_QUEUE);
+                tokio::spawn(recall_desk(shop.clone(), waiting));
+                asks
+            })
+            .clone()
+        };
+        match desk.try_send(ask) {
+            Ok(()) => answer.await.unwrap_or_else(|_| Err(DbErr::Custom("the recall desk stopped".into()))),
+            Err(TrySendError::Full(_) | TrySendError::Closed(_)) => {
+                resellers::recall(&shop.db, &shop.vault, key_id, idempotency_key, request_hash).await
+            }
+        }
     }
 
     /// Queues a purchase at its SKU's till and waits for its answer. `Busy` at once when
@@ -267,9 +323,47 @@ async fn serve(shop: Shop, sku: String, id: u64, mut waiting: mpsc::Receiver<Tic
 /// The answer to a purchase of a SKU known sold out, given before anything ran (so not
 /// kept): a retry of a key seen before hears its earlier answer; anyone else `sold_out`.
 async fn recall_or_sold_out(shop: &Shop, sku: &str, p: &Purchase) -> Result<Rung, OrderError> {
-    match resellers::recall(&shop.db, &shop.vault, p.api_key_id, &p.idempotency_key, &p.request_hash).await? {
+    match shop.till.recall(shop, p.api_key_id, &p.idempotency_key, &p.request_hash).await? {
         Some(seen) => Ok(Rung::SeenBefore(seen)),
         None => Err(OrderError::SoldOut { sku_code: sku.to_owned() }),
+    }
+}
+
+/// The recall desk: takes whoever asks, up to [`RECALL_BATCH`], reads their records in one
+/// statement, answers each; up to [`RECALL_READS`] reads at once.
+async fn recall_desk(shop: Shop, mut asks: mpsc::Receiver<Ask>) {
+    let reads = Arc::new(Semaphore::new(RECALL_READS));
+    loop {
+        let Ok(read) = reads.clone().acquire_owned().await else { return };
+        let Some(first) = asks.recv().await else { return };
+        let mut batch = Vec::with_capacity(RECALL_BATCH);
+        batch.push(first);
+        while batch.len() < RECALL_BATCH {
+            match asks.try_recv() {
+                Ok(ask) => batch.push(ask),
+                Err(_) => break,
+            }
+        }
+        let shop = shop.clone();
+        tokio::spawn(async move {
+            let keys: Vec<(i32, &str, &str)> =
+                batch.iter().map(|a| (a.key_id, a.idempotency_key.as_str(), a.request_hash.as_str())).collect();
+            let seen = resellers::recall_many(&shop.db, &shop.vault, &keys).await;
+            drop(read);
+            match seen {
+                Ok(seen) => {
+                    for (ask, seen) in batch.into_iter().zip(seen) {
+                        let _ = ask.reply.send(Ok(seen));
+                    }
+                }
+                Err(e) => {
+                    tracing::error!(error = %e, "recalling idempotency records failed");
+                    for ask in batch {
+                        let _ = ask.reply.send(Err(DbErr::Custom("recalling idempotency records failed".into())));
+                    }
+                }
+            }
+        });
     }
 }
 

@@ -174,3 +174,42 @@ db_test!(per_buyer_limits_and_direct_top_ups_at_the_till, |t| {
     // ¥100.00 - 2 × ¥9.90 (BREW-1) - ¥49.50.
     assert_eq!(balance(&shop, a.1).await, "¥30.70");
 });
+
+db_test!(a_crowd_answered_from_memory_has_its_keys_looked_up_together_and_each_hears_its_own, |t| {
+    let shop = t.seeded_shop(Clock::system()).await;
+    stock(&shop, "DREAM-100", "DESK", 1).await;
+    let rich = reseller(&shop, "Desk Resale", "100.00").await;
+    let thin = reseller(&shop, "Other Resale", "100.00").await;
+    let bought = purchase(rich, "paid", "DREAM-100", 1);
+    let first = ring_up(&shop, std::slice::from_ref(&bought)).await;
+    assert_eq!(kept(&first[0]).0, 201);
+    let refused = purchase(rich, "too-many", "DREAM-100", 5);
+    assert_eq!(kept(&ring_up(&shop, std::slice::from_ref(&refused)).await[0]).0, 409);
+
+    // 300 asks at once: the paid key (its body, then another), the refused key, the same key
+    // name under another API key, and strangers. One read answers many; each its own.
+    let mut asks: Vec<(i32, String, String)> =
+        (0..296).map(|i| (rich.0, format!("stranger-{i}"), resellers::request_hash(b"x"))).collect();
+    asks.insert(7, (rich.0, "paid".into(), bought.request_hash.clone()));
+    asks.insert(150, (rich.0, "paid".into(), resellers::request_hash(b"another body")));
+    asks.insert(151, (thin.0, "paid".into(), bought.request_hash.clone()));
+    asks.insert(299, (rich.0, "too-many".into(), refused.request_hash.clone()));
+    let answers =
+        futures::future::join_all(asks.iter().map(|(k, key, hash)| shop.till.recall(&shop, *k, key, hash))).await;
+    let answers: Vec<_> = answers.into_iter().map(|a| a.unwrap()).collect();
+    match &answers[7] {
+        Some(Idempotency::Replay { status: 201, body }) => {
+            assert_eq!(serde_json::from_str::<Value>(body).unwrap(), kept(&first[0]).1)
+        }
+        other => panic!("the paid key replays its codes: {other:?}"),
+    }
+    assert!(matches!(answers[150], Some(Idempotency::Mismatch)), "{:?}", answers[150]);
+    assert!(answers[151].is_none(), "another API key's record is not this one's");
+    assert!(matches!(answers[299], Some(Idempotency::Replay { status: 409, .. })), "{:?}", answers[299]);
+    let strangers = answers.iter().enumerate().filter(|(i, _)| ![7, 150, 151, 299].contains(i));
+    assert!(strangers.clone().all(|(_, a)| a.is_none()));
+    assert_eq!(strangers.count(), 296);
+    // And one ask alone, after the crowd, is answered too.
+    let alone = shop.till.recall(&shop, rich.0, "paid", &bought.request_hash).await.unwrap();
+    assert!(matches!(alone, Some(Idempotency::Replay { status: 201, .. })));
+});

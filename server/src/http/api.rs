@@ -186,9 +186,10 @@ async fn create_order(
     // Flash-sale admission, from memory, before any database work: a SKU seen sold out a
     // moment ago. That answer is not safe to give a retry of an order that went through, so
     // the key's record is asked first (read only). Answers given here ran nothing, so
-    // nothing is kept for replay; `busy` (the till's queue is full) is the same.
+    // nothing is kept for replay; `busy` (the till's queue is full) is the same. The crowd's
+    // records are read together at the till's recall desk.
     if let Err(e) = shop.gate.refuse_if_sold_out(&req.sku) {
-        return match resellers::recall(&shop.db, &shop.vault, key.id, idem, &hash).await {
+        return match shop.till.recall(shop, key.id, idem, &hash).await {
             Ok(Some(seen)) => idempotent_answer(seen),
             Ok(None) => ApiError::from(e).into_response(),
             Err(e) => ApiError::internal(e).into_response(),
