@@ -486,6 +486,32 @@ pub async fn create_order(
     lines: &[LineRequest],
     channel: &str,
 ) -> Result<NewOrder, OrderError> {
+    create(db, None, clock, policy, buyer, lines, channel).await
+}
+
+/// [`create_order`] for the mall's checkout: the order's private link is kept sealed (see
+/// `delivery::keep_private_link`) in the same commit, not in a write of its own.
+pub async fn create_order_with_link(
+    db: &Db,
+    vault: &crate::vault::Vault,
+    clock: &Clock,
+    policy: &HoldPolicy,
+    buyer: &Buyer,
+    lines: &[LineRequest],
+    channel: &str,
+) -> Result<NewOrder, OrderError> {
+    create(db, Some(vault), clock, policy, buyer, lines, channel).await
+}
+
+async fn create(
+    db: &Db,
+    link_vault: Option<&crate::vault::Vault>,
+    clock: &Clock,
+    policy: &HoldPolicy,
+    buyer: &Buyer,
+    lines: &[LineRequest],
+    channel: &str,
+) -> Result<NewOrder, OrderError> {
     let c = check(db, buyer, lines).await?;
     let now = clock.now();
     let over = |held: i64, cap: i64| held + c.units > cap;
@@ -520,6 +546,9 @@ pub async fn create_order(
         Some(&format!("expire:{}", order.id)),
     )
     .await?;
+    if let Some(vault) = link_vault {
+        crate::delivery::keep_private_link(&txn, vault, &order.order_no, &token).await?;
+    }
     txn.commit().await?;
     Ok(NewOrder { order, lookup_token: token })
 }

@@ -182,7 +182,17 @@ pub async fn place_order(
         ip: client_ip(),
         session_key: s.id().map(|i| i.to_string()),
     };
-    let created = quanyi::orders::create_order(&shop.db, &shop.clock, &shop.hold_policy(), &buyer, lines, "web").await;
+    // The private link is sealed into the order in the same commit.
+    let created = quanyi::orders::create_order_with_link(
+        &shop.db,
+        &shop.vault,
+        &shop.clock,
+        &shop.hold_policy(),
+        &buyer,
+        lines,
+        "web",
+    )
+    .await;
     shop.gate.learn(&created);
     let new = created.map_err(|e| {
         if let quanyi::orders::OrderError::Db(db) = &e {
@@ -200,7 +210,6 @@ pub async fn place_order(
     {
         quanyi::orders::set_lookup_password(&shop.db, &order_no, &pw).await.map_err(|e| AppError::code(e.code()))?;
     }
-    quanyi::delivery::keep_private_link(&shop.db, &shop.vault, &order_no, &new.lookup_token).await?;
     access::grant(&order_no).await?;
     let link = format!("{}/o/{}?t={}", shop.config.origin(), order_no, new.lookup_token);
     s.insert(access::LOOKUP_FLASH, (order_no.clone(), link)).await.map_err(|_| AppError::internal())?;
