@@ -49,12 +49,13 @@ pub struct Config {
     pub allow_test_payments: bool,
     /// Requests per second one reseller API key may make (per app instance).
     pub api_rate_per_second: u32,
-    /// Checkouts of one SKU that may run at once in this instance; more are answered
-    /// "busy, try again" at once instead of queueing (flash-sale admission control).
+    /// Cart checkouts (several SKUs in one order) of one SKU that may run at once in this
+    /// instance; more are answered "busy, try again" at once instead of queueing.
     pub checkout_concurrency_per_sku: u32,
-    /// Reseller API orders of one SKU that may wait at its till in this instance (they are
-    /// rung up together, many per transaction); more are answered "busy, try again".
-    pub api_queue_per_sku: u32,
+    /// Orders of one SKU — reseller API purchases and the mall's "buy now" checkouts — that
+    /// may wait at its till in this instance (they are rung up together, many per
+    /// transaction); more are answered "busy, try again" at once (flash-sale admission).
+    pub till_queue_per_sku: u32,
     /// Outgoing mail: `smtp://user:pass@host:587` or `smtps://…`. Empty writes each
     /// message as an `.eml` file under `<data_dir>/outbox/` instead.
     pub smtp_url: String,
@@ -95,7 +96,7 @@ impl Default for Config {
             allow_test_payments: false,
             api_rate_per_second: 100,
             checkout_concurrency_per_sku: 8,
-            api_queue_per_sku: 64,
+            till_queue_per_sku: 64,
             smtp_url: String::new(),
             mail_from: "Quanyi <no-reply@quanyi.local>".into(),
             customer_resends_per_hour: 3,
@@ -194,8 +195,8 @@ impl Config {
         if !(1..=10_000).contains(&self.checkout_concurrency_per_sku) {
             return invalid("checkout_concurrency_per_sku", "must be between 1 and 10000");
         }
-        if !(1..=100_000).contains(&self.api_queue_per_sku) {
-            return invalid("api_queue_per_sku", "must be between 1 and 100000");
+        if !(1..=100_000).contains(&self.till_queue_per_sku) {
+            return invalid("till_queue_per_sku", "must be between 1 and 100000");
         }
         if self.db_max_connections < 1 {
             return invalid("db_max_connections", "must be at least 1");

@@ -21,8 +21,8 @@ use crate::{
 };
 use chrono::{DateTime, Duration, Utc};
 use sea_orm::{
-    ActiveModelTrait, ColumnTrait, ConnectionTrait, DbErr, EntityTrait, PaginatorTrait, QueryFilter, QueryOrder,
-    QuerySelect, Set, sea_query::Expr,
+    ColumnTrait, ConnectionTrait, DbErr, EntityTrait, PaginatorTrait, QueryFilter, QueryOrder, QuerySelect, Set,
+    sea_query::Expr,
 };
 
 pub type Delivery = delivery::Model;
@@ -79,35 +79,54 @@ pub async fn queue_for_order(
     reason: &str,
     requested_by: Option<i32>,
 ) -> Result<u32, DbErr> {
-    if reason == "delivery"
-        && let Some(uid) = order.user_id
-    {
-        delivered_message(order, uid, now).insert(txn).await?;
-    }
-    let mut queued = 0;
-    let targets = [("email", order.contact_email.clone()), ("sms", order.contact_phone.clone())];
-    for (channel, recipient) in targets {
-        let Some(recipient) = recipient else { continue };
-        let row = delivery::ActiveModel {
-            order_id: Set(order.id),
-            channel: Set(channel.into()),
-            recipient: Set(recipient),
-            reason: Set(reason.into()),
-            status: Set("queued".into()),
-            attempts: Set(0),
-            last_error: Set(None),
-            requested_by: Set(requested_by),
-            artifact: Set(None),
-            created_at: Set(now),
-            sent_at: Set(None),
-            ..Default::default()
+    queue_for_orders(txn, now, &[order], reason, requested_by).await
+}
+
+/// [`queue_for_order`] for many orders, in one statement per table (the cashier fulfils
+/// a batch of payments together).
+pub async fn queue_for_orders(
+    txn: &impl ConnectionTrait,
+    now: DateTime<Utc>,
+    orders: &[&order::Model],
+    reason: &str,
+    requested_by: Option<i32>,
+) -> Result<u32, DbErr> {
+    if reason == "delivery" {
+        let notes: Vec<_> = orders.iter().filter_map(|o| Some(delivered_message(o, o.user_id?, now))).collect();
+        if !notes.is_empty() {
+            message::Entity::insert_many(notes).exec_without_returning(txn).await?;
         }
-        .insert(txn)
-        .await?;
-        jobs::enqueue(txn, now, jobs::Job::Deliver { delivery_id: row.id }, now, None).await?;
-        queued += 1;
     }
-    Ok(queued)
+    let rows: Vec<delivery::ActiveModel> = orders
+        .iter()
+        .flat_map(|o| {
+            let targets = [("email", o.contact_email.clone()), ("sms", o.contact_phone.clone())];
+            targets.into_iter().filter_map(move |(channel, recipient)| {
+                Some(delivery::ActiveModel {
+                    order_id: Set(o.id),
+                    channel: Set(channel.into()),
+                    recipient: Set(recipient?),
+                    reason: Set(reason.into()),
+                    status: Set("queued".into()),
+                    attempts: Set(0),
+                    last_error: Set(None),
+                    requested_by: Set(requested_by),
+                    artifact: Set(None),
+                    created_at: Set(now),
+                    sent_at: Set(None),
+                    ..Default::default()
+                })
+            })
+        })
+        .collect();
+    if rows.is_empty() {
+        return Ok(0);
+    }
+    let queued = delivery::Entity::insert_many(rows).exec_with_returning_keys(txn).await?;
+    let n = queued.len() as u32;
+    jobs::enqueue_many(txn, now, queued.into_iter().map(|delivery_id| (jobs::Job::Deliver { delivery_id }, now, None)))
+        .await?;
+    Ok(n)
 }
 
 /// Inside the reseller till's transaction: [`queue_for_order`]'s delivery for many orders

@@ -442,37 +442,67 @@ pub async fn reserve(
     Ok(res.rows_affected() as u32)
 }
 
-/// Inside a write transaction: takes up to `quantity` available codes of a SKU straight to
-/// `sold` for orders about to be written in the same transaction (the reseller API's
-/// till), lowest id first; [`assign_sold`] then names their orders and [`unclaim`] returns
-/// any left over. The claim is the same guarded update as [`reserve`]'s (`FOR UPDATE SKIP
-/// LOCKED` on PostgreSQL; SQLite's write lock), so no code is taken twice.
-pub async fn claim_for_sale(
+/// What a batch claim takes codes for, before their orders are written in the same
+/// transaction: straight to `sold` (the reseller API's till: paid from the wallet at once)
+/// or `reserved` until a time (the mall's checkouts, held for payment).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Claim {
+    Sale,
+    Hold { until: DateTime<Utc> },
+}
+
+impl Claim {
+    fn status(self) -> CodeStatus {
+        match self {
+            Claim::Sale => CodeStatus::Sold,
+            Claim::Hold { .. } => CodeStatus::Reserved,
+        }
+    }
+}
+
+/// Inside a write transaction: takes up to `quantity` available codes of a SKU, lowest id
+/// first, for orders about to be written in the same transaction (the till); [`assign`]
+/// then names their orders and [`unclaim`] returns any left over. The claim is the same
+/// guarded update as [`reserve`]'s (`FOR UPDATE SKIP LOCKED` on PostgreSQL; SQLite's write
+/// lock), so no code is taken twice.
+pub async fn claim(
     txn: &impl ConnectionTrait,
     sku_id: i32,
     quantity: u32,
     now: DateTime<Utc>,
+    how: Claim,
 ) -> Result<Vec<Code>, DbErr> {
     let backend = txn.get_database_backend();
     let sql = match backend {
         DbBackend::Postgres => {
             "WITH picked AS (SELECT id FROM codes WHERE sku_id = $2 AND status = 'available' \
              AND (expires_at IS NULL OR expires_at > $1) ORDER BY id LIMIT $3 FOR UPDATE SKIP LOCKED) \
-             UPDATE codes SET status = 'sold', sold_at = $1, reserved_until = NULL \
+             UPDATE codes SET status = $4, sold_at = $5, reserved_until = $6 \
              FROM picked WHERE codes.id = picked.id AND codes.status = 'available' RETURNING codes.*"
         }
         _ => {
-            "UPDATE codes SET status = 'sold', sold_at = ?1, reserved_until = NULL \
+            "UPDATE codes SET status = ?4, sold_at = ?5, reserved_until = ?6 \
              WHERE id IN (SELECT id FROM codes WHERE sku_id = ?2 AND status = 'available' \
              AND (expires_at IS NULL OR expires_at > ?1) ORDER BY id LIMIT ?3) \
              AND status = 'available' RETURNING *"
         }
     };
+    let (sold_at, until) = match how {
+        Claim::Sale => (Some(now), None),
+        Claim::Hold { until } => (None, Some(until)),
+    };
     let mut codes = code::Entity::find()
         .from_raw_sql(Statement::from_sql_and_values(
             backend,
             sql,
-            [now.into(), sku_id.into(), (quantity as i64).into()],
+            [
+                now.into(),
+                sku_id.into(),
+                (quantity as i64).into(),
+                how.status().as_str().into(),
+                sold_at.into(),
+                until.into(),
+            ],
         ))
         .all(txn)
         .await?;
@@ -480,9 +510,9 @@ pub async fn claim_for_sale(
     Ok(codes)
 }
 
-/// Names the orders of codes taken by [`claim_for_sale`]: `(code id, order id)` pairs, in
-/// one statement.
-pub async fn assign_sold(txn: &impl ConnectionTrait, pairs: &[(i32, i32)]) -> Result<(), DbErr> {
+/// Names the orders of codes taken by [`claim`]: `(code id, order id)` pairs, in one
+/// statement (guarded: only codes still claimed that way for nobody).
+pub async fn assign(txn: &impl ConnectionTrait, pairs: &[(i32, i32)], how: Claim) -> Result<(), DbErr> {
     use sea_orm::sea_query::{CaseStatement, Expr};
     let Some(&(first_code, first_order)) = pairs.first() else { return Ok(()) };
     let case = pairs[1..].iter().fold(
@@ -492,7 +522,7 @@ pub async fn assign_sold(txn: &impl ConnectionTrait, pairs: &[(i32, i32)]) -> Re
     let res = code::Entity::update_many()
         .col_expr(code::Column::OrderId, case.into())
         .filter(code::Column::Id.is_in(pairs.iter().map(|p| p.0)))
-        .filter(code::Column::Status.eq(CodeStatus::Sold.as_str()))
+        .filter(code::Column::Status.eq(how.status().as_str()))
         .filter(code::Column::OrderId.is_null())
         .exec(txn)
         .await?;
@@ -502,17 +532,18 @@ pub async fn assign_sold(txn: &impl ConnectionTrait, pairs: &[(i32, i32)]) -> Re
     Ok(())
 }
 
-/// Returns codes taken by [`claim_for_sale`] that no order needed (guarded: only codes
-/// still sold to nobody).
-pub async fn unclaim(txn: &impl ConnectionTrait, code_ids: &[i32]) -> Result<(), DbErr> {
+/// Returns codes taken by [`claim`] that no order needed (guarded: only codes still
+/// claimed that way for nobody).
+pub async fn unclaim(txn: &impl ConnectionTrait, code_ids: &[i32], how: Claim) -> Result<(), DbErr> {
     if code_ids.is_empty() {
         return Ok(());
     }
     code::Entity::update_many()
         .col_expr(code::Column::Status, sea_orm::sea_query::Expr::value(CodeStatus::Available.as_str()))
         .col_expr(code::Column::SoldAt, sea_orm::sea_query::Expr::value(Option::<DateTime<Utc>>::None))
+        .col_expr(code::Column::ReservedUntil, sea_orm::sea_query::Expr::value(Option::<DateTime<Utc>>::None))
         .filter(code::Column::Id.is_in(code_ids.iter().copied()))
-        .filter(code::Column::Status.eq(CodeStatus::Sold.as_str()))
+        .filter(code::Column::Status.eq(how.status().as_str()))
         .filter(code::Column::OrderId.is_null())
         .exec(txn)
         .await?;

@@ -40,10 +40,32 @@ pub async fn enqueue(
     run_at: DateTime<Utc>,
     dedupe_key: Option<&str>,
 ) -> Result<(), DbErr> {
-    let row = job::ActiveModel {
+    enqueue_many(db, now, [(job, run_at, dedupe_key.map(str::to_owned))]).await
+}
+
+/// [`enqueue`] for many jobs in one statement: `(job, run at, dedupe key)`.
+pub async fn enqueue_many(
+    db: &impl ConnectionTrait,
+    now: DateTime<Utc>,
+    jobs: impl IntoIterator<Item = (Job, DateTime<Utc>, Option<String>)>,
+) -> Result<(), DbErr> {
+    let rows: Vec<job::ActiveModel> =
+        jobs.into_iter().map(|(job, run_at, dedupe_key)| row(now, job, run_at, dedupe_key)).collect();
+    if rows.is_empty() {
+        return Ok(());
+    }
+    job::Entity::insert_many(rows)
+        .on_conflict(OnConflict::column(job::Column::DedupeKey).do_nothing().to_owned())
+        .exec_without_returning(db)
+        .await?;
+    Ok(())
+}
+
+fn row(now: DateTime<Utc>, job: Job, run_at: DateTime<Utc>, dedupe_key: Option<String>) -> job::ActiveModel {
+    job::ActiveModel {
         kind: Set(job.kind().into()),
         payload: Set(serde_json::to_string(&job).expect("jobs serialise")),
-        dedupe_key: Set(dedupe_key.map(str::to_owned)),
+        dedupe_key: Set(dedupe_key),
         status: Set("queued".into()),
         attempts: Set(0),
         max_attempts: Set(8),
@@ -52,12 +74,7 @@ pub async fn enqueue(
         last_error: Set(None),
         created_at: Set(now),
         ..Default::default()
-    };
-    job::Entity::insert(row)
-        .on_conflict(OnConflict::column(job::Column::DedupeKey).do_nothing().to_owned())
-        .exec_without_returning(db)
-        .await?;
-    Ok(())
+    }
 }
 
 /// Marks a queued job done inside the caller's transaction, because the caller just did
@@ -65,9 +82,17 @@ pub async fn enqueue(
 /// claim, run and finish — three writes saved per order. A job already claimed is left to
 /// its runner, whose run finds nothing left to do.
 pub async fn complete_queued(db: &impl ConnectionTrait, dedupe_key: &str) -> Result<(), DbErr> {
+    complete_queued_many(db, [dedupe_key.to_owned()]).await
+}
+
+/// [`complete_queued`] for many jobs in one statement.
+pub async fn complete_queued_many(
+    db: &impl ConnectionTrait,
+    dedupe_keys: impl IntoIterator<Item = String>,
+) -> Result<(), DbErr> {
     job::Entity::update_many()
         .col_expr(job::Column::Status, Expr::value("done"))
-        .filter(job::Column::DedupeKey.eq(dedupe_key))
+        .filter(job::Column::DedupeKey.is_in(dedupe_keys))
         .filter(job::Column::Status.eq("queued"))
         .exec(db)
         .await?;

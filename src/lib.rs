@@ -5,8 +5,10 @@ pub mod accounts;
 pub mod aftersales;
 pub mod alerts;
 pub mod audit;
+pub mod batch;
 pub mod cache;
 pub mod cart;
+pub mod cashier;
 pub mod catalog;
 pub mod catalog_admin;
 pub mod clock;
@@ -34,7 +36,8 @@ pub use clock::Clock;
 pub use config::{Config, Mode};
 
 /// What every request handler, server function and job needs from the shop: storage,
-/// settings, the clock, and this instance's flash-sale gate, read cache and till. Cheap to clone.
+/// settings, the clock, and this instance's flash-sale gate, read cache, till and cashier.
+/// Cheap to clone.
 #[derive(Clone, Debug)]
 pub struct Shop {
     pub db: db::Db,
@@ -44,12 +47,13 @@ pub struct Shop {
     pub gate: std::sync::Arc<flash::Gate>,
     pub cache: std::sync::Arc<cache::ReadCache>,
     pub till: std::sync::Arc<till::Till>,
+    pub cashier: std::sync::Arc<cashier::Cashier>,
 }
 
 impl Shop {
     pub fn new(db: db::Db, config: Config, clock: Clock, vault: vault::Vault) -> Self {
         let gate = flash::Gate::new(config.checkout_concurrency_per_sku);
-        let till = till::Till::new(config.api_queue_per_sku);
+        let till = till::Till::new(config.till_queue_per_sku);
         Self {
             db,
             config: std::sync::Arc::new(config),
@@ -58,6 +62,7 @@ impl Shop {
             gate: std::sync::Arc::new(gate),
             cache: Default::default(),
             till: std::sync::Arc::new(till),
+            cashier: Default::default(),
         }
     }
 

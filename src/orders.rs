@@ -193,6 +193,15 @@ pub fn new_lookup_token() -> String {
     hex::encode(b)
 }
 
+/// A browser's tag on the orders it places (128 random bits, hex): what the cap on units
+/// one browser may hold unpaid counts by. Kept in the browser's session, never the
+/// session id itself (a bearer secret that has no place in the orders table).
+pub fn new_buyer_tag() -> String {
+    let mut b = [0u8; 16];
+    rand::rngs::OsRng.fill_bytes(&mut b);
+    hex::encode(b)
+}
+
 pub fn hash_token(token: &str) -> String {
     hex::encode(Sha256::digest(token.as_bytes()))
 }
@@ -225,39 +234,55 @@ pub fn topup_account_ok(pattern: Option<&str>, account: &str) -> bool {
 
 /// Units a buyer holds in unpaid, unexpired orders — by account, IP or session — in one
 /// query (it runs on every checkout, flash sales included).
-async fn held_units(
+async fn held_units<T>(
     db: &impl ConnectionTrait,
     now: DateTime<Utc>,
     column: order::Column,
-    value: sea_orm::Value,
-) -> Result<i64, DbErr> {
-    let held_orders = sea_orm::sea_query::Query::select()
-        .column(order::Column::Id)
-        .from(order::Entity)
-        .and_where(order::Column::Status.eq(Status::PendingPayment.as_str()))
-        .and_where(order::Column::ReservedUntil.gt(now))
-        .and_where(column.eq(value))
-        .to_owned();
-    line_units(db, held_orders, Expr::col(order_line::Column::Quantity).into(), None).await
+    value: T,
+) -> Result<i64, DbErr>
+where
+    T: Clone + Eq + std::hash::Hash + Into<sea_orm::Value> + sea_orm::TryGetable,
+{
+    Ok(held_units_by(db, now, column, vec![value.clone()]).await?.get(&value).copied().unwrap_or(0))
 }
 
-/// `SUM(units)` over the lines of the orders a subquery selects (of one SKU, if given),
-/// in one query.
-async fn line_units(
+/// [`held_units`] for many buyers' keys of one kind (accounts, IPs or sessions) in one
+/// query: the units each key holds; keys that hold none are left out.
+pub(crate) async fn held_units_by<T>(
     db: &impl ConnectionTrait,
-    orders: sea_orm::sea_query::SelectStatement,
-    units: sea_orm::sea_query::SimpleExpr,
-    sku_id: Option<i32>,
-) -> Result<i64, DbErr> {
-    use sea_orm::QuerySelect;
-    let mut q = order_line::Entity::find()
-        .select_only()
-        .expr(units.sum())
-        .filter(Expr::col(order_line::Column::OrderId).in_subquery(orders));
-    if let Some(id) = sku_id {
-        q = q.filter(order_line::Column::SkuId.eq(id));
+    now: DateTime<Utc>,
+    column: order::Column,
+    keys: Vec<T>,
+) -> Result<std::collections::HashMap<T, i64>, DbErr>
+where
+    T: Eq + std::hash::Hash + Into<sea_orm::Value> + sea_orm::TryGetable,
+{
+    use sea_orm::sea_query::{Alias, Func, Query};
+    if keys.is_empty() {
+        return Ok(Default::default());
     }
-    Ok(q.into_tuple::<Option<i64>>().one(db).await?.flatten().unwrap_or(0))
+    let q = Query::select()
+        .column((order::Entity, column))
+        .expr(Func::cast_as(
+            Func::sum(Expr::col((order_line::Entity, order_line::Column::Quantity))),
+            Alias::new("BIGINT"),
+        ))
+        .from(order_line::Entity)
+        .inner_join(
+            order::Entity,
+            Expr::col((order::Entity, order::Column::Id)).equals((order_line::Entity, order_line::Column::OrderId)),
+        )
+        .and_where(Expr::col((order::Entity, order::Column::Status)).eq(Status::PendingPayment.as_str()))
+        .and_where(Expr::col((order::Entity, order::Column::ReservedUntil)).gt(now))
+        .and_where(Expr::col((order::Entity, column)).is_in(keys))
+        .group_by_col((order::Entity, column))
+        .to_owned();
+    let mut held = std::collections::HashMap::new();
+    for row in db.query_all(&q).await? {
+        let units: Option<i64> = row.try_get_by_index(1)?;
+        held.insert(row.try_get_by_index::<T>(0)?, units.unwrap_or(0));
+    }
+    Ok(held)
 }
 
 /// Who a buyer is, for per-buyer SKU limits: the account, and the contacts used.
@@ -267,53 +292,131 @@ pub(crate) struct BuyerKeys {
     pub(crate) phone: Option<String>,
 }
 
-/// Serialises one buyer's concurrent checkouts (PostgreSQL: advisory transaction locks
-/// on each key; SQLite's write transaction already serialises everything), so a bot
-/// firing many requests at once cannot slip past its limit.
-pub(crate) async fn lock_buyer(txn: &impl ConnectionTrait, k: &BuyerKeys) -> Result<(), DbErr> {
+impl BuyerKeys {
+    /// Does an order placed by `other` count against this buyer's limit (the same account,
+    /// email or mobile number)?
+    pub(crate) fn shares_with(&self, other: &BuyerKeys) -> bool {
+        (self.user_id.is_some() && self.user_id == other.user_id)
+            || (self.email.is_some() && self.email == other.email)
+            || (self.phone.is_some() && self.phone == other.phone)
+    }
+
+    fn lock_names(&self) -> impl Iterator<Item = String> + '_ {
+        let user = self.user_id.map(|u| format!("buyer:user:{u}"));
+        let email = self.email.as_ref().map(|e| format!("buyer:email:{e}"));
+        let phone = self.phone.as_ref().map(|p| format!("buyer:phone:{p}"));
+        user.into_iter().chain(email).chain(phone)
+    }
+}
+
+/// Serialises concurrent checkouts of the same buyers (PostgreSQL: an advisory transaction
+/// lock on each of their keys, taken in one sorted order in one statement; SQLite's write
+/// transaction already serialises everything), so a bot firing many requests at once
+/// cannot slip past its limit.
+pub(crate) async fn lock_buyers(txn: &impl ConnectionTrait, buyers: &[&BuyerKeys]) -> Result<(), DbErr> {
     if txn.get_database_backend() != sea_orm::DbBackend::Postgres {
         return Ok(());
     }
-    let mut keys: Vec<String> = vec![];
-    keys.extend(k.user_id.map(|u| format!("buyer:user:{u}")));
-    keys.extend(k.email.as_ref().map(|e| format!("buyer:email:{e}")));
-    keys.extend(k.phone.as_ref().map(|p| format!("buyer:phone:{p}")));
+    let mut keys: Vec<String> = buyers.iter().flat_map(|k| k.lock_names()).collect();
     keys.sort(); // one order of locking, no deadlocks between buyers sharing a key
-    for key in keys {
-        txn.execute_raw(sea_orm::Statement::from_sql_and_values(
-            sea_orm::DbBackend::Postgres,
-            "SELECT pg_advisory_xact_lock(hashtext($1))",
-            [key.into()],
-        ))
-        .await?;
+    keys.dedup();
+    if keys.is_empty() {
+        return Ok(());
     }
+    // A VALUES list is scanned in the order written, so the locks are taken in key order.
+    let rows: Vec<String> = (1..=keys.len()).map(|i| format!("(${i})")).collect();
+    let sql = format!("SELECT pg_advisory_xact_lock(hashtext(k)) FROM (VALUES {}) AS t(k)", rows.join(", "));
+    txn.execute_raw(sea_orm::Statement::from_sql_and_values(
+        sea_orm::DbBackend::Postgres,
+        sql,
+        keys.into_iter().map(sea_orm::Value::from),
+    ))
+    .await?;
     Ok(())
 }
 
-/// Units of a SKU this buyer holds or bought (unpaid holds count; expired, cancelled and
-/// refunded orders do not).
-pub(crate) async fn units_bought(txn: &impl ConnectionTrait, k: &BuyerKeys, sku_id: i32) -> Result<i64, DbErr> {
-    use sea_orm::Condition;
+/// Units of a SKU each buyer holds or bought (unpaid holds count; expired, cancelled and
+/// refunded orders do not), in one query for all of them: one number per buyer, in order.
+pub(crate) async fn units_bought(
+    txn: &impl ConnectionTrait,
+    buyers: &[&BuyerKeys],
+    sku_id: i32,
+) -> Result<Vec<i64>, DbErr> {
+    use sea_orm::{
+        Condition,
+        sea_query::{Func, Query},
+    };
+    if buyers.iter().all(|k| k.lock_names().next().is_none()) {
+        return Ok(vec![0; buyers.len()]);
+    }
     let mut who = Condition::any();
-    if let Some(u) = k.user_id {
-        who = who.add(order::Column::UserId.eq(u));
+    let (users, emails, phones): (Vec<i32>, Vec<String>, Vec<String>) = (
+        buyers.iter().filter_map(|k| k.user_id).collect(),
+        buyers.iter().filter_map(|k| k.email.clone()).collect(),
+        buyers.iter().filter_map(|k| k.phone.clone()).collect(),
+    );
+    if !users.is_empty() {
+        who = who.add(Expr::col((order::Entity, order::Column::UserId)).is_in(users));
     }
-    if let Some(e) = &k.email {
-        who = who.add(order::Column::ContactEmail.eq(e.clone()));
+    if !emails.is_empty() {
+        who = who.add(Expr::col((order::Entity, order::Column::ContactEmail)).is_in(emails));
     }
-    if let Some(p) = &k.phone {
-        who = who.add(order::Column::ContactPhone.eq(p.clone()));
+    if !phones.is_empty() {
+        who = who.add(Expr::col((order::Entity, order::Column::ContactPhone)).is_in(phones));
     }
     let live =
         [Status::PendingPayment, Status::Paid, Status::Fulfilled, Status::AwaitingTopup, Status::PartiallyRefunded];
-    let orders = sea_orm::sea_query::Query::select()
-        .column(order::Column::Id)
-        .from(order::Entity)
+    let units = Expr::col((order_line::Entity, order_line::Column::Quantity))
+        .sub(Expr::col((order_line::Entity, order_line::Column::Refunded)));
+    // One row per order of these buyers with a line of the SKU: whose it is, and its units.
+    let q = Query::select()
+        .column((order::Entity, order::Column::UserId))
+        .column((order::Entity, order::Column::ContactEmail))
+        .column((order::Entity, order::Column::ContactPhone))
+        .expr(Func::cast_as(Func::sum(units), sea_orm::sea_query::Alias::new("BIGINT")))
+        .from(order_line::Entity)
+        .inner_join(
+            order::Entity,
+            Expr::col((order::Entity, order::Column::Id)).equals((order_line::Entity, order_line::Column::OrderId)),
+        )
+        .and_where(Expr::col((order_line::Entity, order_line::Column::SkuId)).eq(sku_id))
+        .and_where(Expr::col((order::Entity, order::Column::Status)).is_in(live.iter().map(|s| s.as_str())))
         .cond_where(who)
-        .and_where(order::Column::Status.is_in(live.iter().map(|s| s.as_str())))
+        .group_by_columns([
+            (order::Entity, order::Column::Id),
+            (order::Entity, order::Column::UserId),
+            (order::Entity, order::Column::ContactEmail),
+            (order::Entity, order::Column::ContactPhone),
+        ])
         .to_owned();
-    let units = Expr::col(order_line::Column::Quantity).sub(Expr::col(order_line::Column::Refunded));
-    line_units(txn, orders, units, Some(sku_id)).await
+    let mut orders = vec![];
+    for row in txn.query_all(&q).await? {
+        let keys = BuyerKeys {
+            user_id: row.try_get_by_index(0)?,
+            email: row.try_get_by_index(1)?,
+            phone: row.try_get_by_index(2)?,
+        };
+        let n: Option<i64> = row.try_get_by_index(3)?;
+        orders.push((keys, n.unwrap_or(0)));
+    }
+    Ok(buyers.iter().map(|b| orders.iter().filter(|(k, _)| b.shares_with(k)).map(|(_, n)| n).sum()).collect())
+}
+
+/// A buyer's contact as stored on the order: the email (normalised) and the mobile number
+/// they gave, checked; a guest must give one of them.
+pub(crate) fn contact(buyer: &Buyer) -> Result<(Option<String>, Option<String>), OrderError> {
+    let email = match buyer.email.as_deref().map(str::trim).filter(|e| !e.is_empty()) {
+        Some(e) => Some(Email::parse(e).map_err(|_| OrderError::ContactRequired)?.as_str().to_owned()),
+        None => None,
+    };
+    let phone = match buyer.phone.as_deref().map(str::trim).filter(|p| !p.is_empty()) {
+        Some(p) => Some(parse_phone(p)?),
+        None => None,
+    };
+    if buyer.user_id.is_none() && email.is_none() && phone.is_none() {
+        return Err(OrderError::ContactRequired);
+    }
+    Ok((email, phone))
 }
 
 /// A buyer's lines checked against the catalog, ready to be written.
@@ -336,17 +439,7 @@ async fn check(db: &impl ConnectionTrait, buyer: &Buyer, lines: &[LineRequest]) 
     if lines.is_empty() {
         return Err(OrderError::Empty);
     }
-    let email = match buyer.email.as_deref().map(str::trim).filter(|e| !e.is_empty()) {
-        Some(e) => Some(Email::parse(e).map_err(|_| OrderError::ContactRequired)?.as_str().to_owned()),
-        None => None,
-    };
-    let phone = match buyer.phone.as_deref().map(str::trim).filter(|p| !p.is_empty()) {
-        Some(p) => Some(parse_phone(p)?),
-        None => None,
-    };
-    if buyer.user_id.is_none() && email.is_none() && phone.is_none() {
-        return Err(OrderError::ContactRequired);
-    }
+    let (email, phone) = contact(buyer)?;
     let mut resolved = Vec::with_capacity(lines.len());
     for l in lines {
         let s = sku::Entity::find()
@@ -381,28 +474,6 @@ async fn check(db: &impl ConnectionTrait, buyer: &Buyer, lines: &[LineRequest]) 
     Ok(Checked { lines: resolved, email, phone, units, total_e4 })
 }
 
-/// Stock alone, read only: `SoldOut` when a line's codes are already gone (other
-/// problems are left to [`create_order`]). A guest's checkout asks this before it writes
-/// the session the order will be held against, so the crowd arriving just after the last
-/// code went is answered from one read, without queueing behind the writers.
-pub async fn check_stock(db: &impl ConnectionTrait, lines: &[LineRequest]) -> Result<(), OrderError> {
-    for l in lines {
-        let s = sku::Entity::find()
-            .filter(sku::Column::Code.eq(l.sku_code.trim()))
-            .filter(sku::Column::OnShelf.eq(true))
-            .one(db)
-            .await?;
-        let wanted = u64::from(std::cmp::max(l.quantity, 1));
-        if let Some(s) = s
-            && s.kind != "direct_topup"
-            && inventory::available_up_to(db, s.id, wanted).await? < wanted
-        {
-            return Err(OrderError::SoldOut { sku_code: s.code });
-        }
-    }
-    Ok(())
-}
-
 /// Inside a write transaction: the per-buyer limits, then the order (`pending_payment`),
 /// its lines and the claim of its codes until `until`. An error leaves the transaction
 /// for the caller to roll back.
@@ -417,10 +488,10 @@ async fn place(
 ) -> Result<Order, OrderError> {
     if c.lines.iter().any(|(s, ..)| s.max_per_buyer.is_some()) {
         let keys = BuyerKeys { user_id: buyer.user_id, email: c.email.clone(), phone: c.phone.clone() };
-        lock_buyer(txn, &keys).await?;
+        lock_buyers(txn, &[&keys]).await?;
         for (s, _, q, _) in &c.lines {
             if let Some(max) = s.max_per_buyer
-                && units_bought(txn, &keys, s.id).await? + *q as i64 > max as i64
+                && units_bought(txn, &[&keys], s.id).await?.iter().sum::<i64>() + *q as i64 > max as i64
             {
                 return Err(OrderError::BuyerLimit { sku_code: s.code.clone(), max });
             }
@@ -516,15 +587,15 @@ async fn create(
     let now = clock.now();
     let over = |held: i64, cap: i64| held + c.units > cap;
     if let Some(uid) = buyer.user_id
-        && over(held_units(db, now, order::Column::UserId, uid.into()).await?, policy.max_units_per_account)
+        && over(held_units(db, now, order::Column::UserId, uid).await?, policy.max_units_per_account)
     {
         return Err(OrderError::HoldLimit);
     }
-    if over(held_units(db, now, order::Column::ClientIp, buyer.ip.clone().into()).await?, policy.max_units_per_ip) {
+    if over(held_units(db, now, order::Column::ClientIp, buyer.ip.clone()).await?, policy.max_units_per_ip) {
         return Err(OrderError::HoldLimit);
     }
     if let Some(sk) = &buyer.session_key
-        && over(held_units(db, now, order::Column::SessionKey, sk.clone().into()).await?, policy.max_units_per_session)
+        && over(held_units(db, now, order::Column::SessionKey, sk.clone()).await?, policy.max_units_per_session)
     {
         return Err(OrderError::HoldLimit);
     }
@@ -800,7 +871,11 @@ pub async fn fulfil(db: &Db, clock: &Clock, order_id: i32) -> Result<Fulfilment,
 /// Fulfilment inside the caller's write transaction, for an order as read in it (locked
 /// on PostgreSQL, or created there). `None` when the order is not `paid`: nothing was
 /// done and the caller should roll back.
-async fn fulfil_in(txn: &impl ConnectionTrait, clock: &Clock, order: &Order) -> Result<Option<Fulfilment>, OrderError> {
+pub(crate) async fn fulfil_in(
+    txn: &impl ConnectionTrait,
+    clock: &Clock,
+    order: &Order,
+) -> Result<Option<Fulfilment>, OrderError> {
     let now = clock.now();
     if order.status != Status::Paid.as_str() {
         return Ok(None);
@@ -1166,14 +1241,19 @@ pub async fn lookup(
     lookup_with_password(db, clock, order_no, contact, None, ip).await
 }
 
+/// A look-up password a guest chose at checkout, checked (6–128 characters) and hashed
+/// (argon2id, off the async threads), ready to store with the order.
+pub async fn hash_lookup_password(password: &str) -> Result<String, OrderError> {
+    if !(6..=128).contains(&password.chars().count()) {
+        return Err(OrderError::BadLookupPassword);
+    }
+    Ok(crate::accounts::hash_password(password).await)
+}
+
 /// Sets the optional look-up password a guest chose at checkout (argon2id; 6–128 chars).
 /// Once set, finding the order by number and contact also needs it.
 pub async fn set_lookup_password(db: &impl ConnectionTrait, order_no: &str, password: &str) -> Result<(), OrderError> {
-    let n = password.chars().count();
-    if !(6..=128).contains(&n) {
-        return Err(OrderError::BadLookupPassword);
-    }
-    let hash = crate::accounts::hash_password(password).await;
+    let hash = hash_lookup_password(password).await?;
     order::Entity::update_many()
         .col_expr(order::Column::LookupPasswordHash, Expr::value(Some(hash)))
         .filter(order::Column::OrderNo.eq(order_no))

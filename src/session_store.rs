@@ -1,24 +1,61 @@
 //! Sessions in the shop's own database, so any number of app instances share them.
 //! Implements tower-sessions' `SessionStore` over SeaORM: one code path for both backends.
-use crate::entities::session::{self, Entity as Sessions};
+//! Writes of many requests at once are committed together (a flash sale's crowd each
+//! saving a new session would otherwise queue one write per buyer).
+use crate::{
+    batch::Desk,
+    entities::session::{self, Entity as Sessions},
+};
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
-use sea_orm::{ColumnTrait, DatabaseConnection, EntityTrait, QueryFilter, Set, SqlErr, sea_query::OnConflict};
+use sea_orm::{ColumnTrait, DatabaseConnection, EntityTrait, QueryFilter, Set, sea_query::OnConflict};
+use std::{
+    collections::{HashMap, HashSet},
+    sync::{Arc, OnceLock},
+};
 use tower_sessions::{
     ExpiredDeletion, SessionStore,
     session::{Id, Record},
     session_store::{Error, Result},
 };
 
+/// Most session writes committed in one statement.
+const WRITE_BATCH: usize = 128;
+/// Session writes waiting for the desk before callers wait for room.
+const WRITE_QUEUE: usize = 4096;
+
 #[derive(Clone, Debug)]
 pub struct DbSessionStore {
     db: DatabaseConnection,
+    /// Saves and creations of many requests at once go to the database together (see
+    /// [`write_batch`]); opened on the first write, inside the runtime.
+    writes: Arc<OnceLock<Desk<Write, Result<String>>>>,
 }
 
 impl DbSessionStore {
     pub fn new(db: DatabaseConnection) -> Self {
-        Self { db }
+        Self { db, writes: Arc::default() }
     }
+
+    fn desk(&self) -> &Desk<Write, Result<String>> {
+        self.writes.get_or_init(|| {
+            let db = self.db.clone();
+            Desk::open(WRITE_QUEUE, WRITE_BATCH, 1, move |writes| write_batch(db.clone(), writes))
+        })
+    }
+
+    /// Queues a write and waits until it is committed; its answer is the id it was stored
+    /// under (a new session's id is drawn again on a collision).
+    async fn write(&self, write: Write) -> Result<String> {
+        self.desk().serve(write).await.unwrap_or_else(|| Err(backend("the session writer stopped")))
+    }
+}
+
+/// One session row to write: a new session (`create`: its id must not exist yet) or a
+/// save (insert or update).
+struct Write {
+    create: bool,
+    row: session::ActiveModel,
 }
 
 fn backend(e: impl std::fmt::Display) -> Error {
@@ -38,34 +75,94 @@ fn row(record: &Record) -> Result<session::ActiveModel> {
     })
 }
 
-#[async_trait]
-impl SessionStore for DbSessionStore {
-    async fn create(&self, record: &mut Record) -> Result<()> {
-        // Ids are 128 random bits; on the (astronomically unlikely) collision, draw again.
-        let _turn = crate::db::write_turn(&self.db).await.map_err(backend)?;
-        loop {
-            match Sessions::insert(row(record)?).exec_without_returning(&self.db).await {
-                Ok(_) => return Ok(()),
-                Err(e) if matches!(e.sql_err(), Some(SqlErr::UniqueConstraintViolation(_))) => {
-                    record.id = Id::default();
+fn id_of(row: &session::ActiveModel) -> String {
+    match &row.id {
+        sea_orm::ActiveValue::Set(id) | sea_orm::ActiveValue::Unchanged(id) => id.clone(),
+        sea_orm::ActiveValue::NotSet => String::new(),
+    }
+}
+
+/// Writes a batch of sessions in (usually) two statements under one write turn: the new
+/// ones inserted where their id is free — on a collision of 128 random bits, which will
+/// not happen, that session draws a new id and tries again — then the saves upserted,
+/// the later of two saves of one session winning, as it would have one after the other.
+/// One answer per write, in order.
+async fn write_batch(db: DatabaseConnection, writes: Vec<Write>) -> Vec<Result<String>> {
+    let _turn = match crate::db::write_turn(&db).await {
+        Ok(turn) => turn,
+        Err(e) => return writes.iter().map(|_| Err(backend(&e))).collect(),
+    };
+    let mut answers: Vec<Result<String>> = writes.iter().map(|w| Ok(id_of(&w.row))).collect();
+    let mut new: Vec<usize> = (0..writes.len()).filter(|&i| writes[i].create).collect();
+    let mut rows: Vec<session::ActiveModel> = writes.iter().map(|w| w.row.clone()).collect();
+    for _ in 0..8 {
+        if new.is_empty() {
+            break;
+        }
+        let inserted = Sessions::insert_many(new.iter().map(|&i| rows[i].clone()))
+            .on_conflict(OnConflict::column(session::Column::Id).do_nothing().to_owned())
+            .exec_with_returning_keys(&db)
+            .await;
+        let inserted: HashSet<String> = match inserted {
+            Ok(keys) => keys.into_iter().collect(),
+            Err(e) => {
+                for &i in &new {
+                    answers[i] = Err(backend(&e));
                 }
-                Err(e) => return Err(backend(e)),
+                break;
             }
+        };
+        new.retain(|&i| !inserted.contains(&id_of(&rows[i])));
+        for &i in &new {
+            let id = Id::default().to_string();
+            rows[i].id = Set(id.clone());
+            answers[i] = Ok(id);
         }
     }
-
-    async fn save(&self, record: &Record) -> Result<()> {
-        let _turn = crate::db::write_turn(&self.db).await.map_err(backend)?;
-        Sessions::insert(row(record)?)
+    for &i in &new {
+        if answers[i].is_ok() {
+            answers[i] = Err(backend("no free session id"));
+        }
+    }
+    // Saves: the last one of each session, in one upsert.
+    let mut last_of: HashMap<String, usize> = HashMap::new();
+    for (i, w) in writes.iter().enumerate().filter(|(_, w)| !w.create) {
+        last_of.insert(id_of(&w.row), i);
+    }
+    if !last_of.is_empty() {
+        let mut latest: Vec<usize> = last_of.into_values().collect();
+        latest.sort_unstable();
+        let saved = Sessions::insert_many(latest.iter().map(|&i| rows[i].clone()))
             .on_conflict(
                 OnConflict::column(session::Column::Id)
                     .update_columns([session::Column::Data, session::Column::ExpiresAt])
                     .to_owned(),
             )
-            .exec_without_returning(&self.db)
-            .await
-            .map_err(backend)?;
+            .exec_without_returning(&db)
+            .await;
+        if let Err(e) = saved {
+            for (i, w) in writes.iter().enumerate() {
+                if !w.create {
+                    answers[i] = Err(backend(&e));
+                }
+            }
+        }
+    }
+    answers
+}
+
+#[async_trait]
+impl SessionStore for DbSessionStore {
+    async fn create(&self, record: &mut Record) -> Result<()> {
+        let id = self.write(Write { create: true, row: row(record)? }).await?;
+        if id != record.id.to_string() {
+            record.id = id.parse().map_err(|_| backend("a drawn session id did not parse"))?;
+        }
         Ok(())
+    }
+
+    async fn save(&self, record: &Record) -> Result<()> {
+        self.write(Write { create: false, row: row(record)? }).await.map(|_| ())
     }
 
     async fn load(&self, id: &Id) -> Result<Option<Record>> {

@@ -1,6 +1,8 @@
-//! The till (收银台) of the reseller API: wallet purchases wait at their SKU's till and are
-//! rung up together — up to [`BATCH`] in one write transaction, with one multi-row
-//! statement per table — instead of one transaction of ~20 statements each.
+//! The till (收银台): orders of one SKU wait at that SKU's till and are rung up together —
+//! up to [`BATCH`] in one write transaction, with one multi-row statement per table —
+//! instead of one transaction of ~20 statements each. Two kinds of customer queue there:
+//! the reseller API's wallet purchases (paid and delivered at once, below) and the mall's
+//! "buy now" checkouts (held for payment, [`mall`]).
 //!
 //! In a flash sale thousands of orders a second arrive for one SKU. One transaction per
 //! order queues them all on the same rows (the SKU's codes, the reseller's wallet, and on
@@ -17,19 +19,23 @@
 //! write lock), an allocation is unique per code, the debit is guarded by the balance read
 //! (and locked) in the same transaction, and an `Idempotency-Key` is unique per API key.
 //!
-//! At most `api_queue_per_sku` purchases wait per SKU in this instance; one more is
-//! answered `busy` at once (nothing was created; retry with the same key).
+//! At most `till_queue_per_sku` orders wait per SKU in this instance; one more is answered
+//! `busy` at once (nothing was created; retry, a reseller with the same key).
 use crate::{
     Shop,
+    batch::Desk,
     db::{self, WriteTxn},
     entities::{allocation, api_request, order, order_line, payment_event, product, sku, wallet as wallet_row},
     flash::SOLD_OUT_FRESH,
-    inventory,
+    inventory::{self, Claim},
     money::Currency,
-    orders::{self, BuyerKeys, Order, OrderError, Status},
+    orders::{self, BuyerKeys, NewOrder, Order, OrderError, Status},
     resellers::{self, Idempotency},
     wallet,
 };
+pub mod mall;
+pub use mall::Checkout;
+
 use chrono::{DateTime, SubsecRound, Utc};
 use sea_orm::{
     ColumnTrait, ConnectionTrait, DbBackend, DbErr, EntityTrait, QueryFilter, QueryOrder, QuerySelect, Set,
@@ -38,13 +44,12 @@ use sea_orm::{
 use std::{
     collections::{HashMap, HashSet},
     sync::{
-        Arc, Mutex,
+        Arc, Mutex, OnceLock,
         atomic::{AtomicU64, Ordering},
     },
     time::{Duration, Instant},
 };
 use tokio::sync::{
-    Semaphore,
     mpsc::{self, error::TrySendError},
     oneshot,
 };
@@ -80,9 +85,41 @@ pub enum Rung {
     SeenBefore(Idempotency),
 }
 
-struct Ticket {
-    purchase: Purchase,
-    reply: oneshot::Sender<Result<Rung, OrderError>>,
+/// Who waits at a till, with where their answer goes.
+enum Ticket {
+    Reseller(Purchase, oneshot::Sender<Result<Rung, OrderError>>),
+    Mall(Checkout, oneshot::Sender<Result<NewOrder, OrderError>>),
+}
+
+impl Ticket {
+    /// Units of stock this ticket would take.
+    fn units(&self) -> i64 {
+        match self {
+            Ticket::Reseller(p, _) => i64::from(p.quantity),
+            Ticket::Mall(c, _) => i64::from(c.quantity),
+        }
+    }
+
+    /// Answers a ticket its SKU is known to be sold out, before anything ran for it (so
+    /// nothing is kept): a reseller's retry of a key seen before hears its earlier answer.
+    async fn sold_out(self, shop: &Shop, sku: &str) {
+        match self {
+            Ticket::Reseller(p, reply) => {
+                let _ = reply.send(recall_or_sold_out(shop, sku, &p).await);
+            }
+            Ticket::Mall(_, reply) => {
+                let _ = reply.send(Err(OrderError::SoldOut { sku_code: sku.to_owned() }));
+            }
+        }
+    }
+}
+
+/// Why a ticket was not queued.
+enum NotQueued {
+    /// The stock left is known to be promised to the tickets ahead.
+    SoldOut(Ticket),
+    /// The till's queue is full.
+    Busy,
 }
 
 #[derive(Clone)]
@@ -138,7 +175,7 @@ pub struct Till {
     queue: usize,
     lanes: Mutex<HashMap<String, Lane>>,
     next_id: AtomicU64,
-    desk: Mutex<Option<mpsc::Sender<Ask>>>,
+    desk: OnceLock<Desk<Ask, Result<Option<Idempotency>, DbErr>>>,
 }
 
 /// Most keys looked up in one read at the recall desk.
@@ -153,7 +190,6 @@ struct Ask {
     key_id: i32,
     idempotency_key: String,
     request_hash: String,
-    reply: oneshot::Sender<Result<Option<Idempotency>, DbErr>>,
 }
 
 impl std::fmt::Debug for Till {
@@ -168,7 +204,7 @@ impl Till {
             queue: queue_per_sku.max(1) as usize,
             lanes: Mutex::default(),
             next_id: AtomicU64::new(1),
-            desk: Mutex::default(),
+            desk: OnceLock::new(),
         }
     }
 
@@ -185,23 +221,14 @@ impl Till {
         idempotency_key: &str,
         request_hash: &str,
     ) -> Result<Option<Idempotency>, DbErr> {
-        let (reply, answer) = oneshot::channel();
-        let ask =
-            Ask { key_id, idempotency_key: idempotency_key.to_owned(), request_hash: request_hash.to_owned(), reply };
-        let desk = {
-            let mut desk = self.desk.lock().unwrap_or_else(|e| e.into_inner());
-            desk.get_or_insert_with(|| {
-                let (asks, waiting) = mpsc::channel(RECALL_QUEUE);
-                tokio::spawn(recall_desk(shop.clone(), waiting));
-                asks
-            })
-            .clone()
-        };
-        match desk.try_send(ask) {
-            Ok(()) => answer.await.unwrap_or_else(|_| Err(DbErr::Custom("the recall desk stopped".into()))),
-            Err(TrySendError::Full(_) | TrySendError::Closed(_)) => {
-                resellers::recall(&shop.db, &shop.vault, key_id, idempotency_key, request_hash).await
-            }
+        let desk = self.desk.get_or_init(|| {
+            let shop = shop.clone();
+            Desk::open(RECALL_QUEUE, RECALL_BATCH, RECALL_READS, move |asks| recall_together(shop.clone(), asks))
+        });
+        let ask = Ask { key_id, idempotency_key: idempotency_key.to_owned(), request_hash: request_hash.to_owned() };
+        match desk.try_queue(ask) {
+            Ok(answer) => answer.await.unwrap_or_else(|_| Err(DbErr::Custom("the recall desk stopped".into()))),
+            Err(_) => resellers::recall(&shop.db, &shop.vault, key_id, idempotency_key, request_hash).await,
         }
     }
 
@@ -211,32 +238,51 @@ impl Till {
     /// the stock left is known to be promised to the purchases ahead.
     pub async fn ring(&self, shop: &Shop, purchase: Purchase) -> Result<Rung, OrderError> {
         let sku = purchase.sku_code.trim().to_owned();
-        let units = i64::from(purchase.quantity);
         let (reply, answer) = oneshot::channel();
-        let mut ticket = Ticket { purchase, reply };
+        match self.queue(shop, &sku, Ticket::Reseller(purchase, reply)) {
+            Ok(()) => answer.await.unwrap_or_else(|_| Err(stopped())),
+            Err(NotQueued::SoldOut(Ticket::Reseller(p, _))) => recall_or_sold_out(shop, &sku, &p).await,
+            Err(NotQueued::SoldOut(_)) => Err(OrderError::SoldOut { sku_code: sku }),
+            Err(NotQueued::Busy) => Err(OrderError::Busy),
+        }
+    }
+
+    /// Queues a mall checkout ("buy now" of one SKU) at its SKU's till and waits for the
+    /// order, held for payment. `Busy` or `sold_out` at once as for [`Till::ring`].
+    pub async fn hold(&self, shop: &Shop, checkout: Checkout) -> Result<NewOrder, OrderError> {
+        let sku = checkout.sku_code.trim().to_owned();
+        let (reply, answer) = oneshot::channel();
+        match self.queue(shop, &sku, Ticket::Mall(checkout, reply)) {
+            Ok(()) => answer.await.unwrap_or_else(|_| Err(stopped())),
+            Err(NotQueued::SoldOut(_)) => Err(OrderError::SoldOut { sku_code: sku }),
+            Err(NotQueued::Busy) => Err(OrderError::Busy),
+        }
+    }
+
+    fn queue(&self, shop: &Shop, sku: &str, mut ticket: Ticket) -> Result<(), NotQueued> {
+        let units = ticket.units();
         let mut tries = 0;
         loop {
-            let lane = self.lane(shop, &sku);
+            let lane = self.lane(shop, sku);
             if !view_of(&lane.stock).promise(units) {
-                return recall_or_sold_out(shop, &sku, &ticket.purchase).await;
+                return Err(NotQueued::SoldOut(ticket));
             }
             match lane.queue.try_send(ticket) {
-                Ok(()) => break,
+                Ok(()) => return Ok(()),
                 Err(TrySendError::Full(_)) => {
                     view_of(&lane.stock).release(units);
-                    return Err(OrderError::Busy);
+                    return Err(NotQueued::Busy);
                 }
                 // The till closed for idleness just now: open a new one.
                 Err(TrySendError::Closed(t)) if tries < 3 => {
                     view_of(&lane.stock).release(units);
-                    self.close(&sku, lane.id);
+                    self.close(sku, lane.id);
                     ticket = t;
                     tries += 1;
                 }
-                Err(TrySendError::Closed(_)) => return Err(OrderError::Busy),
+                Err(TrySendError::Closed(_)) => return Err(NotQueued::Busy),
             }
         }
-        answer.await.unwrap_or_else(|_| Err(OrderError::Db(DbErr::Custom("the till stopped before answering".into()))))
     }
 
     /// Stock came back (an import, a lapsed hold, staff at work): forget what was counted.
@@ -297,7 +343,7 @@ async fn serve(shop: Shop, sku: String, id: u64, mut waiting: mpsc::Receiver<Tic
                 Err(_) => break,
             }
         }
-        let units: i64 = batch.iter().map(|t| i64::from(t.purchase.quantity)).sum();
+        let units: i64 = batch.iter().map(Ticket::units).sum();
         let left = answer(&shop, batch).await;
         {
             let mut view = view_of(&stock);
@@ -309,12 +355,10 @@ async fn serve(shop: Shop, sku: String, id: u64, mut waiting: mpsc::Receiver<Tic
             // Whoever queued behind the batch that sold the last code hears it now, as at the
             // door (not kept: nothing ran for them), instead of each waiting for a batch.
             while let Ok(ticket) = waiting.try_recv() {
-                view_of(&stock).release(i64::from(ticket.purchase.quantity));
+                view_of(&stock).release(ticket.units());
                 let shop = shop.clone();
                 let sku = sku.clone();
-                tokio::spawn(async move {
-                    let _ = ticket.reply.send(recall_or_sold_out(&shop, &sku, &ticket.purchase).await);
-                });
+                tokio::spawn(async move { ticket.sold_out(&shop, &sku).await });
             }
         }
     }
@@ -329,53 +373,49 @@ async fn recall_or_sold_out(shop: &Shop, sku: &str, p: &Purchase) -> Result<Rung
     }
 }
 
-/// The recall desk: takes whoever asks, up to [`RECALL_BATCH`], reads their records in one
-/// statement, answers each; up to [`RECALL_READS`] reads at once.
-async fn recall_desk(shop: Shop, mut asks: mpsc::Receiver<Ask>) {
-    let reads = Arc::new(Semaphore::new(RECALL_READS));
-    loop {
-        let Ok(read) = reads.clone().acquire_owned().await else { return };
-        let Some(first) = asks.recv().await else { return };
-        let mut batch = Vec::with_capacity(RECALL_BATCH);
-        batch.push(first);
-        while batch.len() < RECALL_BATCH {
-            match asks.try_recv() {
-                Ok(ask) => batch.push(ask),
-                Err(_) => break,
-            }
+/// The recall desk's read: the records of up to [`RECALL_BATCH`] keys in one statement,
+/// one answer per ask.
+async fn recall_together(shop: Shop, asks: Vec<Ask>) -> Vec<Result<Option<Idempotency>, DbErr>> {
+    let keys: Vec<(i32, &str, &str)> =
+        asks.iter().map(|a| (a.key_id, a.idempotency_key.as_str(), a.request_hash.as_str())).collect();
+    match resellers::recall_many(&shop.db, &shop.vault, &keys).await {
+        Ok(seen) => seen.into_iter().map(Ok).collect(),
+        Err(e) => {
+            tracing::error!(error = %e, "recalling idempotency records failed");
+            asks.iter().map(|_| Err(DbErr::Custom("recalling idempotency records failed".into()))).collect()
         }
-        let shop = shop.clone();
-        tokio::spawn(async move {
-            let keys: Vec<(i32, &str, &str)> =
-                batch.iter().map(|a| (a.key_id, a.idempotency_key.as_str(), a.request_hash.as_str())).collect();
-            let seen = resellers::recall_many(&shop.db, &shop.vault, &keys).await;
-            drop(read);
-            match seen {
-                Ok(seen) => {
-                    for (ask, seen) in batch.into_iter().zip(seen) {
-                        let _ = ask.reply.send(Ok(seen));
-                    }
-                }
-                Err(e) => {
-                    tracing::error!(error = %e, "recalling idempotency records failed");
-                    for ask in batch {
-                        let _ = ask.reply.send(Err(DbErr::Custom("recalling idempotency records failed".into())));
-                    }
-                }
-            }
-        });
     }
 }
 
-/// Rings up a batch and answers each purchase; the units of stock it left, if counted.
+fn stopped() -> OrderError {
+    OrderError::Db(DbErr::Custom("the till stopped before answering".into()))
+}
+
+/// Rings up a batch and answers each ticket; the units of stock it left, if counted.
 async fn answer(shop: &Shop, batch: Vec<Ticket>) -> Option<i64> {
-    let (purchases, replies): (Vec<_>, Vec<_>) = batch.into_iter().map(|t| (t.purchase, t.reply)).unzip();
-    let (rungs, left) = ring_up_and_count(shop, &purchases).await;
-    for (reply, rung) in replies.into_iter().zip(rungs) {
-        // A client that went away still bought; its retry hears the kept answer.
-        let _ = reply.send(rung);
+    let (mut purchases, mut checkouts, mut to_resellers, mut to_mall) = (vec![], vec![], vec![], vec![]);
+    for ticket in batch {
+        match ticket {
+            Ticket::Reseller(p, reply) => {
+                purchases.push(p);
+                to_resellers.push(reply);
+            }
+            Ticket::Mall(c, reply) => {
+                checkouts.push(c);
+                to_mall.push(reply);
+            }
+        }
     }
-    left
+    let rung = ring_up_and_count(shop, &purchases, &checkouts).await;
+    // A client that went away still bought (a reseller's retry hears the kept answer; a
+    // buyer's order waits for payment until its hold lapses).
+    for (reply, answer) in to_resellers.into_iter().zip(rung.resellers) {
+        let _ = reply.send(answer);
+    }
+    for (reply, answer) in to_mall.into_iter().zip(rung.mall) {
+        let _ = reply.send(answer);
+    }
+    rung.left
 }
 
 /// How one purchase of a batch was judged.
@@ -399,18 +439,42 @@ struct Sale {
 /// in order. A database failure rolls the whole batch back: every purchase then answers
 /// an internal error, and nothing happened (a retry with the same key is safe).
 pub async fn ring_up(shop: &Shop, purchases: &[Purchase]) -> Vec<Result<Rung, OrderError>> {
-    ring_up_and_count(shop, purchases).await.0
+    ring_up_and_count(shop, purchases, &[]).await.resellers
 }
 
-/// [`ring_up`], and then the units of stock the batch left, counted up to [`COUNTED`]
-/// (`None` for more, for a top-up, or when the batch failed).
-async fn ring_up_and_count(shop: &Shop, purchases: &[Purchase]) -> (Vec<Result<Rung, OrderError>>, Option<i64>) {
+/// Holds stock for a batch of mall checkouts of one SKU in one transaction (see
+/// [`mall`]); one answer per checkout, in order. A database failure rolls the whole batch
+/// back: every checkout then answers an internal error, and nothing was created.
+pub async fn hold_together(shop: &Shop, checkouts: &[Checkout]) -> Vec<Result<NewOrder, OrderError>> {
+    ring_up_and_count(shop, &[], checkouts).await.mall
+}
+
+/// What a batch came to: one answer per purchase and per checkout, and the units of stock
+/// the batch left, counted up to [`COUNTED`] (`None` for more, for a top-up, or when the
+/// batch failed).
+struct RungUp {
+    resellers: Vec<Result<Rung, OrderError>>,
+    mall: Vec<Result<NewOrder, OrderError>>,
+    left: Option<i64>,
+}
+
+/// Rings up the resellers' purchases and the mall's checkouts of one SKU waiting together,
+/// in one transaction, then counts what stock they left.
+async fn ring_up_and_count(shop: &Shop, purchases: &[Purchase], checkouts: &[Checkout]) -> RungUp {
     let outcome = async {
         let txn = db::begin_write(&shop.db).await?;
-        match judge_and_write(&txn, shop, purchases).await {
-            Ok(kept) => {
+        let written = async {
+            let api =
+                if purchases.is_empty() { (vec![], None) } else { judge_and_write(&txn, shop, purchases).await? };
+            let mall =
+                if checkouts.is_empty() { (vec![], None) } else { mall::hold_and_write(&txn, shop, checkouts).await? };
+            Ok::<_, DbErr>((api, mall))
+        }
+        .await;
+        match written {
+            Ok(written) => {
                 txn.commit().await?;
-                Ok(kept)
+                Ok(written)
             }
             Err(e) => {
                 let _ = txn.rollback().await;
@@ -419,27 +483,36 @@ async fn ring_up_and_count(shop: &Shop, purchases: &[Purchase]) -> (Vec<Result<R
         }
     }
     .await;
-    let (kept, code_sku) = match outcome {
-        Ok(kept) => kept,
+    let ((kept, api_sku), (held, mall_sku)) = match outcome {
+        Ok(written) => written,
         Err(e) => {
-            tracing::error!(error = %e, orders = purchases.len(), "the till could not ring up a batch");
-            let failed = purchases.iter().map(|_| Err(OrderError::Db(DbErr::Custom("the order batch failed".into()))));
-            return (failed.collect(), None);
+            tracing::error!(error = %e, orders = purchases.len() + checkouts.len(), "the till could not ring up a batch");
+            let failed = || OrderError::Db(DbErr::Custom("the order batch failed".into()));
+            return RungUp {
+                resellers: purchases.iter().map(|_| Err(failed())).collect(),
+                mall: checkouts.iter().map(|_| Err(failed())).collect(),
+                left: None,
+            };
         }
     };
-    let left = match code_sku {
+    let sku = purchases
+        .first()
+        .map(|p| p.sku_code.trim())
+        .or_else(|| checkouts.first().map(|c| c.sku_code.trim()))
+        .unwrap_or_default()
+        .to_owned();
+    let left = match api_sku.or(mall_sku) {
         Some(id) => inventory::available_up_to(&shop.db, id, COUNTED).await.ok().filter(|n| *n < COUNTED),
         None => None,
     };
     if left == Some(0) {
         // The door answers `sold_out` from memory for a moment (see `flash::Gate`).
-        shop.gate.mark_sold_out(purchases.first().map(|p| p.sku_code.trim()).unwrap_or_default());
+        shop.gate.mark_sold_out(&sku);
     }
-    let sku = purchases.first().map(|p| p.sku_code.trim().to_owned()).unwrap_or_default();
-    let mut sold = false;
-    let mut out = Vec::with_capacity(purchases.len());
+    let mut sold = held.iter().any(Result::is_ok);
+    let mut resellers = Vec::with_capacity(purchases.len());
     for (p, kept) in purchases.iter().zip(kept) {
-        out.push(match kept {
+        resellers.push(match kept {
             Some((status, body)) => {
                 sold |= status == 201;
                 Ok(Rung::Kept { status, body })
@@ -459,7 +532,7 @@ async fn ring_up_and_count(shop: &Shop, purchases: &[Purchase]) -> (Vec<Result<R
     if sold {
         shop.cache.sold(&sku).await;
     }
-    (out, left.map(|n| n as i64))
+    RungUp { resellers, mall: held, left: left.map(|n| n as i64) }
 }
 
 /// Inside the batch's transaction: judges each purchase and writes what was bought.
@@ -568,11 +641,11 @@ async fn judge_and_write(
     // Per-buyer limits: what each buyer already holds or bought of this SKU.
     let mut units_before = HashMap::new();
     if s.max_per_buyer.is_some() {
-        for &u in &buyers {
-            let keys = BuyerKeys { user_id: Some(u), email: None, phone: None };
-            orders::lock_buyer(txn, &keys).await?;
-            units_before.insert(u, orders::units_bought(txn, &keys, s.id).await?);
-        }
+        let keys: Vec<BuyerKeys> =
+            buyers.iter().map(|&u| BuyerKeys { user_id: Some(u), email: None, phone: None }).collect();
+        let keys: Vec<&BuyerKeys> = keys.iter().collect();
+        orders::lock_buyers(txn, &keys).await?;
+        units_before.extend(buyers.iter().copied().zip(orders::units_bought(txn, &keys, s.id).await?));
     }
     // Balances, locked until the commit (in one order, so batches never deadlock).
     let mut wallets = wallet_row::Entity::find()
@@ -585,7 +658,7 @@ async fn judge_and_write(
         wallets.all(txn).await?.into_iter().map(|w| (w.user_id, w.balance_e4)).collect();
     // Stock for everyone who might buy; what is not needed goes back below.
     let wanted: u32 = if topup { 0 } else { candidates.iter().map(|&i| purchases[i].quantity).sum() };
-    let mut stock = if wanted > 0 { inventory::claim_for_sale(txn, s.id, wanted, now).await? } else { vec![] };
+    let mut stock = if wanted > 0 { inventory::claim(txn, s.id, wanted, now, Claim::Sale).await? } else { vec![] };
     stock.reverse(); // pop() hands out the lowest ids first
 
     let mut balance = balance_before.clone();
@@ -613,7 +686,7 @@ async fn judge_and_write(
         };
         verdicts[i] = Some(verdict);
     }
-    inventory::unclaim(txn, &stock.iter().map(|c| c.id).collect::<Vec<_>>()).await?;
+    inventory::unclaim(txn, &stock.iter().map(|c| c.id).collect::<Vec<_>>(), Claim::Sale).await?;
     if sales.is_empty() {
         return keep_answers(txn, shop, purchases, verdicts, &record_of, &[], &[])
             .await
@@ -695,7 +768,7 @@ async fn judge_and_write(
             });
         }
     }
-    inventory::assign_sold(txn, &pairs).await?;
+    inventory::assign(txn, &pairs, Claim::Sale).await?;
     if !allocations.is_empty() {
         allocation::Entity::insert_many(allocations).exec_without_returning(txn).await?;
     }

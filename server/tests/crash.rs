@@ -1,5 +1,7 @@
-//! Kill the real server between payment and delivery; restart it; the paid order must be
-//! delivered by the job runner. On SQLite and PostgreSQL.
+//! Kill the real server in the middle of a payment; restart it. Killed after the payment's
+//! commit, the order is delivered and its email goes out from the durable outbox; killed
+//! before it, nothing was half done and paying again delivers once. On SQLite and
+//! PostgreSQL.
 use quanyi::db_test;
 use reqwest::header;
 use std::{
@@ -40,14 +42,17 @@ async fn wait_ready(base: &str, child: &mut Child) {
     panic!("server did not become ready");
 }
 
-db_test!(a_server_killed_after_payment_delivers_after_restart, |t| {
+/// Buys two codes as a guest on a server that aborts at `crash_at` while paying, restarts
+/// it, and returns the order page (after `pay_again`, if set) once it shows the order
+/// fulfilled, with the files in the outbox at that point; `None` if it never does.
+async fn crash_while_paying(url: &str, crash_at: &str, pay_again: bool) -> (String, Option<String>, Vec<String>) {
     let dir = std::env::temp_dir().join(format!("qy-crash-{}", uuid::Uuid::new_v4()));
     std::fs::create_dir_all(&dir).unwrap();
     let port = free_port();
     let base = format!("http://127.0.0.1:{port}");
-    assert!(quanyi(&t.url, &dir, port).args(["demo", "seed"]).status().unwrap().success());
+    assert!(quanyi(url, &dir, port).args(["demo", "seed"]).status().unwrap().success());
 
-    let mut doomed = quanyi(&t.url, &dir, port).arg("serve").env("QUANYI_CRASH_AT", "after_paid").spawn().unwrap();
+    let mut doomed = quanyi(url, &dir, port).arg("serve").env("QUANYI_CRASH_AT", crash_at).spawn().unwrap();
     wait_ready(&base, &mut doomed).await;
     let http =
         reqwest::Client::builder().cookie_store(true).redirect(reqwest::redirect::Policy::none()).build().unwrap();
@@ -67,24 +72,50 @@ db_test!(a_server_killed_after_payment_delivers_after_restart, |t| {
     .unwrap();
     let to = r.headers().get(header::LOCATION).unwrap().to_str().unwrap().to_owned();
     let order_no = to.strip_prefix("/orders/").unwrap().to_owned();
-    // The payment commits, then the process aborts before delivering.
     let paid = post("/api/pay/test", vec![("order_no", order_no.clone()), ("attempt", "1".into())]).await;
     assert!(paid.is_err(), "the server should have died mid-request");
     let status = doomed.wait().unwrap();
     assert!(!status.success(), "the server should have aborted");
 
-    let mut revived = quanyi(&t.url, &dir, port).arg("serve").spawn().unwrap();
+    let mut revived = quanyi(url, &dir, port).arg("serve").spawn().unwrap();
     wait_ready(&base, &mut revived).await;
+    let page = || async { http.get(format!("{base}/orders/{order_no}")).send().await.unwrap().text().await.unwrap() };
+    let before = page().await;
+    if pay_again {
+        let r = post("/api/pay/test", vec![("order_no", order_no.clone()), ("attempt", "2".into())]).await.unwrap();
+        assert!(r.status().is_redirection(), "paying again: {}", r.status());
+    }
+    let outbox = dir.join("data/outbox");
     let deadline = Instant::now() + Duration::from_secs(20);
-    let mut delivered = false;
-    while Instant::now() < deadline && !delivered {
-        let html = http.get(format!("{base}/orders/{order_no}")).send().await.unwrap().text().await.unwrap();
-        delivered =
-            html.contains("data-status=\"fulfilled\"") && html.matches("data-testid=\"code-masked\"").count() == 2;
+    let mut delivered = None;
+    let mut mails = vec![];
+    while Instant::now() < deadline {
+        let html = page().await;
+        mails = std::fs::read_dir(&outbox)
+            .map(|d| d.flatten().map(|e| e.file_name().to_string_lossy().into_owned()).collect())
+            .unwrap_or_default();
+        if html.contains("data-status=\"fulfilled\"") && mails.iter().any(|m| m.ends_with(".eml")) {
+            delivered = Some(html);
+            break;
+        }
         tokio::time::sleep(Duration::from_millis(300)).await;
     }
     revived.kill().ok();
     revived.wait().ok();
     std::fs::remove_dir_all(&dir).ok();
-    assert!(delivered, "the paid order was not delivered after the restart");
+    (before, delivered, mails)
+}
+
+db_test!(a_server_killed_after_payment_delivers_and_emails_after_restart, |t| {
+    let (_, delivered, _) = crash_while_paying(&t.url, "after_paid", false).await;
+    let html = delivered.expect("the paid order was not delivered and emailed after the restart");
+    assert_eq!(html.matches("data-testid=\"code-masked\"").count(), 2);
+});
+
+db_test!(a_server_killed_before_the_payment_commits_left_nothing_and_a_second_press_pays_once, |t| {
+    let (before, delivered, mails) = crash_while_paying(&t.url, "before_payment_commit", true).await;
+    assert!(before.contains("data-status=\"pending_payment\""), "nothing was half done before the restart");
+    let html = delivered.expect("paying again after the restart did not deliver");
+    assert_eq!(html.matches("data-testid=\"code-masked\"").count(), 2);
+    assert_eq!(mails.iter().filter(|m| m.ends_with(".eml")).count(), 1, "one email: {mails:?}");
 });

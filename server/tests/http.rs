@@ -288,8 +288,9 @@ db_test!(language_switch_is_remembered_and_never_redirects_away, |t| {
 });
 
 db_test!(a_crowded_or_sold_out_flash_sale_is_answered_from_memory_and_changes_nothing, |t| {
-    let app = seed(spawn_configured(&t, Clock::system(), |c| c.checkout_concurrency_per_sku = 1).await).await;
-    stock(&app, "BREW-1", 1, "CROWD").await;
+    // The till takes one checkout while another waits; a third is told to try again.
+    let app = seed(spawn_configured(&t, Clock::system(), |c| c.till_queue_per_sku = 1).await).await;
+    stock(&app, "BREW-1", 3, "CROWD").await;
     let orders = || async {
         use sea_orm::{EntityTrait, PaginatorTrait};
         quanyi::entities::order::Entity::find().count(&app.shop.db).await.unwrap()
@@ -298,16 +299,40 @@ db_test!(a_crowded_or_sold_out_flash_sale_is_answered_from_memory_and_changes_no
     let no_session = |r: &reqwest::Response| {
         r.headers().get_all(header::SET_COOKIE).iter().all(|c| !c.to_str().unwrap().starts_with("qy_sid="))
     };
-    // Another checkout of BREW-1 holds the only seat: this one is told to try again.
-    let seat = app.shop.gate.admit(["BREW-1"]).unwrap();
+    // Stall the database's writers, so a crowd piles up at BREW-1's till: one checkout being
+    // rung up (waiting for the write lock), one queued behind it; the rest are told at once
+    // to try again.
+    let stall = quanyi::db::begin_write(&app.shop.db).await.unwrap();
+    if t.backend == quanyi::testing::Backend::Postgres {
+        use sea_orm::ConnectionTrait;
+        stall.execute_unprepared("LOCK TABLE codes IN EXCLUSIVE MODE").await.unwrap();
+    }
+    let crowd: Vec<_> = (0..5)
+        .map(|_| {
+            let (app, buyer) = (app.clone(), client());
+            tokio::spawn(async move {
+                let r = app.post_form(&buyer, "/api/checkout", &form, "/p/morning-brew-coffee").await;
+                (location(&r), no_session(&r), buyer)
+            })
+        })
+        .collect();
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(8);
+    while crowd.iter().filter(|c| c.is_finished()).count() < 3 && std::time::Instant::now() < deadline {
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    }
+    stall.rollback().await.unwrap();
+    let mut answers = vec![];
+    for c in crowd {
+        answers.push(c.await.unwrap());
+    }
+    let (busy, bought): (Vec<_>, Vec<_>) = answers.iter().partition(|(to, ..)| to.contains("__err="));
+    assert!(busy.len() >= 3 && bought.iter().all(|(to, ..)| to.starts_with("/orders/Q")), "{answers:?}");
+    assert!(busy.iter().all(|(_, no_session, _)| *no_session), "a refused checkout writes no session");
+    let (back, _, buyer) = busy[0];
+    let html = buyer.get(back).send().await.unwrap().text().await.unwrap();
+    assert!(html.contains("抢购人数太多"), "the busy answer is explained: {back}");
+    assert_eq!(orders().await, bought.len() as u64, "only the admitted checkouts made orders");
     let buyer = client();
-    let r = app.post_form(&buyer, "/api/checkout", &form, "/p/morning-brew-coffee").await;
-    let back = location(&r);
-    assert!(back.contains("__err="), "{back}");
-    assert!(no_session(&r), "a refused checkout writes no session");
-    let html = buyer.get(&back).send().await.unwrap().text().await.unwrap();
-    assert!(html.contains("抢购人数太多"), "the busy answer is explained");
-    drop(seat);
     // Seen sold out a moment ago: answered from memory, and the product page says so too.
     app.shop.gate.mark_sold_out("BREW-1");
     let r = app.post_form(&buyer, "/api/checkout", &form, "/p/morning-brew-coffee").await;
@@ -315,10 +340,29 @@ db_test!(a_crowded_or_sold_out_flash_sale_is_answered_from_memory_and_changes_no
     assert!(no_session(&r));
     let html = buyer.get(&back).header(header::COOKIE, "lang=en").send().await.unwrap().text().await.unwrap();
     assert!(html.contains("Sorry, this is sold out."), "sold-out answer shown");
-    assert_eq!(orders().await, 0, "nothing was created");
+    assert_eq!(orders().await, bought.len() as u64, "nothing was created");
     // Stock back in this instance: the flag is gone and the buyer gets the order.
     app.shop.restocked();
     let r = app.post_form(&buyer, "/api/checkout", &form, "/p/morning-brew-coffee").await;
     assert!(location(&r).starts_with("/orders/Q"), "{}", location(&r));
-    assert_eq!(orders().await, 1);
+    assert_eq!(orders().await, bought.len() as u64 + 1);
+});
+
+db_test!(a_crowded_cart_checkout_is_told_to_try_again, |t| {
+    // A cart of several SKUs takes a seat at each SKU's door (`checkout_concurrency_per_sku`).
+    let app = seed(spawn_configured(&t, Clock::system(), |c| c.checkout_concurrency_per_sku = 1).await).await;
+    stock(&app, "BREW-1", 1, "CART").await;
+    let buyer = client();
+    for sku in ["BREW-1", "BREW-10"] {
+        let add = [("sku", sku), ("quantity", "1"), ("intent", "cart")];
+        let r = app.post_form(&buyer, "/api/checkout", &add, "/p/morning-brew-coffee").await;
+        assert!(!location(&r).contains("__err="), "{}", location(&r));
+    }
+    let seat = app.shop.gate.admit(["BREW-1"]).unwrap();
+    let r = app.post_form(&buyer, "/api/cart/checkout", &[("email", "cart@example.com")], "/cart").await;
+    let back = location(&r);
+    assert!(back.contains("__err="), "{back}");
+    let html = buyer.get(&back).send().await.unwrap().text().await.unwrap();
+    assert!(html.contains("抢购人数太多"), "the busy answer is explained");
+    drop(seat);
 });

@@ -42,16 +42,26 @@ pub fn test_provider_enabled(shop: &Shop) -> bool {
     !shop.config.is_production() || shop.config.allow_test_payments
 }
 
-/// The simulated payment page's "pay" button. `attempt` identifies this press of the
-/// button: pressing twice (or replaying the post) pays once.
-pub async fn test_pay(shop: &Shop, order_no: &str, attempt: &str) -> Result<orders::PaymentOutcome, PaymentError> {
+/// The simulated payment page's "pay" button for an order the buyer may see. `attempt`
+/// identifies this press of the button: pressing twice (or replaying the post) pays once.
+/// Recorded and delivered at the cashier, like a provider's webhook.
+pub async fn test_pay(
+    shop: &Shop,
+    order: &orders::Order,
+    attempt: &str,
+) -> Result<orders::PaymentOutcome, PaymentError> {
     if !test_provider_enabled(shop) {
         return Err(PaymentError::TestProviderDisabled);
     }
-    let order = orders::by_no(&shop.db, order_no).await?.ok_or(PaymentError::NotFound)?;
-    let event_id = format!("test:{order_no}:{}", attempt.chars().take(64).collect::<String>());
-    Ok(orders::confirm_payment(&shop.db, &shop.clock, "test", &event_id, order_no, order.total_e4, Some(&event_id))
-        .await?)
+    let event_id = format!("test:{}:{}", order.order_no, attempt.chars().take(64).collect::<String>());
+    let paid = crate::cashier::Confirmation {
+        provider: "test".into(),
+        event_id: event_id.clone(),
+        order_no: order.order_no.clone(),
+        amount_e4: order.total_e4,
+        payment_ref: Some(event_id),
+    };
+    Ok(shop.cashier.confirm(shop, paid).await?)
 }
 
 /// Gives money back through the provider that took it. The test provider records the

@@ -152,17 +152,14 @@ pub async fn handle_webhook(shop: &Shop, body: &str, signature: Option<&str>) ->
             }
             let amount_e4 = s.amount_total.ok_or(WebhookError::BadPayload)? * 100;
             let payment_intent = s.payment_intent.as_ref().map(|p| p.id().as_str().to_owned());
-            let outcome = orders::confirm_payment(
-                &shop.db,
-                &shop.clock,
-                "stripe",
-                &event_id,
-                &order_no,
+            let paid = crate::cashier::Confirmation {
+                provider: "stripe".into(),
+                event_id: event_id.clone(),
+                order_no,
                 amount_e4,
-                payment_intent.as_deref(),
-            )
-            .await
-            .map_err(PaymentError::from)?;
+                payment_ref: payment_intent,
+            };
+            let outcome = shop.cashier.confirm(shop, paid).await.map_err(PaymentError::from)?;
             Ok(match outcome {
                 PaymentOutcome::Applied => WebhookOutcome::Paid(outcome),
                 PaymentOutcome::AlreadyApplied => WebhookOutcome::Duplicate,

@@ -70,6 +70,8 @@ pub mod access {
     const VISIBLE: &str = "visible_orders";
     const REVEALED: &str = "revealed_orders";
     pub const LOOKUP_FLASH: &str = "lookup_link";
+    /// This browser's random tag, on its orders for the per-browser hold cap.
+    pub const BUYER_TAG: &str = "buyer_tag";
 
     /// Adds an order to a per-browser list in the session (the newest 50 are kept).
     pub async fn remember_in(s: &tower_sessions::Session, key: &str, order_no: &str) -> Result<(), AppError> {
@@ -150,6 +152,12 @@ pub async fn checkout(
 
 /// Creates an order for this visitor, lets this browser see it, keeps its private link
 /// sealed for the delivery email and shows the link once on the order page.
+///
+/// One line ("buy now", or a cart of one) queues at its SKU's till with whoever else is
+/// buying it, and is held in one transaction with them (`quanyi::till::mall`); a cart of
+/// several SKUs is created on its own. Either way flash-sale admission answers first
+/// (`sold_out` or `busy` from memory, before anything is written), and nothing is written
+/// to the session unless an order was made.
 #[cfg(feature = "ssr")]
 pub async fn place_order(
     user: Option<&quanyi::accounts::User>,
@@ -160,57 +168,72 @@ pub async fn place_order(
 ) -> Result<String, AppError> {
     use crate::ssr::*;
     let shop = shop()?;
-    // Flash-sale admission first: `sold_out` or `busy` from memory, before the session
-    // is written or the database asked (see `quanyi::flash`).
-    let _admission =
-        shop.gate.admit(lines.iter().map(|l| l.sku_code.as_str())).map_err(|e| AppError::code(e.code()))?;
+    let coded = |e: quanyi::orders::OrderError| {
+        if let quanyi::orders::OrderError::Db(db) = &e {
+            tracing::error!(error = %db, "checkout failed");
+        }
+        AppError::code(e.code())
+    };
     let s = session().await?;
-    // The session must exist to be counted against the hold cap. Writing it queues behind
-    // the other writers, so stock is read first: a crowd that missed the last code is
-    // answered without a write.
-    if s.id().is_none() {
-        let stock = quanyi::orders::check_stock(&shop.db, lines).await;
-        shop.gate.learn(&stock);
-        stock.map_err(|e| AppError::code(e.code()))?;
-        s.insert("checkout", true).await.map_err(|_| AppError::internal())?;
-        s.save().await.map_err(|_| AppError::internal())?;
-    }
+    // The browser's own key for the cap on what one browser may hold unpaid: a random tag
+    // kept in its session (not the session id, which is a secret), saved with the order.
+    let known_tag: Option<String> = s.get(access::BUYER_TAG).await.ok().flatten();
+    let tag = known_tag.clone().unwrap_or_else(quanyi::orders::new_buyer_tag);
     let buyer = quanyi::orders::Buyer {
         user_id: user.map(|u| u.id),
         email: email.filter(|e| !e.trim().is_empty()).or_else(|| user.map(|u| u.email.clone())),
         phone: phone.filter(|p| !p.trim().is_empty()),
         ip: client_ip(),
-        session_key: s.id().map(|i| i.to_string()),
+        session_key: Some(tag.clone()),
     };
-    // The private link is sealed into the order in the same commit.
-    let created = quanyi::orders::create_order_with_link(
-        &shop.db,
-        &shop.vault,
-        &shop.clock,
-        &shop.hold_policy(),
-        &buyer,
-        lines,
-        "web",
-    )
-    .await;
-    shop.gate.learn(&created);
-    let new = created.map_err(|e| {
-        if let quanyi::orders::OrderError::Db(db) = &e {
-            tracing::error!(error = %db, "checkout failed");
+    let lookup_password = lookup_password.filter(|p| user.is_none() && !p.is_empty());
+    let new = match lines {
+        [line] => {
+            shop.gate.refuse_if_sold_out(&line.sku_code).map_err(coded)?;
+            let lookup_password_hash = match &lookup_password {
+                Some(pw) => Some(quanyi::orders::hash_lookup_password(pw).await.map_err(coded)?),
+                None => None,
+            };
+            let checkout = quanyi::till::Checkout {
+                buyer,
+                sku_code: line.sku_code.clone(),
+                quantity: line.quantity,
+                topup_account: line.topup_account.clone(),
+                lookup_password_hash,
+            };
+            shop.till.hold(&shop, checkout).await.map_err(coded)?
         }
-        AppError::code(e.code())
-    })?;
-    for l in lines {
-        shop.gate.in_stock(&l.sku_code);
-        shop.cache.sold(&l.sku_code).await;
-    }
+        _ => {
+            let _admission =
+                shop.gate.admit(lines.iter().map(|l| l.sku_code.as_str())).map_err(|e| AppError::code(e.code()))?;
+            // The private link is sealed into the order in the same commit.
+            let created = quanyi::orders::create_order_with_link(
+                &shop.db,
+                &shop.vault,
+                &shop.clock,
+                &shop.hold_policy(),
+                &buyer,
+                lines,
+                "web",
+            )
+            .await;
+            shop.gate.learn(&created);
+            let new = created.map_err(coded)?;
+            for l in lines {
+                shop.gate.in_stock(&l.sku_code);
+                shop.cache.sold(&l.sku_code).await;
+            }
+            if let Some(pw) = &lookup_password {
+                quanyi::orders::set_lookup_password(&shop.db, &new.order.order_no, pw).await.map_err(coded)?;
+            }
+            new
+        }
+    };
     let order_no = new.order.order_no.clone();
-    if user.is_none()
-        && let Some(pw) = lookup_password.filter(|p| !p.is_empty())
-    {
-        quanyi::orders::set_lookup_password(&shop.db, &order_no, &pw).await.map_err(|e| AppError::code(e.code()))?;
+    if known_tag.is_none() {
+        s.insert(access::BUYER_TAG, tag).await.map_err(|_| AppError::internal())?;
     }
-    access::grant(&order_no).await?;
+    access::grant_in(&s, &order_no).await?;
     let link = format!("{}/o/{}?t={}", shop.config.origin(), order_no, new.lookup_token);
     s.insert(access::LOOKUP_FLASH, (order_no.clone(), link)).await.map_err(|_| AppError::internal())?;
     Ok(order_no)
@@ -303,7 +326,7 @@ pub async fn get_order(order_no: String) -> Result<OrderView, AppError> {
 pub async fn pay_test(order_no: String, attempt: String) -> Result<(), AppError> {
     let shop = crate::ssr::shop()?;
     let order = access::visible_order(&order_no).await?;
-    quanyi::payments::test_pay(&shop, &order.order_no, &attempt).await.map_err(|e| AppError::code(e.code()))?;
+    quanyi::payments::test_pay(&shop, &order, &attempt).await.map_err(|e| AppError::code(e.code()))?;
     leptos_axum::redirect(&format!("/orders/{}", order.order_no));
     Ok(())
 }

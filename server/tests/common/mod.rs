@@ -5,6 +5,7 @@ use reqwest::{StatusCode, header};
 
 pub const PW: &str = "correct horse battery staple";
 
+#[derive(Clone)]
 pub struct TestApp {
     pub base: String,
     pub http: reqwest::Client,
