@@ -41,14 +41,14 @@ if [ "$mode" = full ]; then
   load="$CARGO_TARGET_DIR/release/quanyi-load"
   # Both sales are offered more than the shop can take (the rest hear `busy` at once),
   # so orders/s is the shop's capacity, comparable with the database's claim rate.
-  stock_n=10000 api_rate=4000 html_rate=400 flash_max=300 bot_every=10
-  pages_rate=500 pages_secs=20 max_secs=15 workers=16 import_n=1000000
+  stock_n=10000 api_rate=${API_RATE:-4000} html_rate=${HTML_RATE:-2000} flash_max=300 bot_every=10
+  pages_rate=500 pages_secs=20 max_secs=15 workers=16 import_n=1000000 deliveries_max=600
 else
   export LEPTOS_SITE_ROOT="$CARGO_TARGET_DIR/site"
   bin="$CARGO_TARGET_DIR/debug/quanyi"
   load="$CARGO_TARGET_DIR/debug/quanyi-load"
   stock_n=50 api_rate=50 html_rate=20 flash_max=15 bot_every=4
-  pages_rate=20 pages_secs=2 max_secs=2 workers=2 import_n=2000
+  pages_rate=20 pages_secs=2 max_secs=2 workers=2 import_n=2000 deliveries_max=60
 fi
 site=$LEPTOS_SITE_ROOT
 for b in "$bin" "$load"; do
@@ -182,6 +182,23 @@ scenario flash_api flash-api --base "$base" --key "$key" --sku DREAM-100 --rate 
 scenario flash_html flash-html --base "$base" --sku BREW-1 --rate "$html_rate" --max-seconds "$flash_max" \
   --bot-every "$bot_every"
 
+# Every paid HTML order is also sent by email (a `deliver` job): how long after the sale
+# ends the last one has left (the scenarios after it wait for that).
+echo "== deliveries" >&2
+pending() { sql "SELECT COUNT(*) FROM jobs WHERE kind = 'deliver' AND status IN ('queued', 'running')"; }
+sent() { sql "SELECT COUNT(*) FROM jobs WHERE kind = 'deliver' AND status = 'done'"; }
+t0=$(date +%s%N)
+at_end=$(pending)
+left=$at_end
+while [ "${left:-0}" -gt 0 ] && [ $(( ($(date +%s%N) - t0) / 1000000000 )) -lt "$deliveries_max" ]; do
+  sleep 0.5
+  left=$(pending)
+done
+drained=null
+[ "${left:-0}" -gt 0 ] || drained=$(( ($(date +%s%N) - t0) / 1000000 ))
+printf '{"pending_at_sale_end": %s, "left": %s, "sent": %s, "drained_ms": %s}\n' \
+  "${at_end:-null}" "${left:-null}" "$(sent)" "$drained" >"$work/results/deliveries.json"
+
 echo "== audit" >&2
 audit_sku() { # SKU STOCK_BEFORE
   local id
@@ -295,7 +312,7 @@ r = {
     "config": {k: int(E["BENCH_" + k.upper()]) for k in
                ["stock_n", "api_rate", "html_rate", "pages_rate", "pages_secs", "max_secs", "workers", "import_n"]},
 }
-for name in ["flash_api", "flash_html", "pages_home", "pages_product", "pages_max", "db_limit", "import"]:
+for name in ["flash_api", "flash_html", "deliveries", "pages_home", "pages_product", "pages_max", "db_limit", "import"]:
     r[name] = load(name)
 r["server_peak_rss_kb"] = rss
 # The mall's bundle: the main module and its JS (with the split loader). The admin's
@@ -372,6 +389,9 @@ for name, label in [("flash_api", "Flash sale, reseller API"), ("flash_html", "F
           f"sold out {f['sold_out']}, busy {f.get('busy', 0)}, errors {f['error_count']} {f['errors'] or ''}, dropped {f['dropped']}")
     for k, s in f["latency"].items():
         print(f"  {k:<9} n={s['count']:<7} {lat(s)}")
+d = r["deliveries"]
+drained = f"all sent {d['drained_ms'] / 1000:.1f} s after the sale" if d["drained_ms"] is not None else f"{d['left']} still queued"
+print(f"  delivery emails: {d['pending_at_sale_end']} queued when the sale ended, {d['sent']} sent; {drained}")
 print("\nPages (open loop; latency from intended start)")
 for name in ["pages_home", "pages_product"]:
     p = r[name]

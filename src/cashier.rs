@@ -83,6 +83,7 @@ impl Cashier {
 /// Serves one batch: all in one transaction, or — if the database refuses it — each
 /// confirmation alone.
 pub async fn settle(shop: Shop, batch: Vec<Confirmation>) -> Vec<Answer> {
+    let started = std::time::Instant::now();
     let together = async {
         let txn = db::begin_write(&shop.db).await?;
         match record_and_deliver(&txn, &shop, &batch).await {
@@ -98,6 +99,7 @@ pub async fn settle(shop: Shop, batch: Vec<Confirmation>) -> Vec<Answer> {
         }
     }
     .await;
+    tracing::debug!(payments = batch.len(), ms = started.elapsed().as_secs_f64() * 1e3, "cashier batch");
     match together {
         Ok(answers) => {
             if answers.iter().any(|a| matches!(a, Ok(PaymentOutcome::Applied))) {

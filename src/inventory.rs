@@ -16,7 +16,7 @@ use chrono::{DateTime, Utc};
 use rust_decimal::Decimal;
 use sea_orm::{
     ActiveModelTrait, ColumnTrait, ConnectionTrait, DbBackend, DbErr, EntityTrait, FromQueryResult, QueryFilter,
-    QuerySelect, Set, Statement, sea_query::OnConflict,
+    QuerySelect, Set, Statement,
 };
 use std::collections::{HashMap, HashSet};
 
@@ -24,11 +24,10 @@ pub type Batch = batch::Model;
 pub type Code = code::Model;
 
 /// Lines per import transaction on SQLite: big enough to be fast, small enough that no
-/// import holds SQLite's one write lock for long (and within its 32,766 bound parameters:
-/// a code row binds 11).
+/// import holds SQLite's one write lock for long.
 pub const IMPORT_CHUNK: usize = 1000;
 /// Lines per import transaction on PostgreSQL, which locks rows, not the database: fewer,
-/// larger inserts (5,000 rows bind 55,000 of the 65,535 parameters a statement may have).
+/// larger inserts.
 /// Each statement costs a round trip that sqlx's sockets, without `TCP_NODELAY`, can
 /// stretch to tens of milliseconds; a million codes in chunks of 1,000 spent about half
 /// their time waiting on them.
@@ -236,23 +235,6 @@ pub async fn fill_batch(
         // One insert per chunk; the unique fingerprint turns away codes stored before (or
         // by a concurrent import). Only when some were turned away is it asked which.
         let fresh = chunk.fresh;
-        let rows: Vec<code::ActiveModel> = fresh
-            .iter()
-            .map(|(_, fp, sealed)| code::ActiveModel {
-                sku_id: Set(sku_id),
-                batch_id: Set(batch.id),
-                fingerprint: Set(fp.clone()),
-                sealed: Set(sealed.clone()),
-                status: Set(CodeStatus::Available.as_str().into()),
-                order_id: Set(None),
-                reserved_until: Set(None),
-                expires_at: Set(spec.expires_at),
-                sold_at: Set(None),
-                void_reason: Set(None),
-                created_at: Set(now),
-                ..Default::default()
-            })
-            .collect();
         // One transaction per chunk: the codes and the batch's counters commit together.
         // On PostgreSQL it does not wait for its WAL flush (`synchronous_commit` off, for
         // this transaction only): a crash can lose the last chunks, which leaves the batch
@@ -263,14 +245,7 @@ pub async fn fill_batch(
         if txn.get_database_backend() == DbBackend::Postgres {
             txn.execute_unprepared("SET LOCAL synchronous_commit TO OFF").await?;
         }
-        let inserted = if rows.is_empty() {
-            0
-        } else {
-            code::Entity::insert_many(rows)
-                .on_conflict(OnConflict::column(code::Column::Fingerprint).do_nothing().to_owned())
-                .exec_without_returning(&txn)
-                .await?
-        };
+        let inserted = insert_fresh(&txn, &batch, spec.expires_at, &fresh).await?;
         if inserted as usize == fresh.len() {
             report.imported += fresh.len();
         } else {
@@ -323,6 +298,43 @@ pub async fn fill_batch(
     );
     audit::record(db, clock, actor, "codes.import", Some(&format!("batch:{}", report.batch_id)), Some(&detail)).await?;
     Ok(report)
+}
+
+/// Stores one chunk's new codes in one statement; the unique fingerprint turns away codes
+/// stored before (or by a concurrent import). Only the fingerprint and the sealed code
+/// are bound per row (what every row shares is bound once): a row's eleven bound values
+/// were most of the statement's cost, and SQLite allows 32,766 per statement.
+async fn insert_fresh(
+    txn: &impl ConnectionTrait,
+    batch: &batch::Model,
+    expires_at: Option<DateTime<Utc>>,
+    fresh: &[(usize, String, Vec<u8>)],
+) -> Result<u64, DbErr> {
+    use std::fmt::Write as _;
+    if fresh.is_empty() {
+        return Ok(0);
+    }
+    let backend = txn.get_database_backend();
+    let p = |n: usize| if backend == DbBackend::Postgres { format!("${n}") } else { format!("?{n}") };
+    let mut sql = String::with_capacity(64 + fresh.len() * 48);
+    sql.push_str("INSERT INTO codes (sku_id, batch_id, status, expires_at, created_at, fingerprint, sealed) VALUES ");
+    let mut values: Vec<sea_orm::Value> = Vec::with_capacity(5 + 2 * fresh.len());
+    values.extend([
+        batch.sku_id.into(),
+        batch.id.into(),
+        CodeStatus::Available.as_str().into(),
+        expires_at.into(),
+        batch.created_at.into(),
+    ]);
+    let shared = format!("{}, {}, {}, {}, {}", p(1), p(2), p(3), p(4), p(5));
+    for (i, (_, fp, sealed)) in fresh.iter().enumerate() {
+        let n = 6 + 2 * i;
+        let _ = write!(sql, "{}({shared}, {}, {})", if i == 0 { "" } else { ", " }, p(n), p(n + 1));
+        values.push(fp.as_str().into());
+        values.push(sealed.clone().into());
+    }
+    sql.push_str(" ON CONFLICT (fingerprint) DO NOTHING");
+    Ok(txn.execute_raw(Statement::from_sql_and_values(backend, sql, values)).await?.rows_affected())
 }
 
 /// One chunk of an import file, sealed and ready to store.

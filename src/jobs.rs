@@ -171,25 +171,37 @@ async fn run(shop: &Shop, job_id: i32, job: Job) -> Result<(), String> {
     }
 }
 
-/// Runs every due job once; returns how many ran.
+/// Jobs one runner claims at a time.
+pub const CLAIM: u64 = 50;
+/// Claimed jobs a runner works on at once: a delivery waits on the mail server, not on
+/// this machine, and a flash sale queues thousands of them in seconds.
+const PARALLEL: usize = 8;
+
+/// Runs up to [`CLAIM`] due jobs once, [`PARALLEL`] at a time; returns how many ran.
 pub async fn run_due(shop: &Shop) -> Result<usize, DbErr> {
+    use futures::StreamExt;
     let now = shop.clock.now();
     let jobs = {
         let _turn = crate::db::write_turn(&shop.db).await?;
-        claim_due(&shop.db, now, 50).await?
+        claim_due(&shop.db, now, CLAIM).await?
     };
     let n = jobs.len();
-    for j in jobs {
-        let outcome = match serde_json::from_str::<Job>(&j.payload) {
-            Ok(job) => run(shop, j.id, job).await,
-            Err(e) => Err(format!("unreadable job: {e}")),
-        };
-        if let Err(e) = &outcome {
-            tracing::warn!(job = j.id, kind = %j.kind, error = %e, "job failed");
-        }
-        let _turn = crate::db::write_turn(&shop.db).await?;
-        finish(&shop.db, &j, shop.clock.now(), outcome).await?;
-    }
+    let finished: Vec<Result<(), DbErr>> = futures::stream::iter(jobs)
+        .map(|j| async move {
+            let outcome = match serde_json::from_str::<Job>(&j.payload) {
+                Ok(job) => run(shop, j.id, job).await,
+                Err(e) => Err(format!("unreadable job: {e}")),
+            };
+            if let Err(e) = &outcome {
+                tracing::warn!(job = j.id, kind = %j.kind, error = %e, "job failed");
+            }
+            let _turn = crate::db::write_turn(&shop.db).await?;
+            finish(&shop.db, &j, shop.clock.now(), outcome).await
+        })
+        .buffer_unordered(PARALLEL)
+        .collect()
+        .await;
+    finished.into_iter().collect::<Result<Vec<()>, DbErr>>()?;
     Ok(n)
 }
 

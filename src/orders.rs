@@ -474,6 +474,67 @@ async fn check(db: &impl ConnectionTrait, buyer: &Buyer, lines: &[LineRequest]) 
     Ok(Checked { lines: resolved, email, phone, units, total_e4 })
 }
 
+/// An order's line of `quantity` units of `s`, with its names and price as they are now.
+pub(crate) fn line_row(
+    order_id: i32,
+    s: &sku::Model,
+    product: &crate::entities::product::Model,
+    quantity: u32,
+    topup_account: Option<String>,
+    delivered: u32,
+) -> order_line::ActiveModel {
+    order_line::ActiveModel {
+        order_id: Set(order_id),
+        sku_id: Set(s.id),
+        quantity: Set(quantity as i32),
+        unit_price_e4: Set(s.price_e4),
+        sku_code: Set(s.code.clone()),
+        product_name: Set(format!("{} / {}", product.name_zh, product.name_en)),
+        sku_name: Set(format!("{} / {}", s.name_zh, s.name_en)),
+        kind: Set(s.kind.clone()),
+        topup_account: Set(topup_account),
+        delivered: Set(delivered as i32),
+        refunded: Set(0),
+        ..Default::default()
+    }
+}
+
+/// A new order waiting for payment, as the checkouts write it; the caller sets its number
+/// and channel, and may seal its private link or set its lookup password.
+pub(crate) fn pending_order(
+    buyer: &Buyer,
+    (email, phone): (Option<String>, Option<String>),
+    lookup_token: &str,
+    total_e4: i64,
+    until: DateTime<Utc>,
+    now: DateTime<Utc>,
+) -> order::ActiveModel {
+    order::ActiveModel {
+        user_id: Set(buyer.user_id),
+        contact_email: Set(email),
+        contact_phone: Set(phone),
+        lookup_token_hash: Set(hash_token(lookup_token)),
+        lookup_token_sealed: Set(None),
+        lookup_password_hash: Set(None),
+        status: Set(Status::PendingPayment.as_str().into()),
+        total_e4: Set(total_e4),
+        refunded_e4: Set(0),
+        currency: Set(Currency::CNY.code().into()),
+        payment_provider: Set(None),
+        payment_ref: Set(None),
+        client_ip: Set(Some(buyer.ip.clone())),
+        session_key: Set(buyer.session_key.clone()),
+        reserved_until: Set(until),
+        created_at: Set(now),
+        paid_at: Set(None),
+        fulfilled_at: Set(None),
+        updated_at: Set(now),
+        external_ref: Set(None),
+        provider_session: Set(None),
+        ..Default::default()
+    }
+}
+
 /// Inside a write transaction: the per-buyer limits, then the order (`pending_payment`),
 /// its lines and the claim of its codes until `until`. An error leaves the transaction
 /// for the caller to roll back.
@@ -497,48 +558,12 @@ async fn place(
             }
         }
     }
-    let order = order::ActiveModel {
-        order_no: Set(new_order_no()),
-        user_id: Set(buyer.user_id),
-        contact_email: Set(c.email.clone()),
-        contact_phone: Set(c.phone.clone()),
-        lookup_token_hash: Set(hash_token(lookup_token)),
-        status: Set(Status::PendingPayment.as_str().into()),
-        total_e4: Set(c.total_e4),
-        refunded_e4: Set(0),
-        currency: Set(Currency::CNY.code().into()),
-        payment_provider: Set(None),
-        payment_ref: Set(None),
-        channel: Set(channel.into()),
-        client_ip: Set(Some(buyer.ip.clone())),
-        session_key: Set(buyer.session_key.clone()),
-        reserved_until: Set(until),
-        created_at: Set(now),
-        paid_at: Set(None),
-        fulfilled_at: Set(None),
-        updated_at: Set(now),
-        external_ref: Set(None),
-        ..Default::default()
-    }
-    .insert(txn)
-    .await?;
+    let mut row = pending_order(buyer, (c.email.clone(), c.phone.clone()), lookup_token, c.total_e4, until, now);
+    row.order_no = Set(new_order_no());
+    row.channel = Set(channel.into());
+    let order = row.insert(txn).await?;
     for (s, product, quantity, account) in &c.lines {
-        order_line::ActiveModel {
-            order_id: Set(order.id),
-            sku_id: Set(s.id),
-            quantity: Set(*quantity as i32),
-            unit_price_e4: Set(s.price_e4),
-            sku_code: Set(s.code.clone()),
-            product_name: Set(format!("{} / {}", product.name_zh, product.name_en)),
-            sku_name: Set(format!("{} / {}", s.name_zh, s.name_en)),
-            kind: Set(s.kind.clone()),
-            topup_account: Set(account.clone()),
-            delivered: Set(0),
-            refunded: Set(0),
-            ..Default::default()
-        }
-        .insert(txn)
-        .await?;
+        line_row(order.id, s, product, *quantity, account.clone(), 0).insert(txn).await?;
         if s.kind != "direct_topup" && inventory::reserve(txn, s.id, *quantity, order.id, until, now).await? < *quantity
         {
             return Err(OrderError::SoldOut { sku_code: s.code.clone() });

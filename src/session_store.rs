@@ -88,6 +88,7 @@ fn id_of(row: &session::ActiveModel) -> String {
 /// the later of two saves of one session winning, as it would have one after the other.
 /// One answer per write, in order.
 async fn write_batch(db: DatabaseConnection, writes: Vec<Write>) -> Vec<Result<String>> {
+    tracing::debug!(writes = writes.len(), "session batch");
     let _turn = match crate::db::write_turn(&db).await {
         Ok(turn) => turn,
         Err(e) => return writes.iter().map(|_| Err(backend(&e))).collect(),

@@ -21,6 +21,9 @@
 //!
 //! At most `till_queue_per_sku` orders wait per SKU in this instance; one more is answered
 //! `busy` at once (nothing was created; retry, a reseller with the same key).
+pub mod mall;
+pub use mall::Checkout;
+
 use crate::{
     Shop,
     batch::Desk,
@@ -33,9 +36,6 @@ use crate::{
     resellers::{self, Idempotency},
     wallet,
 };
-pub mod mall;
-pub use mall::Checkout;
-
 use chrono::{DateTime, SubsecRound, Utc};
 use sea_orm::{
     ColumnTrait, ConnectionTrait, DbBackend, DbErr, EntityTrait, QueryFilter, QueryOrder, QuerySelect, Set,
@@ -458,9 +458,20 @@ struct RungUp {
     left: Option<i64>,
 }
 
+/// The SKU with this code, if it is on the shelf, and its product, as they are now.
+async fn on_shelf(txn: &impl ConnectionTrait, code: &str) -> Result<Option<(sku::Model, product::Model)>, DbErr> {
+    let Some(s) =
+        sku::Entity::find().filter(sku::Column::Code.eq(code)).filter(sku::Column::OnShelf.eq(true)).one(txn).await?
+    else {
+        return Ok(None);
+    };
+    Ok(product::Entity::find_by_id(s.product_id).one(txn).await?.map(|p| (s, p)))
+}
+
 /// Rings up the resellers' purchases and the mall's checkouts of one SKU waiting together,
 /// in one transaction, then counts what stock they left.
 async fn ring_up_and_count(shop: &Shop, purchases: &[Purchase], checkouts: &[Checkout]) -> RungUp {
+    let started = Instant::now();
     let outcome = async {
         let txn = db::begin_write(&shop.db).await?;
         let written = async {
@@ -483,6 +494,12 @@ async fn ring_up_and_count(shop: &Shop, purchases: &[Purchase], checkouts: &[Che
         }
     }
     .await;
+    tracing::debug!(
+        resellers = purchases.len(),
+        mall = checkouts.len(),
+        ms = started.elapsed().as_secs_f64() * 1e3,
+        "till batch"
+    );
     let ((kept, api_sku), (held, mall_sku)) = match outcome {
         Ok(written) => written,
         Err(e) => {
@@ -592,13 +609,7 @@ async fn judge_and_write(
 
     // The SKU, as it is now.
     let code = purchases.first().map(|p| p.sku_code.trim()).unwrap_or_default();
-    let found =
-        sku::Entity::find().filter(sku::Column::Code.eq(code)).filter(sku::Column::OnShelf.eq(true)).one(txn).await?;
-    let found = match found {
-        Some(s) => product::Entity::find_by_id(s.product_id).one(txn).await?.map(|p| (s, p)),
-        None => None,
-    };
-    let Some((s, product)) = found else {
+    let Some((s, product)) = on_shelf(txn, code).await? else {
         for &i in &fresh {
             verdicts[i] = Some(Verdict::Refused(OrderError::UnknownSku));
         }
@@ -733,20 +744,8 @@ async fn judge_and_write(
         .collect::<Result<_, _>>()?;
     let lines = order_line::Entity::insert_many(sales.iter().zip(&orders_in_sale).map(|(sale, o)| {
         let p = &purchases[sale.purchase];
-        order_line::ActiveModel {
-            order_id: Set(o.id),
-            sku_id: Set(s.id),
-            quantity: Set(p.quantity as i32),
-            unit_price_e4: Set(s.price_e4),
-            sku_code: Set(s.code.clone()),
-            product_name: Set(format!("{} / {}", product.name_zh, product.name_en)),
-            sku_name: Set(format!("{} / {}", s.name_zh, s.name_en)),
-            kind: Set(s.kind.clone()),
-            topup_account: Set(topup.then(|| p.topup_account.as_deref().unwrap_or_default().trim().to_owned())),
-            delivered: Set(if topup { 0 } else { p.quantity as i32 }),
-            refunded: Set(0),
-            ..Default::default()
-        }
+        let account = topup.then(|| p.topup_account.as_deref().unwrap_or_default().trim().to_owned());
+        orders::line_row(o.id, &s, &product, p.quantity, account, if topup { 0 } else { p.quantity })
     }))
     .exec_with_returning(txn)
     .await?;

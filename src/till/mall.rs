@@ -10,14 +10,13 @@
 use crate::{
     Shop,
     db::WriteTxn,
-    entities::{order, order_line, product, sku},
+    entities::{order, order_line},
     inventory::{self, Claim},
     jobs,
-    money::Currency,
-    orders::{self, Buyer, BuyerKeys, NewOrder, OrderError, Status},
+    orders::{self, Buyer, BuyerKeys, NewOrder, OrderError},
 };
 use chrono::{DateTime, SubsecRound, Utc};
-use sea_orm::{ColumnTrait, DbErr, EntityTrait, QueryFilter, Set};
+use sea_orm::{DbErr, EntityTrait, Set};
 use std::collections::HashMap;
 
 /// One mall checkout: a buyer's "buy now" of one SKU.
@@ -115,13 +114,7 @@ pub(super) async fn hold_and_write(
 
     // The SKU, as it is now.
     let code = checkouts.first().map(|c| c.sku_code.trim()).unwrap_or_default();
-    let found =
-        sku::Entity::find().filter(sku::Column::Code.eq(code)).filter(sku::Column::OnShelf.eq(true)).one(txn).await?;
-    let found = match found {
-        Some(s) => product::Entity::find_by_id(s.product_id).one(txn).await?.map(|p| (s, p)),
-        None => None,
-    };
-    let Some((s, product)) = found else {
+    let Some((s, product)) = super::on_shelf(txn, code).await? else {
         for v in verdicts.iter_mut().filter(|v| v.is_none()) {
             *v = Some(Err(OrderError::UnknownSku));
         }
@@ -213,33 +206,19 @@ pub(super) async fn hold_and_write(
     // The orders, waiting for payment, with their private links sealed in.
     let written = order::Entity::insert_many(holds.iter().map(|h| {
         let c = &checkouts[h.checkout];
-        let (email, phone) = contacts[h.checkout].clone();
-        order::ActiveModel {
-            order_no: Set(h.order_no.clone()),
-            user_id: Set(c.buyer.user_id),
-            contact_email: Set(email),
-            contact_phone: Set(phone),
-            lookup_token_hash: Set(orders::hash_token(&h.token)),
-            lookup_token_sealed: Set(Some(shop.vault.seal(&h.token, &h.order_no))),
-            lookup_password_hash: Set(c.lookup_password_hash.clone()),
-            status: Set(Status::PendingPayment.as_str().into()),
-            total_e4: Set(s.price_e4 * i64::from(c.quantity)),
-            refunded_e4: Set(0),
-            currency: Set(Currency::CNY.code().into()),
-            payment_provider: Set(None),
-            payment_ref: Set(None),
-            channel: Set("web".into()),
-            client_ip: Set(Some(c.buyer.ip.clone())),
-            session_key: Set(c.buyer.session_key.clone()),
-            reserved_until: Set(until),
-            created_at: Set(now),
-            paid_at: Set(None),
-            fulfilled_at: Set(None),
-            updated_at: Set(now),
-            external_ref: Set(None),
-            provider_session: Set(None),
-            ..Default::default()
-        }
+        let mut row = orders::pending_order(
+            &c.buyer,
+            contacts[h.checkout].clone(),
+            &h.token,
+            s.price_e4 * i64::from(c.quantity),
+            until,
+            now,
+        );
+        row.order_no = Set(h.order_no.clone());
+        row.channel = Set("web".into());
+        row.lookup_token_sealed = Set(Some(shop.vault.seal(&h.token, &h.order_no)));
+        row.lookup_password_hash = Set(c.lookup_password_hash.clone());
+        row
     }))
     .exec_with_returning(txn)
     .await?;
@@ -250,20 +229,7 @@ pub(super) async fn hold_and_write(
     }
     order_line::Entity::insert_many(holds.iter().zip(&orders_held).map(|(h, o)| {
         let c = &checkouts[h.checkout];
-        order_line::ActiveModel {
-            order_id: Set(o.id),
-            sku_id: Set(s.id),
-            quantity: Set(c.quantity as i32),
-            unit_price_e4: Set(s.price_e4),
-            sku_code: Set(s.code.clone()),
-            product_name: Set(format!("{} / {}", product.name_zh, product.name_en)),
-            sku_name: Set(format!("{} / {}", s.name_zh, s.name_en)),
-            kind: Set(s.kind.clone()),
-            topup_account: Set(topup.then(|| account(c))),
-            delivered: Set(0),
-            refunded: Set(0),
-            ..Default::default()
-        }
+        orders::line_row(o.id, &s, &product, c.quantity, topup.then(|| account(c)), 0)
     }))
     .exec_without_returning(txn)
     .await?;
