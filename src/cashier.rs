@@ -21,7 +21,7 @@ use crate::{
     batch::Desk,
     db::{self, WriteTxn},
     entities::{allocation, code, order, order_line, payment_event},
-    inventory::CodeStatus,
+    inventory::{self, CodeStatus},
     jobs,
     orders::{self, Order, OrderError, PaymentOutcome, Status},
 };
@@ -86,17 +86,11 @@ pub async fn settle(shop: Shop, batch: Vec<Confirmation>) -> Vec<Answer> {
     let started = std::time::Instant::now();
     let together = async {
         let txn = db::begin_write(&shop.db).await?;
-        match record_and_deliver(&txn, &shop, &batch).await {
-            Ok(answers) => {
-                orders::crash_point("before_payment_commit");
-                txn.commit().await?;
-                Ok(answers)
-            }
-            Err(e) => {
-                let _ = txn.rollback().await;
-                Err(e)
-            }
+        let recorded = record_and_deliver(&txn, &shop, &batch).await;
+        if recorded.is_ok() {
+            orders::crash_point("before_payment_commit");
         }
+        txn.finish(recorded).await
     }
     .await;
     tracing::debug!(payments = batch.len(), ms = started.elapsed().as_secs_f64() * 1e3, "cashier batch");
@@ -324,16 +318,9 @@ async fn deliver(txn: &WriteTxn, shop: &Shop, paid: &[Order], now: DateTime<Utc>
         }
         // One code, one buyer: the held codes sold (guarded on being held), each allocated
         // once (unique per code).
-        let res = code::Entity::update_many()
-            .col_expr(code::Column::Status, Expr::value(CodeStatus::Sold.as_str()))
-            .col_expr(code::Column::SoldAt, Expr::value(Some(now)))
-            .col_expr(code::Column::ReservedUntil, Expr::value(Option::<DateTime<Utc>>::None))
-            .filter(code::Column::Id.is_in(sold.iter().copied()))
-            .filter(code::Column::Status.eq(CodeStatus::Reserved.as_str()))
-            .exec(txn)
-            .await?;
-        if res.rows_affected != sold.len() as u64 {
-            return Err(DbErr::Custom(format!("{} of {} held codes could be sold", res.rows_affected, sold.len())));
+        let n = inventory::sell_held(txn, &sold, now).await?;
+        if n != sold.len() as u64 {
+            return Err(DbErr::Custom(format!("{n} of {} held codes could be sold", sold.len())));
         }
         allocation::Entity::insert_many(allocations).exec_without_returning(txn).await?;
         order_line::Entity::update_many()

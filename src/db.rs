@@ -187,6 +187,21 @@ impl WriteTxn {
     pub async fn rollback(self) -> Result<(), DbErr> {
         self.txn.rollback().await
     }
+
+    /// Commits what `outcome` wrote if it succeeded; otherwise rolls it back at once (so
+    /// SQLite's write lock is free before the next writer's turn) and hands the error on.
+    pub async fn finish<T, E: From<DbErr>>(self, outcome: Result<T, E>) -> Result<T, E> {
+        match outcome {
+            Ok(value) => {
+                self.commit().await?;
+                Ok(value)
+            }
+            Err(e) => {
+                let _ = self.rollback().await;
+                Err(e)
+            }
+        }
+    }
 }
 
 #[async_trait::async_trait]

@@ -82,8 +82,9 @@ pub async fn queue_for_order(
     queue_for_orders(txn, now, &[order], reason, requested_by).await
 }
 
-/// [`queue_for_order`] for many orders, in one statement per table (the cashier fulfils
-/// a batch of payments together).
+/// [`queue_for_order`] for many orders, in one statement per table (the cashier and the
+/// reseller till deliver many orders in one commit; a member's order without email or
+/// mobile gets only its in-site message).
 pub async fn queue_for_orders(
     txn: &impl ConnectionTrait,
     now: DateTime<Utc>,
@@ -127,27 +128,6 @@ pub async fn queue_for_orders(
     jobs::enqueue_many(txn, now, queued.into_iter().map(|delivery_id| (jobs::Job::Deliver { delivery_id }, now, None)))
         .await?;
     Ok(n)
-}
-
-/// Inside the reseller till's transaction: [`queue_for_order`]'s delivery for many orders
-/// in one statement. Their buyers are members and they carry no email or mobile, so the
-/// in-site message is the whole of it.
-pub(crate) async fn note_delivered(
-    txn: &impl ConnectionTrait,
-    now: DateTime<Utc>,
-    orders: &[&order::Model],
-) -> Result<(), DbErr> {
-    let notes: Vec<_> = orders
-        .iter()
-        .filter_map(|o| {
-            debug_assert!(o.contact_email.is_none() && o.contact_phone.is_none());
-            Some(delivered_message(o, o.user_id?, now))
-        })
-        .collect();
-    if !notes.is_empty() {
-        message::Entity::insert_many(notes).exec_without_returning(txn).await?;
-    }
-    Ok(())
 }
 
 /// The in-site "your order was delivered" message for a member.

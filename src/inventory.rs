@@ -214,8 +214,6 @@ pub async fn fill_batch(
     text: &str,
     mut progress: impl FnMut(usize, usize),
 ) -> Result<ImportReport, InventoryError> {
-    let sku_id = batch.sku_id;
-    let now = batch.created_at;
     let total = batch.lines_total as usize;
     let mut report = ImportReport { batch_id: batch.id, lines_total: total, ..Default::default() };
     // The sealing (normalise, fingerprint, encrypt) runs on a blocking thread one chunk
@@ -583,6 +581,23 @@ pub async fn reserved_for(txn: &impl ConnectionTrait, order_id: i32, sku_id: i32
         .filter(code::Column::Status.eq(CodeStatus::Reserved.as_str()))
         .all(txn)
         .await
+}
+
+/// Sells codes held for their orders (`reserved → sold`), guarded on each being held;
+/// returns how many moved (fewer than asked: some were not held any more).
+pub async fn sell_held(txn: &impl ConnectionTrait, code_ids: &[i32], now: DateTime<Utc>) -> Result<u64, DbErr> {
+    if code_ids.is_empty() {
+        return Ok(0);
+    }
+    let res = code::Entity::update_many()
+        .col_expr(code::Column::Status, sea_orm::sea_query::Expr::value(CodeStatus::Sold.as_str()))
+        .col_expr(code::Column::SoldAt, sea_orm::sea_query::Expr::value(Some(now)))
+        .col_expr(code::Column::ReservedUntil, sea_orm::sea_query::Expr::value(Option::<DateTime<Utc>>::None))
+        .filter(code::Column::Id.is_in(code_ids.iter().copied()))
+        .filter(code::Column::Status.eq(CodeStatus::Reserved.as_str()))
+        .exec(txn)
+        .await?;
+    Ok(res.rows_affected)
 }
 
 /// Marks a reserved code sold (guarded on status and order).

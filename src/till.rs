@@ -482,16 +482,7 @@ async fn ring_up_and_count(shop: &Shop, purchases: &[Purchase], checkouts: &[Che
             Ok::<_, DbErr>((api, mall))
         }
         .await;
-        match written {
-            Ok(written) => {
-                txn.commit().await?;
-                Ok(written)
-            }
-            Err(e) => {
-                let _ = txn.rollback().await;
-                Err(e)
-            }
-        }
+        txn.finish(written).await
     }
     .await;
     tracing::debug!(
@@ -787,7 +778,7 @@ async fn judge_and_write(
             e => DbErr::Custom(format!("the till's debit was refused: {e}")),
         })?;
     }
-    crate::delivery::note_delivered(txn, now, &orders_in_sale).await?;
+    crate::delivery::queue_for_orders(txn, now, &orders_in_sale, "delivery", None).await?;
     if !topup {
         inventory::check_low_stock(txn, now, s.id).await?;
     }
