@@ -136,6 +136,46 @@ pub async fn staff_writes(State(shop): State<Shop>, req: Request, next: Next) ->
     res
 }
 
+/// How long a page may take to render before a second rendering starts beside it.
+pub const PAGE_HEDGE: std::time::Duration = std::time::Duration::from_secs(3);
+
+/// Paths that are not rendered pages (server functions, files, redirects, probes).
+const NOT_PAGES: [&str; 8] = ["/api/", "/pkg/", "/media/", "/webhooks/", "/lang/", "/o/", "/healthz", "/readyz"];
+
+/// A page still rendering after [`PAGE_HEDGE`] gets a second rendering beside it, and
+/// whichever finishes first answers. Leptos 0.8's server rendering on a multi-threaded
+/// runtime can, rarely, leave a page's `Suspense` waiting on a resource that already
+/// resolved (a wake-up lost between threads; cf. leptos-rs/leptos#4851, #4578): the
+/// response would never come. Our test suite met it about once in twenty runs; a customer
+/// would meet a page that never loads. A page's rendering only reads (or does what a
+/// reload would do again), so a second one is safe; a slow first one is not cut short.
+pub async fn hedged_pages(req: Request, next: Next) -> Response {
+    let path = req.uri().path();
+    let page = matches!(*req.method(), Method::GET | Method::HEAD) && !NOT_PAGES.iter().any(|p| path.starts_with(p));
+    if !page {
+        return next.run(req).await;
+    }
+    let (parts, body) = req.into_parts();
+    let mut again = Request::new(axum::body::Body::empty());
+    *again.method_mut() = parts.method.clone();
+    *again.uri_mut() = parts.uri.clone();
+    *again.version_mut() = parts.version;
+    *again.headers_mut() = parts.headers.clone();
+    *again.extensions_mut() = parts.extensions.clone();
+    let first = next.clone().run(Request::from_parts(parts, body));
+    tokio::pin!(first);
+    tokio::select! {
+        res = &mut first => return res,
+        _ = tokio::time::sleep(PAGE_HEDGE) => {}
+    }
+    tracing::warn!(path = %again.uri().path(), "a page is still rendering after 3 s: rendering it again beside it");
+    let second = next.run(again);
+    tokio::select! {
+        res = first => res,
+        res = second => res,
+    }
+}
+
 /// Server functions answer every error with 500. A refusal the user caused (a weak
 /// password, a missing login) is not a server fault: give it an honest 4xx so logs and
 /// monitors only see real failures as 5xx.
@@ -188,5 +228,45 @@ mod tests {
         assert!(!is_same_origin(&headers(&[("origin", "null"), ("host", "shop.example")]), base));
         assert!(!is_same_origin(&headers(&[("referer", "https://shop.example.evil.com/")]), base));
         assert!(!is_same_origin(&headers(&[("host", "shop.example")]), base));
+    }
+
+    #[tokio::test]
+    async fn a_stalled_page_is_rendered_again_and_the_second_rendering_answers() {
+        use axum::{Router, routing::get};
+        use std::sync::{
+            Arc,
+            atomic::{AtomicUsize, Ordering},
+        };
+        use tower::ServiceExt;
+        let renders = Arc::new(AtomicUsize::new(0));
+        let app = |renders: Arc<AtomicUsize>| {
+            let page = move || {
+                let renders = renders.clone();
+                async move {
+                    // The first rendering never finishes, as a lost wake-up would leave it.
+                    if renders.fetch_add(1, Ordering::SeqCst) == 0 {
+                        std::future::pending::<()>().await;
+                    }
+                    "rendered"
+                }
+            };
+            Router::new()
+                .route("/p/thing", get(page.clone()))
+                .route("/api/thing", get(page))
+                .layer(axum::middleware::from_fn(hedged_pages))
+        };
+        let page =
+            app(renders.clone()).oneshot(Request::builder().uri("/p/thing").body(axum::body::Body::empty()).unwrap());
+        let res = tokio::time::timeout(PAGE_HEDGE * 2, page).await.expect("answered by the second rendering").unwrap();
+        let body = axum::body::to_bytes(res.into_body(), 1024).await.unwrap();
+        assert_eq!(&body[..], b"rendered");
+        assert_eq!(renders.load(Ordering::SeqCst), 2);
+
+        // Server functions are never run twice: a stalled one stays stalled.
+        let renders = Arc::new(AtomicUsize::new(0));
+        let call =
+            app(renders.clone()).oneshot(Request::builder().uri("/api/thing").body(axum::body::Body::empty()).unwrap());
+        assert!(tokio::time::timeout(PAGE_HEDGE * 2, call).await.is_err());
+        assert_eq!(renders.load(Ordering::SeqCst), 1);
     }
 }

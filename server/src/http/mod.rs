@@ -87,6 +87,7 @@ pub fn router(shop: Shop) -> Result<Router, Box<dyn std::error::Error>> {
         .leptos_routes_with_context(&state, routes, ctx.clone(), move || app::shell(shell_options.clone()))
         .nest_service("/pkg", static_pkg)
         .fallback(leptos_axum::file_and_error_handler_with_context::<AppState, _>(ctx, app::shell))
+        .layer(axum::middleware::from_fn(guards::hedged_pages))
         .layer(axum::middleware::from_fn(guards::honest_error_status))
         .layer(from_fn_with_state(shop.clone(), guards::staff_writes))
         .layer(from_fn_with_state(shop.clone(), guards::admin_pages))

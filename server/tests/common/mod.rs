@@ -28,6 +28,9 @@ pub async fn spawn_with(t: &TestDb, clock: Clock) -> TestApp {
 
 /// Like `spawn_with`, with settings changed by `tune` (e.g. Stripe pointed at a fake).
 pub async fn spawn_configured(t: &TestDb, clock: Clock, tune: impl FnOnce(&mut Config)) -> TestApp {
+    if let Ok(filter) = std::env::var("QY_TEST_LOG") {
+        let _ = tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr).try_init();
+    }
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let addr = listener.local_addr().unwrap();
     let base = format!("http://{addr}");
