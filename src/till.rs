@@ -42,7 +42,7 @@ use sea_orm::{
     sea_query::OnConflict,
 };
 use std::{
-    collections::{HashMap, HashSet, VecDeque},
+    collections::{HashMap, HashSet},
     sync::{
         Arc, Mutex, OnceLock,
         atomic::{AtomicU64, Ordering},
@@ -316,37 +316,31 @@ impl Till {
 
 /// One SKU's till: takes whoever waits, up to [`BATCH`], rings them up together, repeats.
 async fn serve(shop: Shop, sku: String, id: u64, mut waiting: mpsc::Receiver<Ticket>, stock: Arc<Mutex<StockView>>) {
-    // Tickets taken off the queue to be weighed against a count of the stock, in arrival
-    // order; served before anyone still in the queue.
-    let mut ahead: VecDeque<Ticket> = VecDeque::new();
     loop {
-        let first = match ahead.pop_front() {
-            Some(ticket) => ticket,
-            None => match tokio::time::timeout(IDLE, waiting.recv()).await {
-                Ok(Some(ticket)) => ticket,
-                Ok(None) => return,
-                Err(_) => {
-                    // Idle: stop taking tickets, serve any that slipped in, and close.
-                    shop.till.close(&sku, id);
-                    waiting.close();
-                    let mut rest = vec![];
-                    while let Some(ticket) = waiting.recv().await {
-                        rest.push(ticket);
-                    }
-                    while !rest.is_empty() {
-                        let batch: Vec<Ticket> = rest.drain(..rest.len().min(BATCH)).collect();
-                        answer(&shop, batch).await;
-                    }
-                    return;
+        let first = match tokio::time::timeout(IDLE, waiting.recv()).await {
+            Ok(Some(ticket)) => ticket,
+            Ok(None) => return,
+            Err(_) => {
+                // Idle: stop taking tickets, serve any that slipped in, and close.
+                shop.till.close(&sku, id);
+                waiting.close();
+                let mut rest = vec![];
+                while let Some(ticket) = waiting.recv().await {
+                    rest.push(ticket);
                 }
-            },
+                while !rest.is_empty() {
+                    let batch: Vec<Ticket> = rest.drain(..rest.len().min(BATCH)).collect();
+                    answer(&shop, batch).await;
+                }
+                return;
+            }
         };
         let mut batch = Vec::with_capacity(BATCH);
         batch.push(first);
         while batch.len() < BATCH {
-            match ahead.pop_front().map_or_else(|| waiting.try_recv().ok(), Some) {
-                Some(ticket) => batch.push(ticket),
-                None => break,
+            match waiting.try_recv() {
+                Ok(ticket) => batch.push(ticket),
+                Err(_) => break,
             }
         }
         let units: i64 = batch.iter().map(Ticket::units).sum();
@@ -357,17 +351,10 @@ async fn serve(shop: Shop, sku: String, id: u64, mut waiting: mpsc::Receiver<Tic
             view.left = left;
             view.counted_at = Some(Instant::now());
         }
-        let room = if shop.gate.sold_out(&sku) { Some(0) } else { left };
-        if let Some(room) = room {
-            // The stock left is counted: whoever queued before it was known and cannot be
-            // covered by it hears `sold_out` now, as at the door (not kept: nothing ran for
-            // them), instead of waiting behind batches to hear it.
+        if shop.gate.sold_out(&sku) {
+            // Whoever queued behind the batch that sold the last code hears it now, as at the
+            // door (not kept: nothing ran for them), instead of each waiting for a batch.
             while let Ok(ticket) = waiting.try_recv() {
-                ahead.push_back(ticket);
-            }
-            let (covered, beyond) = weigh(std::mem::take(&mut ahead), room, Ticket::units);
-            ahead = covered;
-            for ticket in beyond {
                 view_of(&stock).release(ticket.units());
                 let shop = shop.clone();
                 let sku = sku.clone();
@@ -375,22 +362,6 @@ async fn serve(shop: Shop, sku: String, id: u64, mut waiting: mpsc::Receiver<Tic
             }
         }
     }
-}
-
-/// Splits queued tickets, in arrival order, into those `room` units of stock cover (each
-/// that fits what the ones before it left, as the door judges) and those it does not.
-fn weigh<T>(queued: VecDeque<T>, mut room: i64, units_of: impl Fn(&T) -> i64) -> (VecDeque<T>, Vec<T>) {
-    let (mut covered, mut beyond) = (VecDeque::new(), vec![]);
-    for ticket in queued {
-        let units = units_of(&ticket);
-        if units <= room {
-            room -= units;
-            covered.push_back(ticket);
-        } else {
-            beyond.push(ticket);
-        }
-    }
-    (covered, beyond)
 }
 
 /// The answer to a purchase of a SKU known sold out, given before anything ran (so not
@@ -874,21 +845,4 @@ async fn keep_answers(
             .await?;
     }
     Ok(out)
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn queued_tickets_are_weighed_in_arrival_order_against_the_stock_left() {
-        // Units per ticket, in arrival order; 5 units left.
-        let queued = VecDeque::from([2, 1, 3, 1, 1, 4]);
-        let (covered, beyond) = weigh(queued, 5, |u| *u);
-        assert_eq!(covered, VecDeque::from([2, 1, 1, 1]));
-        assert_eq!(beyond, vec![3, 4]);
-        let (covered, beyond) = weigh(VecDeque::from([1, 1]), 0, |u| *u);
-        assert!(covered.is_empty());
-        assert_eq!(beyond, vec![1, 1]);
-    }
 }
