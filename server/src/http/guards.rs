@@ -168,7 +168,7 @@ pub async fn hedged_pages(req: Request, next: Next) -> Response {
         res = &mut first => return res,
         _ = tokio::time::sleep(PAGE_HEDGE) => {}
     }
-    tracing::warn!(path = %again.uri().path(), "a page is still rendering after 3 s: rendering it again beside it");
+    tracing::warn!(path = %again.uri().path(), after = ?PAGE_HEDGE, "a page is still rendering: rendering it again beside it");
     let second = next.run(again);
     tokio::select! {
         res = first => res,
