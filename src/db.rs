@@ -20,8 +20,26 @@ use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 pub type Db = DatabaseConnection;
 pub use sea_orm::DbErr as Error;
 
-/// Connects, creating the SQLite file and its folder when missing.
+/// Connects, creating the SQLite file and its folder when missing. Connections are opened
+/// as they are needed (one at once), as suits the CLI and the tests.
 pub async fn connect(url: &str, max_connections: u32) -> Result<Db, DbErr> {
+    connect_opening(url, max_connections, 1).await
+}
+
+/// The serving shop's connection: on PostgreSQL the whole pool is opened before the first
+/// request, so a crowd never waits for a connection being opened. Opening one is a new
+/// server process, and (until sqlx sets `TCP_NODELAY` again, see [`no_delay_towards`]) a
+/// look through every socket this process holds — thousands in a flash sale. Opened on
+/// demand, the first ones the recall desk asked for when a sale sold out came 70–110 ms
+/// late, and every sold-out answer behind them with them. SQLite opens on demand: its
+/// connections are a file handle.
+pub async fn connect_for_serving(url: &str, max_connections: u32) -> Result<Db, DbErr> {
+    let open = if url.starts_with("sqlite:") { 1 } else { max_connections };
+    connect_opening(url, max_connections, open).await
+}
+
+/// Connects with `min_connections` opened at once and kept open.
+async fn connect_opening(url: &str, max_connections: u32, min_connections: u32) -> Result<Db, DbErr> {
     if let Some(path) = sqlite_path(url) {
         if let Some(dir) = std::path::Path::new(&path).parent().filter(|d| !d.as_os_str().is_empty()) {
             std::fs::create_dir_all(dir).map_err(|e| DbErr::Custom(format!("cannot create {}: {e}", dir.display())))?;
@@ -29,7 +47,7 @@ pub async fn connect(url: &str, max_connections: u32) -> Result<Db, DbErr> {
     }
     let mut opts = ConnectOptions::new(url.to_owned());
     opts.max_connections(max_connections)
-        .min_connections(1)
+        .min_connections(min_connections.clamp(1, max_connections.max(1)))
         .connect_timeout(Duration::from_secs(10))
         .acquire_timeout(Duration::from_secs(30))
         .sqlx_logging(false)
@@ -46,8 +64,12 @@ pub async fn connect(url: &str, max_connections: u32) -> Result<Db, DbErr> {
             let peers = peers.clone();
             pool.after_connect(move |_, _| {
                 let peers = peers.clone();
+                // The look through the sockets blocks: off the async workers, which under
+                // load it would stall for tens of milliseconds.
                 Box::pin(async move {
-                    no_delay_towards(&peers);
+                    let started = std::time::Instant::now();
+                    let _ = tokio::task::spawn_blocking(move || no_delay_towards(&peers)).await;
+                    tracing::debug!(ms = started.elapsed().as_millis() as u64, "opened a database connection");
                     Ok(())
                 })
             })

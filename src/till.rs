@@ -190,6 +190,7 @@ struct Ask {
     key_id: i32,
     idempotency_key: String,
     request_hash: String,
+    queued_at: Instant,
 }
 
 impl std::fmt::Debug for Till {
@@ -225,7 +226,12 @@ impl Till {
             let shop = shop.clone();
             Desk::open(RECALL_QUEUE, RECALL_BATCH, RECALL_READS, move |asks| recall_together(shop.clone(), asks))
         });
-        let ask = Ask { key_id, idempotency_key: idempotency_key.to_owned(), request_hash: request_hash.to_owned() };
+        let ask = Ask {
+            key_id,
+            idempotency_key: idempotency_key.to_owned(),
+            request_hash: request_hash.to_owned(),
+            queued_at: Instant::now(),
+        };
         match desk.try_queue(ask) {
             Ok(answer) => answer.await.unwrap_or_else(|_| Err(DbErr::Custom("the recall desk stopped".into()))),
             Err(_) => resellers::recall(&shop.db, &shop.vault, key_id, idempotency_key, request_hash).await,
@@ -378,7 +384,16 @@ async fn recall_or_sold_out(shop: &Shop, sku: &str, p: &Purchase) -> Result<Rung
 async fn recall_together(shop: Shop, asks: Vec<Ask>) -> Vec<Result<Option<Idempotency>, DbErr>> {
     let keys: Vec<(i32, &str, &str)> =
         asks.iter().map(|a| (a.key_id, a.idempotency_key.as_str(), a.request_hash.as_str())).collect();
-    match resellers::recall_many(&shop.db, &shop.vault, &keys).await {
+    let started = Instant::now();
+    let waited = asks.iter().map(|a| started - a.queued_at).max().unwrap_or_default();
+    let read = resellers::recall_many(&shop.db, &shop.vault, &keys).await;
+    tracing::debug!(
+        asks = asks.len(),
+        waited_ms = waited.as_millis() as u64,
+        read_ms = started.elapsed().as_millis() as u64,
+        "recall read"
+    );
+    match read {
         Ok(seen) => seen.into_iter().map(Ok).collect(),
         Err(e) => {
             tracing::error!(error = %e, "recalling idempotency records failed");

@@ -9,7 +9,7 @@ use quanyi::{
     inventory,
     money::{Currency, Money},
     resellers::{self, Idempotency},
-    testing::stock,
+    testing::{Backend, stock},
     till::{Purchase, Rung, ring_up},
     wallet,
 };
@@ -212,4 +212,24 @@ db_test!(a_crowd_answered_from_memory_has_its_keys_looked_up_together_and_each_h
     // And one ask alone, after the crowd, is answered too.
     let alone = shop.till.recall(&shop, rich.0, "paid", &bought.request_hash).await.unwrap();
     assert!(matches!(alone, Some(Idempotency::Replay { status: 201, .. })));
+});
+
+// After a sellout the till's recall desk needs a connection or two more than the sale did.
+// Opened then, each cost 70–110 ms (a new server process, and a look through the thousands
+// of sockets a sale holds), and every sold-out answer waited behind them: the serving
+// shop opens its whole PostgreSQL pool at start. The CLI opens one at a time.
+db_test!(the_serving_shop_opens_its_postgres_pool_before_the_first_request, |t| {
+    let serving = quanyi::db::connect_for_serving(&t.url, 6).await.unwrap();
+    let cli = quanyi::db::connect(&t.url, 6).await.unwrap();
+    let opened = |db: &quanyi::db::Db| match t.backend {
+        Backend::Postgres => db.get_postgres_connection_pool().size(),
+        Backend::Sqlite => db.get_sqlite_connection_pool().size(),
+    };
+    match t.backend {
+        Backend::Postgres => assert_eq!((opened(&serving), opened(&cli)), (6, 1)),
+        // A SQLite connection is a file handle: opened when needed.
+        Backend::Sqlite => assert_eq!((opened(&serving), opened(&cli)), (1, 1)),
+    }
+    serving.close().await.unwrap();
+    cli.close().await.unwrap();
 });
