@@ -368,35 +368,43 @@ pub(crate) async fn units_bought(
         [Status::PendingPayment, Status::Paid, Status::Fulfilled, Status::AwaitingTopup, Status::PartiallyRefunded];
     let units = Expr::col((order_line::Entity, order_line::Column::Quantity))
         .sub(Expr::col((order_line::Entity, order_line::Column::Refunded)));
-    // One row per order of these buyers with a line of the SKU: whose it is, and its units.
+    // One row per order of these buyers: whose it is, its status, and its units of the SKU
+    // (none: no line of it), each order's lines looked up by their order. Written so, the
+    // plan starts from the buyers' own orders whatever the statistics say: joined the
+    // plain way, PostgreSQL read every line of the SKU and looked up each one's order
+    // (17.6 ms a batch in a flash sale, for 64 buyers with an order or two each), as its
+    // statistics, gathered before the sale, said the SKU had 13 lines. The status is
+    // judged here too: nearly every order is in a live status, and as a condition it had
+    // the whole status index read beside the buyers'.
+    let units_of_order = Query::select()
+        .expr(Func::cast_as(Func::sum(units), sea_orm::sea_query::Alias::new("BIGINT")))
+        .from(order_line::Entity)
+        .and_where(
+            Expr::col((order_line::Entity, order_line::Column::OrderId)).equals((order::Entity, order::Column::Id)),
+        )
+        .and_where(Expr::col((order_line::Entity, order_line::Column::SkuId)).eq(sku_id))
+        .to_owned();
     let q = Query::select()
         .column((order::Entity, order::Column::UserId))
         .column((order::Entity, order::Column::ContactEmail))
         .column((order::Entity, order::Column::ContactPhone))
-        .expr(Func::cast_as(Func::sum(units), sea_orm::sea_query::Alias::new("BIGINT")))
-        .from(order_line::Entity)
-        .inner_join(
-            order::Entity,
-            Expr::col((order::Entity, order::Column::Id)).equals((order_line::Entity, order_line::Column::OrderId)),
-        )
-        .and_where(Expr::col((order_line::Entity, order_line::Column::SkuId)).eq(sku_id))
-        .and_where(Expr::col((order::Entity, order::Column::Status)).is_in(live.iter().map(|s| s.as_str())))
+        .column((order::Entity, order::Column::Status))
+        .expr(Expr::SubQuery(None, Box::new(units_of_order.into())))
+        .from(order::Entity)
         .cond_where(who)
-        .group_by_columns([
-            (order::Entity, order::Column::Id),
-            (order::Entity, order::Column::UserId),
-            (order::Entity, order::Column::ContactEmail),
-            (order::Entity, order::Column::ContactPhone),
-        ])
         .to_owned();
     let mut orders = vec![];
     for row in txn.query_all(&q).await? {
+        let status: String = row.try_get_by_index(3)?;
+        if !live.iter().any(|s| s.as_str() == status) {
+            continue;
+        }
         let keys = BuyerKeys {
             user_id: row.try_get_by_index(0)?,
             email: row.try_get_by_index(1)?,
             phone: row.try_get_by_index(2)?,
         };
-        let n: Option<i64> = row.try_get_by_index(3)?;
+        let n: Option<i64> = row.try_get_by_index(4)?;
         orders.push((keys, n.unwrap_or(0)));
     }
     Ok(buyers.iter().map(|b| orders.iter().filter(|(k, _)| b.shares_with(k)).map(|(_, n)| n).sum()).collect())
@@ -585,23 +593,31 @@ pub async fn create_order(
     create(db, None, clock, policy, buyer, lines, channel).await
 }
 
-/// [`create_order`] for the mall's checkout: the order's private link is kept sealed (see
-/// `delivery::keep_private_link`) in the same commit, not in a write of its own.
+/// What the mall's checkout keeps with a new order in the order's own commit: its private
+/// link, sealed (see `delivery::keep_private_link`), and the look-up password the guest
+/// chose, hashed ([`hash_lookup_password`]).
+pub struct Kept<'a> {
+    pub vault: &'a crate::vault::Vault,
+    pub lookup_password_hash: Option<String>,
+}
+
+/// [`create_order`] for the mall's checkout: what [`Kept`] names is written in the same
+/// commit, not in writes of its own (an order is never left without its password).
 pub async fn create_order_with_link(
     db: &Db,
-    vault: &crate::vault::Vault,
+    kept: Kept<'_>,
     clock: &Clock,
     policy: &HoldPolicy,
     buyer: &Buyer,
     lines: &[LineRequest],
     channel: &str,
 ) -> Result<NewOrder, OrderError> {
-    create(db, Some(vault), clock, policy, buyer, lines, channel).await
+    create(db, Some(kept), clock, policy, buyer, lines, channel).await
 }
 
 async fn create(
     db: &Db,
-    link_vault: Option<&crate::vault::Vault>,
+    kept: Option<Kept<'_>>,
     clock: &Clock,
     policy: &HoldPolicy,
     buyer: &Buyer,
@@ -642,8 +658,11 @@ async fn create(
         Some(&format!("expire:{}", order.id)),
     )
     .await?;
-    if let Some(vault) = link_vault {
-        crate::delivery::keep_private_link(&txn, vault, &order.order_no, &token).await?;
+    if let Some(kept) = kept {
+        crate::delivery::keep_private_link(&txn, kept.vault, &order.order_no, &token).await?;
+        if let Some(hash) = kept.lookup_password_hash {
+            store_lookup_password(&txn, &order.order_no, hash).await?;
+        }
     }
     txn.commit().await?;
     Ok(NewOrder { order, lookup_token: token })
@@ -1279,6 +1298,10 @@ pub async fn hash_lookup_password(password: &str) -> Result<String, OrderError> 
 /// Once set, finding the order by number and contact also needs it.
 pub async fn set_lookup_password(db: &impl ConnectionTrait, order_no: &str, password: &str) -> Result<(), OrderError> {
     let hash = hash_lookup_password(password).await?;
+    Ok(store_lookup_password(db, order_no, hash).await?)
+}
+
+async fn store_lookup_password(db: &impl ConnectionTrait, order_no: &str, hash: String) -> Result<(), DbErr> {
     order::Entity::update_many()
         .col_expr(order::Column::LookupPasswordHash, Expr::value(Some(hash)))
         .filter(order::Column::OrderNo.eq(order_no))

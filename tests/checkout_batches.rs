@@ -139,6 +139,21 @@ db_test!(mall_checkouts_held_together_are_judged_in_arrival_order, |t| {
     assert_eq!(refusal(&r[0]), "buyer_limit");
     assert_eq!(refusal(&r[1]), "hold_limit");
     assert_eq!(refusal(&r[2]), "sold_out");
+
+    // A hold that lapsed no longer counts against its buyer: the bot may buy its 2 again.
+    let bot = held[1].order.id;
+    order::Entity::update_many()
+        .col_expr(
+            order::Column::ReservedUntil,
+            sea_orm::sea_query::Expr::value(shop.clock.now() - chrono::Duration::minutes(1)),
+        )
+        .filter(order::Column::Id.eq(bot))
+        .exec(&shop.db)
+        .await
+        .unwrap();
+    assert!(orders::expire(&shop.db, &shop.clock, bot).await.unwrap());
+    let r = till::hold_together(&shop, &[buy(guest("bot@example.com", "10.0.0.10", "s11"), "BREW-1", 2)]).await;
+    assert!(r[0].is_ok(), "{:?}", r[0].as_ref().err());
 });
 
 db_test!(payments_confirmed_together_are_each_recorded_once_and_delivered_with_their_codes, |t| {

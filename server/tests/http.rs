@@ -348,6 +348,46 @@ db_test!(a_crowded_or_sold_out_flash_sale_is_answered_from_memory_and_changes_no
     assert_eq!(orders().await, bought.len() as u64 + 1);
 });
 
+db_test!(a_cart_checkout_keeps_its_look_up_password_with_the_order_and_a_bad_one_creates_nothing, |t| {
+    use sea_orm::{EntityTrait, PaginatorTrait};
+    let app = seeded(&t).await;
+    stock(&app, "BREW-1", 2, "CPW").await;
+    stock(&app, "BREW-10", 2, "CPWB").await;
+    let orders = || async { quanyi::entities::order::Entity::find().count(&app.shop.db).await.unwrap() };
+    let buyer = client();
+    for sku in ["BREW-1", "BREW-10"] {
+        let add = [("sku", sku), ("quantity", "1"), ("intent", "cart")];
+        let r = app.post_form(&buyer, "/api/checkout", &add, "/p/morning-brew-coffee").await;
+        assert!(!location(&r).contains("__err="), "{}", location(&r));
+    }
+    let before = orders().await;
+    // Too short: refused before anything is written (it once made the order, then failed).
+    let form = [("email", "cartpw@example.com"), ("lookup_password", "short")];
+    let r = app.post_form(&buyer, "/api/cart/checkout", &form, "/cart").await;
+    assert!(location(&r).contains("__err="), "{}", location(&r));
+    assert_eq!(orders().await, before, "a refused password creates no order");
+    let form = [("email", "cartpw@example.com"), ("lookup_password", "harbor-lamp-9")];
+    let r = app.post_form(&buyer, "/api/cart/checkout", &form, "/cart").await;
+    let to = location(&r);
+    assert!(to.starts_with("/orders/Q"), "{to}");
+    let order_no = to.trim_start_matches("/orders/").split(['?', '#']).next().unwrap().to_owned();
+    let order = quanyi::orders::by_no(&app.shop.db, &order_no).await.unwrap().unwrap();
+    assert!(order.lookup_password_hash.is_some(), "the password was kept with the order");
+    // Finding the order by number and contact now needs it.
+    let find = |pw| {
+        quanyi::orders::lookup_with_password(
+            &app.shop.db,
+            &app.shop.clock,
+            &order_no,
+            "cartpw@example.com",
+            pw,
+            "9.9.9.9",
+        )
+    };
+    assert!(find(None).await.is_err());
+    assert_eq!(find(Some("harbor-lamp-9")).await.unwrap().id, order.id);
+});
+
 db_test!(a_crowded_cart_checkout_is_told_to_try_again, |t| {
     // A cart of several SKUs takes a seat at each SKU's door (`checkout_concurrency_per_sku`).
     let app = seed(spawn_configured(&t, Clock::system(), |c| c.checkout_concurrency_per_sku = 1).await).await;

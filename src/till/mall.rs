@@ -144,7 +144,9 @@ pub(super) async fn hold_and_write(
     // What the buyers already hold unpaid, and (for a flash sale's per-buyer limit) what
     // they hold or bought of this SKU — their keys locked until the commit.
     let buyers: Vec<&Buyer> = candidates.iter().map(|&i| &checkouts[i].buyer).collect();
+    let started = std::time::Instant::now();
     let mut held = HeldUnits::read(txn, now, &buyers).await?;
+    let held_at = started.elapsed();
     let keys: Vec<BuyerKeys> = candidates
         .iter()
         .map(|&i| BuyerKeys {
@@ -161,6 +163,7 @@ pub(super) async fn hold_and_write(
         }
         None => vec![0; keys.len()],
     };
+    let bought_at = started.elapsed();
 
     // Stock for everyone who might buy; what is not needed goes back below.
     let hold = Claim::Hold { until };
@@ -198,6 +201,7 @@ pub(super) async fn hold_and_write(
         };
         verdicts[i] = Some(verdict);
     }
+    let claimed_at = started.elapsed();
     inventory::unclaim(txn, &stock.iter().map(|c| c.id).collect::<Vec<_>>(), hold).await?;
     if holds.is_empty() {
         return Ok((answers(verdicts, vec![], vec![]), code_sku));
@@ -246,6 +250,13 @@ pub(super) async fn hold_and_write(
             .map(|o| (jobs::Job::ExpireOrder { order_id: o.id }, until, Some(format!("expire:{}", o.id)))),
     )
     .await?;
+    tracing::debug!(
+        held_ms = held_at.as_secs_f64() * 1e3,
+        bought_ms = (bought_at - held_at).as_secs_f64() * 1e3,
+        claim_ms = (claimed_at - bought_at).as_secs_f64() * 1e3,
+        write_ms = (started.elapsed() - claimed_at).as_secs_f64() * 1e3,
+        "mall batch"
+    );
     let tokens = holds.into_iter().map(|h| h.token).collect();
     Ok((answers(verdicts, orders_held, tokens), code_sku))
 }

@@ -187,13 +187,14 @@ pub async fn place_order(
         session_key: Some(tag.clone()),
     };
     let lookup_password = lookup_password.filter(|p| user.is_none() && !p.is_empty());
+    let hash_password = async || match &lookup_password {
+        Some(pw) => quanyi::orders::hash_lookup_password(pw).await.map(Some).map_err(coded),
+        None => Ok(None),
+    };
     let new = match lines {
         [line] => {
             shop.gate.refuse_if_sold_out(&line.sku_code).map_err(coded)?;
-            let lookup_password_hash = match &lookup_password {
-                Some(pw) => Some(quanyi::orders::hash_lookup_password(pw).await.map_err(coded)?),
-                None => None,
-            };
+            let lookup_password_hash = hash_password().await?;
             let checkout = quanyi::till::Checkout {
                 buyer,
                 sku_code: line.sku_code.clone(),
@@ -206,10 +207,11 @@ pub async fn place_order(
         _ => {
             let _admission =
                 shop.gate.admit(lines.iter().map(|l| l.sku_code.as_str())).map_err(|e| AppError::code(e.code()))?;
-            // The private link is sealed into the order in the same commit.
+            // The private link and the look-up password are kept in the order's own commit.
+            let kept = quanyi::orders::Kept { vault: &shop.vault, lookup_password_hash: hash_password().await? };
             let created = quanyi::orders::create_order_with_link(
                 &shop.db,
-                &shop.vault,
+                kept,
                 &shop.clock,
                 &shop.hold_policy(),
                 &buyer,
@@ -222,9 +224,6 @@ pub async fn place_order(
             for l in lines {
                 shop.gate.in_stock(&l.sku_code);
                 shop.cache.sold(&l.sku_code).await;
-            }
-            if let Some(pw) = &lookup_password {
-                quanyi::orders::set_lookup_password(&shop.db, &new.order.order_no, pw).await.map_err(coded)?;
             }
             new
         }
