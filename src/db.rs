@@ -69,7 +69,8 @@ async fn connect_opening(url: &str, max_connections: u32, min_connections: u32) 
                 Box::pin(async move {
                     let started = std::time::Instant::now();
                     let _ = tokio::task::spawn_blocking(move || no_delay_towards(&peers)).await;
-                    tracing::debug!(ms = started.elapsed().as_millis() as u64, "opened a database connection");
+                    let nodelay_ms = started.elapsed().as_millis() as u64;
+                    tracing::debug!(nodelay_ms, "opened a database connection");
                     Ok(())
                 })
             })

@@ -20,12 +20,6 @@ pub async fn open_database(config: &Config) -> Result<db::Db, Box<dyn std::error
     check_schema(config, db::connect(&config.database_url, config.db_max_connections).await?).await
 }
 
-/// [`open_database`] for the server: on PostgreSQL its whole pool opened before the first
-/// request ([`db::connect_for_serving`]).
-async fn open_database_for_serving(config: &Config) -> Result<db::Db, Box<dyn std::error::Error>> {
-    check_schema(config, db::connect_for_serving(&config.database_url, config.db_max_connections).await?).await
-}
-
 async fn check_schema(config: &Config, db: db::Db) -> Result<db::Db, Box<dyn std::error::Error>> {
     if config.is_production() {
         let pending: Vec<String> =
@@ -43,7 +37,9 @@ pub async fn serve(config: Config) -> Result<(), Box<dyn std::error::Error>> {
     init_tracing(&config);
     std::fs::create_dir_all(&config.data_dir)?;
     let vault = quanyi::vault::Vault::new(&MasterKey::load_or_create(&config.key_file)?);
-    let db = open_database_for_serving(&config).await?;
+    // On PostgreSQL the whole pool is opened before the first request.
+    let db =
+        check_schema(&config, db::connect_for_serving(&config.database_url, config.db_max_connections).await?).await?;
     let mut admin_line = None;
     if !config.is_production() {
         let report = quanyi::demo::seed(&db, &Clock::system(), &config.data_dir).await?;
