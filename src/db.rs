@@ -6,7 +6,7 @@
 use migration::{Migrator, MigratorTrait};
 use sea_orm::{
     ConnectOptions, ConnectionTrait, Database, DatabaseConnection, DatabaseTransaction, DbBackend, DbErr, ExecResult,
-    QueryResult, SqliteTransactionMode, Statement, TransactionOptions, TransactionTrait,
+    QueryResult, SqliteTransactionMode, Statement, TransactionOptions, TransactionTrait, Value,
 };
 use sqlx::sqlite::{SqliteJournalMode, SqliteSynchronous};
 use std::{
@@ -252,6 +252,27 @@ impl ConnectionTrait for WriteTxn {
     fn support_returning(&self) -> bool {
         self.txn.support_returning()
     }
+}
+
+/// Serialises the transactions that name the same things until each commits (PostgreSQL:
+/// an advisory transaction lock per name, taken in one sorted order in one statement, so
+/// two transactions sharing names never deadlock on them; SQLite's write transaction
+/// already serialises every writer, so there it does nothing).
+pub async fn lock_names(txn: &impl ConnectionTrait, mut names: Vec<String>) -> Result<(), DbErr> {
+    if txn.get_database_backend() != DbBackend::Postgres {
+        return Ok(());
+    }
+    names.sort();
+    names.dedup();
+    if names.is_empty() {
+        return Ok(());
+    }
+    // A VALUES list is scanned in the order written, so the locks are taken in name order.
+    let rows: Vec<String> = (1..=names.len()).map(|i| format!("(${i})")).collect();
+    let sql = format!("SELECT pg_advisory_xact_lock(hashtext(k)) FROM (VALUES {}) AS t(k)", rows.join(", "));
+    txn.execute_raw(Statement::from_sql_and_values(DbBackend::Postgres, sql, names.into_iter().map(Value::from)))
+        .await?;
+    Ok(())
 }
 
 /// `SELECT 1`, for readiness checks.

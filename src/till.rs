@@ -100,6 +100,26 @@ impl Ticket {
         }
     }
 
+    /// The mall buyer's keys: two batches side by side never hold the same one. (A
+    /// reseller has none: batches side by side that share one wait for each other in the
+    /// database, on its wallet and, for a per-buyer limit, its lock, until the first commits.)
+    fn buyer_keys(&self) -> Vec<String> {
+        match self {
+            Ticket::Reseller(..) => vec![],
+            Ticket::Mall(c, _) => {
+                let b = &c.buyer;
+                let (email, phone) = orders::contact(b).unwrap_or_default();
+                let keys = [
+                    b.user_id.map(|u| format!("user:{u}")),
+                    email.map(|e| format!("email:{e}")),
+                    phone.map(|p| format!("phone:{p}")),
+                    b.session_key.as_ref().map(|s| format!("session:{s}")),
+                ];
+                keys.into_iter().flatten().collect()
+            }
+        }
+    }
+
     /// Answers a ticket its SKU is known to be sold out, before anything ran for it (so
     /// nothing is kept): a reseller's retry of a key seen before hears its earlier answer.
     async fn sold_out(self, shop: &Shop, sku: &str) {
@@ -144,6 +164,9 @@ struct StockView {
     left: Option<i64>,
     counted_at: Option<Instant>,
     promised: i64,
+    /// Tickets queued and not yet in a batch: in the channel, or kept back for the next
+    /// batch (see [`InFlight`]). At most `till_queue_per_sku`.
+    waiting: usize,
 }
 
 impl StockView {
@@ -270,18 +293,29 @@ impl Till {
         let mut tries = 0;
         loop {
             let lane = self.lane(shop, sku);
-            if !view_of(&lane.stock).promise(units) {
+            // Counted and queued under the view's lock, which the till holds while it takes
+            // tickets in: the count of those waiting is exact.
+            let mut view = view_of(&lane.stock);
+            if !view.promise(units) {
                 return Err(NotQueued::SoldOut(ticket));
             }
+            if view.waiting >= self.queue {
+                view.release(units);
+                return Err(NotQueued::Busy);
+            }
             match lane.queue.try_send(ticket) {
-                Ok(()) => return Ok(()),
+                Ok(()) => {
+                    view.waiting += 1;
+                    return Ok(());
+                }
                 Err(TrySendError::Full(_)) => {
-                    view_of(&lane.stock).release(units);
+                    view.release(units);
                     return Err(NotQueued::Busy);
                 }
                 // The till closed for idleness just now: open a new one.
                 Err(TrySendError::Closed(t)) if tries < 3 => {
-                    view_of(&lane.stock).release(units);
+                    view.release(units);
+                    drop(view);
                     self.close(sku, lane.id);
                     ticket = t;
                     tries += 1;
@@ -320,52 +354,203 @@ impl Till {
     }
 }
 
-/// One SKU's till: takes whoever waits, up to [`BATCH`], rings them up together, repeats.
+/// Batches of one SKU rung up at once on PostgreSQL: while one waits for its commit to be
+/// flushed, the next is judged and written. SQLite has one writer, so there a till rings
+/// up one batch at a time.
+const PARALLEL_PG: usize = 2;
+
+/// What the batches a till is ringing up right now stand for: their mall buyers' keys,
+/// and the units each batch's checkouts were granted per IP address, once judged.
+///
+/// Batches side by side must not judge the same buyer, or each would count that buyer's
+/// holds without the other's (the per-buyer limit would hold anyway, by its lock, but the
+/// second batch would wait on it): a mall checkout whose buyer (account, email, phone,
+/// browser) is in a batch being rung up waits for the next batch, keeping its place ahead
+/// of later arrivals. The per-IP hold cap is shared by strangers (a campus, a carrier's
+/// NAT), so an IP is not a reason to wait. Instead a batch reads what IPs hold only once
+/// the batches before it have judged theirs ([`Side`]), and counts what those granted on
+/// top of the holds on record. Between a batch's commit and its leaving this record its
+/// holds count twice, so the cap can only refuse a moment early, never let an IP past it.
+#[derive(Default)]
+struct InFlight {
+    keys: HashMap<String, usize>,
+    granted_by_ip: HashMap<u64, HashMap<String, i64>>,
+}
+
+impl InFlight {
+    fn busy(&self, keys: &[String]) -> bool {
+        keys.iter().any(|k| self.keys.contains_key(k))
+    }
+
+    fn enter(&mut self, keys: &[String]) {
+        for k in keys {
+            *self.keys.entry(k.clone()).or_default() += 1;
+        }
+    }
+
+    fn leave(&mut self, batch: u64, keys: &[String]) {
+        for k in keys {
+            if let Some(n) = self.keys.get_mut(k) {
+                *n -= 1;
+                if *n == 0 {
+                    self.keys.remove(k);
+                }
+            }
+        }
+        self.granted_by_ip.remove(&batch);
+    }
+}
+
+fn in_flight(f: &Mutex<InFlight>) -> std::sync::MutexGuard<'_, InFlight> {
+    f.lock().unwrap_or_else(|e| e.into_inner())
+}
+
+/// A batch's place beside the others of its till: it waits for the one before it to have
+/// judged its checkouts, then counts what the others granted; once it has judged its own,
+/// it says so to the one after it. (Alone — a batch rung up by a test, or on SQLite — it
+/// has no one beside it.)
+#[derive(Default)]
+pub(crate) struct Side {
+    till: Option<(Arc<Mutex<InFlight>>, u64)>,
+    before: Option<tokio::sync::watch::Receiver<bool>>,
+    judged: Option<tokio::sync::watch::Sender<bool>>,
+}
+
+impl Side {
+    /// Units the batches beside this one granted, per IP, once the one before it has
+    /// judged (or ended).
+    pub(crate) async fn granted_beside(&self) -> HashMap<String, i64> {
+        if let Some(before) = &self.before {
+            let _ = before.clone().wait_for(|judged| *judged).await;
+        }
+        let mut units: HashMap<String, i64> = HashMap::new();
+        if let Some((flight, me)) = &self.till {
+            for (_, granted) in in_flight(flight).granted_by_ip.iter().filter(|(batch, _)| *batch != me) {
+                for (ip, n) in granted {
+                    *units.entry(ip.clone()).or_default() += n;
+                }
+            }
+        }
+        units
+    }
+
+    /// This batch has judged: what it granted per IP counts for the ones after it.
+    pub(crate) fn judged(&self, granted_by_ip: HashMap<String, i64>) {
+        if let Some((flight, me)) = &self.till {
+            in_flight(flight).granted_by_ip.insert(*me, granted_by_ip);
+        }
+        if let Some(judged) = &self.judged {
+            let _ = judged.send(true);
+        }
+    }
+}
+
+/// One SKU's till: takes whoever waits, up to [`BATCH`], rings them up together, repeats
+/// — on PostgreSQL up to [`PARALLEL_PG`] batches at once (see [`InFlight`]).
 async fn serve(shop: Shop, sku: String, id: u64, mut waiting: mpsc::Receiver<Ticket>, stock: Arc<Mutex<StockView>>) {
+    let parallel = if shop.db.get_database_backend() == DbBackend::Postgres { PARALLEL_PG } else { 1 };
+    let slots = Arc::new(tokio::sync::Semaphore::new(parallel));
+    let flight: Arc<Mutex<InFlight>> = Arc::default();
+    // Tickets whose buyer was in a batch being rung up, in arrival order: first in the next.
+    let mut deferred: std::collections::VecDeque<Ticket> = Default::default();
+    // The batch before's word that it has judged its checkouts (see [`Side`]).
+    let mut last_judged: Option<tokio::sync::watch::Receiver<bool>> = None;
+    let mut next_batch: u64 = 0;
     loop {
-        let first = match tokio::time::timeout(IDLE, waiting.recv()).await {
-            Ok(Some(ticket)) => ticket,
-            Ok(None) => return,
-            Err(_) => {
-                // Idle: stop taking tickets, serve any that slipped in, and close.
-                shop.till.close(&sku, id);
-                waiting.close();
-                let mut rest = vec![];
-                while let Some(ticket) = waiting.recv().await {
-                    rest.push(ticket);
-                }
-                while !rest.is_empty() {
-                    let batch: Vec<Ticket> = rest.drain(..rest.len().min(BATCH)).collect();
-                    answer(&shop, batch).await;
-                }
-                return;
-            }
-        };
-        let mut batch = Vec::with_capacity(BATCH);
-        batch.push(first);
-        while batch.len() < BATCH {
-            match waiting.try_recv() {
-                Ok(ticket) => batch.push(ticket),
-                Err(_) => break,
-            }
-        }
-        let units: i64 = batch.iter().map(Ticket::units).sum();
-        let left = answer(&shop, batch).await;
-        {
-            let mut view = view_of(&stock);
-            view.release(units);
-            view.left = left;
-            view.counted_at = Some(Instant::now());
-        }
+        let Ok(slot) = slots.clone().acquire_owned().await else { return };
         if shop.gate.sold_out(&sku) {
             // Whoever queued behind the batch that sold the last code hears it now, as at the
             // door (not kept: nothing ran for them), instead of each waiting for a batch.
-            while let Ok(ticket) = waiting.try_recv() {
-                view_of(&stock).release(ticket.units());
+            while let Some(ticket) = deferred.pop_front().or_else(|| waiting.try_recv().ok()) {
+                let mut view = view_of(&stock);
+                view.release(ticket.units());
+                view.waiting = view.waiting.saturating_sub(1);
+                drop(view);
                 let shop = shop.clone();
                 let sku = sku.clone();
                 tokio::spawn(async move { ticket.sold_out(&shop, &sku).await });
             }
+        }
+        let first = match deferred.pop_front() {
+            Some(ticket) => ticket,
+            None => match tokio::time::timeout(IDLE, waiting.recv()).await {
+                Ok(Some(ticket)) => ticket,
+                Ok(None) => return,
+                Err(_) => {
+                    // Idle: stop taking tickets, serve any that slipped in, and close.
+                    shop.till.close(&sku, id);
+                    waiting.close();
+                    drop(slot);
+                    let _all = slots.acquire_many(parallel as u32).await;
+                    let mut rest = vec![];
+                    while let Some(ticket) = waiting.recv().await {
+                        rest.push(ticket);
+                    }
+                    while !rest.is_empty() {
+                        let batch: Vec<Ticket> = rest.drain(..rest.len().min(BATCH)).collect();
+                        answer(&shop, batch, &Side::default()).await;
+                    }
+                    return;
+                }
+            },
+        };
+        // The batch: whoever waits, but no buyer who is in a batch being rung up.
+        let mut batch = Vec::with_capacity(BATCH);
+        let mut later = std::collections::VecDeque::new();
+        let mut keys: Vec<String> = vec![];
+        {
+            let f = in_flight(&flight);
+            let mut view = view_of(&stock);
+            let mut next = Some(first);
+            while let Some(ticket) = next.take() {
+                let ticket_keys = ticket.buyer_keys();
+                if f.busy(&ticket_keys) {
+                    later.push_back(ticket);
+                } else {
+                    keys.extend(ticket_keys);
+                    batch.push(ticket);
+                }
+                // At most a batch's worth is taken in, so the tickets kept back stay within
+                // a batch and the queue keeps its bound.
+                if batch.len() + later.len() < BATCH {
+                    next = deferred.pop_front().or_else(|| waiting.try_recv().ok());
+                }
+            }
+            view.waiting = view.waiting.saturating_sub(batch.len());
+        }
+        later.extend(deferred.drain(..));
+        deferred = later;
+        if batch.is_empty() {
+            // Every waiting buyer is in a batch being rung up: wait until those are done.
+            drop(slot);
+            let _all = slots.acquire_many(parallel as u32).await;
+            continue;
+        }
+        in_flight(&flight).enter(&keys);
+        let batch_id = next_batch;
+        next_batch += 1;
+        let (judged, judged_rx) = tokio::sync::watch::channel(false);
+        let side = Side {
+            till: Some((flight.clone(), batch_id)),
+            before: last_judged.replace(judged_rx),
+            judged: Some(judged),
+        };
+        let units: i64 = batch.iter().map(Ticket::units).sum();
+        let (shop, stock, flight) = (shop.clone(), stock.clone(), flight.clone());
+        let ring = async move {
+            let left = answer(&shop, batch, &side).await;
+            in_flight(&flight).leave(batch_id, &keys);
+            drop(side);
+            let mut view = view_of(&stock);
+            view.release(units);
+            view.left = left;
+            view.counted_at = Some(Instant::now());
+            drop(slot);
+        };
+        if parallel == 1 {
+            ring.await;
+        } else {
+            tokio::spawn(ring);
         }
     }
 }
@@ -407,7 +592,7 @@ fn stopped() -> OrderError {
 }
 
 /// Rings up a batch and answers each ticket; the units of stock it left, if counted.
-async fn answer(shop: &Shop, batch: Vec<Ticket>) -> Option<i64> {
+async fn answer(shop: &Shop, batch: Vec<Ticket>, side: &Side) -> Option<i64> {
     let (mut purchases, mut checkouts, mut to_resellers, mut to_mall) = (vec![], vec![], vec![], vec![]);
     for ticket in batch {
         match ticket {
@@ -421,7 +606,7 @@ async fn answer(shop: &Shop, batch: Vec<Ticket>) -> Option<i64> {
             }
         }
     }
-    let rung = ring_up_and_count(shop, &purchases, &checkouts).await;
+    let rung = ring_up_and_count(shop, &purchases, &checkouts, side).await;
     // A client that went away still bought (a reseller's retry hears the kept answer; a
     // buyer's order waits for payment until its hold lapses).
     for (reply, answer) in to_resellers.into_iter().zip(rung.resellers) {
@@ -454,14 +639,14 @@ struct Sale {
 /// in order. A database failure rolls the whole batch back: every purchase then answers
 /// an internal error, and nothing happened (a retry with the same key is safe).
 pub async fn ring_up(shop: &Shop, purchases: &[Purchase]) -> Vec<Result<Rung, OrderError>> {
-    ring_up_and_count(shop, purchases, &[]).await.resellers
+    ring_up_and_count(shop, purchases, &[], &Side::default()).await.resellers
 }
 
 /// Holds stock for a batch of mall checkouts of one SKU in one transaction (see
 /// [`mall`]); one answer per checkout, in order. A database failure rolls the whole batch
 /// back: every checkout then answers an internal error, and nothing was created.
 pub async fn hold_together(shop: &Shop, checkouts: &[Checkout]) -> Vec<Result<NewOrder, OrderError>> {
-    ring_up_and_count(shop, &[], checkouts).await.mall
+    ring_up_and_count(shop, &[], checkouts, &Side::default()).await.mall
 }
 
 /// What a batch came to: one answer per purchase and per checkout, and the units of stock
@@ -485,15 +670,24 @@ async fn on_shelf(txn: &impl ConnectionTrait, code: &str) -> Result<Option<(sku:
 
 /// Rings up the resellers' purchases and the mall's checkouts of one SKU waiting together,
 /// in one transaction, then counts what stock they left.
-async fn ring_up_and_count(shop: &Shop, purchases: &[Purchase], checkouts: &[Checkout]) -> RungUp {
+async fn ring_up_and_count(shop: &Shop, purchases: &[Purchase], checkouts: &[Checkout], side: &Side) -> RungUp {
     let started = Instant::now();
+    // A batch with checkouts waits for the one before to have judged, before it takes a
+    // connection or a lock: that one never waits on it.
+    let beside = if checkouts.is_empty() { HashMap::new() } else { side.granted_beside().await };
     let outcome = async {
         let txn = db::begin_write(&shop.db).await?;
         let written = async {
+            if checkouts.is_empty() {
+                side.judged(HashMap::new());
+            }
             let api =
                 if purchases.is_empty() { (vec![], None) } else { judge_and_write(&txn, shop, purchases).await? };
-            let mall =
-                if checkouts.is_empty() { (vec![], None) } else { mall::hold_and_write(&txn, shop, checkouts).await? };
+            let mall = if checkouts.is_empty() {
+                (vec![], None)
+            } else {
+                mall::hold_and_write(&txn, shop, checkouts, side, &beside).await?
+            };
             Ok::<_, DbErr>((api, mall))
         }
         .await;

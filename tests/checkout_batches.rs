@@ -5,7 +5,7 @@ use quanyi::{
     Clock, Shop,
     cashier::{self, Confirmation},
     db_test,
-    entities::{allocation, code, delivery, job, order, payment_event, sku},
+    entities::{alert, allocation, code, delivery, job, order, payment_event, sku},
     orders::{self, Buyer, OrderError, PaymentOutcome},
     session_store::DbSessionStore,
     testing::stock,
@@ -259,6 +259,65 @@ db_test!(payments_confirmed_together_are_each_recorded_once_and_delivered_with_t
     assert_eq!(allocation::Entity::find().count(&shop.db).await.unwrap(), 3);
 });
 
+db_test!(two_batches_settled_at_once_pay_each_order_once_and_raise_one_low_stock_alert, |t| {
+    // On PostgreSQL the cashier settles two batches side by side: here pairs of batches
+    // are settled at once, and their SKU runs low in both.
+    let shop = t.seeded_shop(Clock::system()).await;
+    stock(&shop, "BREW-1", "SIDE", 40).await;
+    let s = sku::Entity::find().filter(sku::Column::Code.eq("BREW-1")).one(&shop.db).await.unwrap().unwrap();
+    let mut s: sku::ActiveModel = s.into();
+    s.low_stock_threshold = Set(1000);
+    s.update(&shop.db).await.unwrap();
+    let checkouts: Vec<Checkout> = (0..34)
+        .map(|i| buy(guest(&format!("side{i}@example.com"), &format!("10.3.0.{i}"), &format!("side{i}")), "BREW-1", 1))
+        .collect();
+    let held: Vec<orders::NewOrder> =
+        till::hold_together(&shop, &checkouts).await.into_iter().map(Result::unwrap).collect();
+    let pay = |k: usize, event: &str| Confirmation {
+        provider: "test".into(),
+        event_id: event.into(),
+        order_no: held[k].order.order_no.clone(),
+        amount_e4: held[k].order.total_e4,
+        payment_ref: None,
+    };
+    let open_low = || async {
+        alert::Entity::find()
+            .filter(alert::Column::Kind.eq("low_stock"))
+            .filter(alert::Column::ResolvedAt.is_null())
+            .all(&shop.db)
+            .await
+            .unwrap()
+    };
+    // Disjoint batches side by side, both finding the SKU low: one alert. (Sixteen times,
+    // the alert handled in between: how the two interleave is up to the scheduler.)
+    for round in 0..16 {
+        let (a, b) = tokio::join!(
+            cashier::settle(shop.clone(), vec![pay(2 * round, &format!("e{round}a"))]),
+            cashier::settle(shop.clone(), vec![pay(2 * round + 1, &format!("e{round}b"))]),
+        );
+        assert!(a.iter().chain(&b).all(|r| matches!(r, Ok(PaymentOutcome::Applied))), "{a:?} {b:?}");
+        let low = open_low().await;
+        assert_eq!(low.len(), 1, "round {round}: one alert for one SKU running low, however many batches saw it");
+        quanyi::alerts::resolve(&shop.db, shop.clock.now(), low[0].id).await.unwrap();
+    }
+    // Batches sharing an order and an event: the second judges them after the first
+    // committed, so each order is paid once, each event recorded once.
+    let (a, b) = tokio::join!(
+        cashier::settle(shop.clone(), vec![pay(32, "e32"), pay(33, "e33a")]),
+        cashier::settle(shop.clone(), vec![pay(33, "e33b"), pay(32, "e32")]),
+    );
+    let outcomes: Vec<&str> = a.iter().chain(&b).map(outcome).collect();
+    assert_eq!(outcomes.iter().filter(|o| **o == "applied").count(), 2, "{outcomes:?}");
+    assert_eq!(outcomes.iter().filter(|o| **o == "already_applied").count(), 2, "{outcomes:?}");
+    let fulfilled = order::Entity::find().filter(order::Column::Status.eq("fulfilled")).count(&shop.db).await.unwrap();
+    assert_eq!(fulfilled, 34);
+    let allocs = allocation::Entity::find().all(&shop.db).await.unwrap();
+    assert_eq!(allocs.len(), 34);
+    assert_eq!(allocs.iter().map(|a| a.code_id).collect::<HashSet<_>>().len(), 34);
+    let events = payment_event::Entity::find().count(&shop.db).await.unwrap();
+    assert_eq!(events, 35, "e32 once; e33a and e33b both on record");
+});
+
 db_test!(two_hundred_buyers_at_the_till_and_the_cashier_never_share_a_code, |t| {
     let shop = t.seeded_shop(Clock::system()).await;
     let shop = with_config(&shop, |c| c.till_queue_per_sku = 1000);
@@ -307,6 +366,51 @@ db_test!(two_hundred_buyers_at_the_till_and_the_cashier_never_share_a_code, |t| 
     assert_eq!(order::Entity::find().count(&shop.db).await.unwrap(), 50, "sold-out buyers got no order");
     let sold = code::Entity::find().filter(code::Column::Status.eq("sold")).count(&shop.db).await.unwrap();
     assert_eq!(sold, 50);
+});
+
+db_test!(a_crowd_from_one_address_and_a_bot_stay_within_their_caps_however_the_till_batches_them, |t| {
+    // On PostgreSQL a till rings up two batches side by side; whatever batches the crowd
+    // falls into, the address's hold cap and the bot's per-buyer limit hold. (Four crowds,
+    // each from an address of its own: how the batches fall is up to the scheduler.)
+    let shop = t.seeded_shop(Clock::system()).await;
+    let shop = with_config(&shop, |c| {
+        c.till_queue_per_sku = 1000;
+        c.max_held_units_per_ip = 100;
+    });
+    stock(&shop, "DREAM-100", "NAT", 1000).await;
+    set_max_per_buyer(&shop, "DREAM-100", 2).await;
+    for crowd in 0..4 {
+        let tasks: Vec<_> = (0..400)
+            .map(|i| {
+                let shop = shop.clone();
+                tokio::spawn(async move {
+                    // Every 10th arrival is the crowd's bot, from a fresh browser each time.
+                    let bot = i % 10 == 0;
+                    let email =
+                        if bot { format!("bot{crowd}@example.com") } else { format!("nat{crowd}-{i}@example.com") };
+                    let checkout =
+                        buy(guest(&email, &format!("10.9.{crowd}.1"), &format!("nat{crowd}-{i}")), "DREAM-100", 1);
+                    (bot, shop.till.hold(&shop, checkout).await)
+                })
+            })
+            .collect();
+        let (mut held, mut bot_held) = (0, 0);
+        for task in tasks {
+            match task.await.unwrap() {
+                (bot, Ok(_)) => {
+                    held += 1;
+                    bot_held += usize::from(bot);
+                }
+                (_, Err(OrderError::HoldLimit | OrderError::BuyerLimit { .. })) => {}
+                (_, Err(e)) => panic!("unexpected: {e:?}"),
+            }
+        }
+        // (Its second checkout may come after the address is full: at most its limit.)
+        assert!(bot_held <= 2, "crowd {crowd}: the bot holds {bot_held}, over its limit of 2");
+        assert_eq!(held, 100, "crowd {crowd}: the address holds its cap, no more");
+    }
+    let reserved = code::Entity::find().filter(code::Column::Status.eq("reserved")).count(&shop.db).await.unwrap();
+    assert_eq!(reserved, 400);
 });
 
 db_test!(sessions_written_together_are_each_stored_under_a_free_id, |t| {

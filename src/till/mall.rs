@@ -47,6 +47,8 @@ struct HeldUnits {
     by_account: HashMap<i32, i64>,
     by_ip: HashMap<String, i64>,
     by_session: HashMap<String, i64>,
+    /// IPs whose units granted by the batches beside this one were added.
+    counted_beside: std::collections::HashSet<String>,
 }
 
 impl HeldUnits {
@@ -64,6 +66,7 @@ impl HeldUnits {
             by_account: orders::held_units_by(txn, now, order::Column::UserId, accounts).await?,
             by_ip: orders::held_units_by(txn, now, order::Column::ClientIp, ips).await?,
             by_session: orders::held_units_by(txn, now, order::Column::SessionKey, sessions).await?,
+            counted_beside: Default::default(),
         })
     }
 
@@ -90,10 +93,14 @@ impl HeldUnits {
 /// Inside the batch's transaction: judges each checkout and writes the orders that pass.
 /// Returns one answer per checkout, in order, and the SKU's id when it holds codes (so the
 /// till can count what is left).
+/// `side`: this batch's place among the batches of its till rung up at the same time, and
+/// `beside`: the units those granted per IP (see `till::InFlight`).
 pub(super) async fn hold_and_write(
     txn: &WriteTxn,
     shop: &Shop,
     checkouts: &[Checkout],
+    side: &super::Side,
+    beside: &HashMap<String, i64>,
 ) -> Result<(Vec<Result<NewOrder, OrderError>>, Option<i32>), DbErr> {
     let now: DateTime<Utc> = shop.clock.now().trunc_subsecs(6);
     let policy = shop.hold_policy();
@@ -118,6 +125,7 @@ pub(super) async fn hold_and_write(
         for v in verdicts.iter_mut().filter(|v| v.is_none()) {
             *v = Some(Err(OrderError::UnknownSku));
         }
+        side.judged(HashMap::new());
         return Ok((answers(verdicts, vec![], vec![]), None));
     };
     let topup = s.kind == "direct_topup";
@@ -138,6 +146,7 @@ pub(super) async fn hold_and_write(
         }
     }
     if candidates.is_empty() {
+        side.judged(HashMap::new());
         return Ok((answers(verdicts, vec![], vec![]), code_sku));
     }
 
@@ -146,7 +155,16 @@ pub(super) async fn hold_and_write(
     let buyers: Vec<&Buyer> = candidates.iter().map(|&i| &checkouts[i].buyer).collect();
     let started = std::time::Instant::now();
     let mut held = HeldUnits::read(txn, now, &buyers).await?;
+    for b in &buyers {
+        if let Some(units) = beside.get(&b.ip) {
+            // Once per IP, not per buyer.
+            if held.counted_beside.insert(b.ip.clone()) {
+                *held.by_ip.entry(b.ip.clone()).or_default() += units;
+            }
+        }
+    }
     let held_at = started.elapsed();
+    let mut locked_at = held_at;
     let keys: Vec<BuyerKeys> = candidates
         .iter()
         .map(|&i| BuyerKeys {
@@ -159,6 +177,7 @@ pub(super) async fn hold_and_write(
         Some(_) => {
             let keys: Vec<&BuyerKeys> = keys.iter().collect();
             orders::lock_buyers(txn, &keys).await?;
+            locked_at = started.elapsed();
             orders::units_bought(txn, &keys, s.id).await?
         }
         None => vec![0; keys.len()],
@@ -202,6 +221,12 @@ pub(super) async fn hold_and_write(
         verdicts[i] = Some(verdict);
     }
     let claimed_at = started.elapsed();
+    let mut granted_by_ip: HashMap<String, i64> = HashMap::new();
+    for h in &holds {
+        let c = &checkouts[h.checkout];
+        *granted_by_ip.entry(c.buyer.ip.clone()).or_default() += if topup { 0 } else { i64::from(c.quantity) };
+    }
+    side.judged(granted_by_ip);
     inventory::unclaim(txn, &stock.iter().map(|c| c.id).collect::<Vec<_>>(), hold).await?;
     if holds.is_empty() {
         return Ok((answers(verdicts, vec![], vec![]), code_sku));
@@ -252,7 +277,8 @@ pub(super) async fn hold_and_write(
     .await?;
     tracing::debug!(
         held_ms = held_at.as_secs_f64() * 1e3,
-        bought_ms = (bought_at - held_at).as_secs_f64() * 1e3,
+        locks_ms = (locked_at - held_at).as_secs_f64() * 1e3,
+        bought_ms = (bought_at - locked_at).as_secs_f64() * 1e3,
         claim_ms = (claimed_at - bought_at).as_secs_f64() * 1e3,
         write_ms = (started.elapsed() - claimed_at).as_secs_f64() * 1e3,
         "mall batch"
