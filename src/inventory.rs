@@ -662,8 +662,12 @@ pub async fn check_low_stock(db: &impl ConnectionTrait, now: DateTime<Utc>, sku_
         return Ok(());
     }
     let subject = format!("low stock: {} ", s.code);
+    if crate::alerts::is_open(db, "low_stock", &subject).await? {
+        return Ok(());
+    }
     // Two transactions finding the stock low at once (the cashier settles batches side by
-    // side) raise one alert: the second looks after the first committed.
+    // side) raise one alert: the second looks again after the first committed. (Only
+    // while none is open: the rest of a sale takes no lock.)
     crate::db::lock_names(db, vec![format!("alert:low_stock:{}", s.id)]).await?;
     if crate::alerts::is_open(db, "low_stock", &subject).await? {
         return Ok(());

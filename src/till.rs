@@ -373,29 +373,23 @@ const PARALLEL_PG: usize = 2;
 /// holds count twice, so the cap can only refuse a moment early, never let an IP past it.
 #[derive(Default)]
 struct InFlight {
-    keys: HashMap<String, usize>,
+    /// No two batches hold the same key (a buyer in one is kept back from the other).
+    keys: HashSet<String>,
     granted_by_ip: HashMap<u64, HashMap<String, i64>>,
 }
 
 impl InFlight {
     fn busy(&self, keys: &[String]) -> bool {
-        keys.iter().any(|k| self.keys.contains_key(k))
+        keys.iter().any(|k| self.keys.contains(k))
     }
 
     fn enter(&mut self, keys: &[String]) {
-        for k in keys {
-            *self.keys.entry(k.clone()).or_default() += 1;
-        }
+        self.keys.extend(keys.iter().cloned());
     }
 
     fn leave(&mut self, batch: u64, keys: &[String]) {
         for k in keys {
-            if let Some(n) = self.keys.get_mut(k) {
-                *n -= 1;
-                if *n == 0 {
-                    self.keys.remove(k);
-                }
-            }
+            self.keys.remove(k);
         }
         self.granted_by_ip.remove(&batch);
     }

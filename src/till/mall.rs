@@ -47,8 +47,6 @@ struct HeldUnits {
     by_account: HashMap<i32, i64>,
     by_ip: HashMap<String, i64>,
     by_session: HashMap<String, i64>,
-    /// IPs whose units granted by the batches beside this one were added.
-    counted_beside: std::collections::HashSet<String>,
 }
 
 impl HeldUnits {
@@ -66,7 +64,6 @@ impl HeldUnits {
             by_account: orders::held_units_by(txn, now, order::Column::UserId, accounts).await?,
             by_ip: orders::held_units_by(txn, now, order::Column::ClientIp, ips).await?,
             by_session: orders::held_units_by(txn, now, order::Column::SessionKey, sessions).await?,
-            counted_beside: Default::default(),
         })
     }
 
@@ -155,13 +152,8 @@ pub(super) async fn hold_and_write(
     let buyers: Vec<&Buyer> = candidates.iter().map(|&i| &checkouts[i].buyer).collect();
     let started = std::time::Instant::now();
     let mut held = HeldUnits::read(txn, now, &buyers).await?;
-    for b in &buyers {
-        if let Some(units) = beside.get(&b.ip) {
-            // Once per IP, not per buyer.
-            if held.counted_beside.insert(b.ip.clone()) {
-                *held.by_ip.entry(b.ip.clone()).or_default() += units;
-            }
-        }
+    for (ip, units) in beside.iter().filter(|(ip, _)| buyers.iter().any(|b| &b.ip == *ip)) {
+        *held.by_ip.entry(ip.clone()).or_default() += units;
     }
     let held_at = started.elapsed();
     let mut locked_at = held_at;
