@@ -152,8 +152,20 @@ pub async fn code_skus(db: &impl ConnectionTrait) -> Result<Vec<Sku>, DbErr> {
 
 /// The usage notes (使用说明) of the product a SKU belongs to.
 pub async fn usage_notes_for_sku(db: &impl ConnectionTrait, sku_id: i32) -> Result<String, DbErr> {
-    let Some(s) = sku::Entity::find_by_id(sku_id).one(db).await? else { return Ok(String::new()) };
-    Ok(product::Entity::find_by_id(s.product_id).one(db).await?.map(|p| p.usage_notes).unwrap_or_default())
+    use sea_orm::sea_query::Query;
+    let product_of_sku = Query::select()
+        .column(sku::Column::ProductId)
+        .from(sku::Entity)
+        .and_where(sku::Column::Id.eq(sku_id))
+        .to_owned();
+    let notes: Option<String> = product::Entity::find()
+        .select_only()
+        .column(product::Column::UsageNotes)
+        .filter(product::Column::Id.in_subquery(product_of_sku))
+        .into_tuple()
+        .one(db)
+        .await?;
+    Ok(notes.unwrap_or_default())
 }
 
 /// Every product, on shelf or not, for the admin.

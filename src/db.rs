@@ -254,6 +254,22 @@ impl ConnectionTrait for WriteTxn {
     }
 }
 
+/// A batch's keys for `IN (…)` (or a `CASE` or `VALUES` list), their count rounded up by
+/// repeating the last key: to a power of two up to 64, beyond that to a multiple of 64.
+/// The driver and PostgreSQL prepare each statement text once per connection, and a
+/// batch's lists come in every length up to 64: unpadded, nearly every batch statement
+/// was a new text, parsed, described (a round trip of its own) and planned again — one
+/// HTML flash sale sent 1,069 texts. Padded, a statement of a batch has at most seven.
+/// A key twice in such a list changes nothing.
+pub fn padded<T: Clone>(mut keys: Vec<T>) -> Vec<T> {
+    if let Some(last) = keys.last().cloned() {
+        let n = keys.len();
+        let to = if n <= 64 { n.next_power_of_two() } else { n.div_ceil(64) * 64 };
+        keys.resize(to, last);
+    }
+    keys
+}
+
 /// Serialises the transactions that name the same things until each commits (PostgreSQL:
 /// an advisory transaction lock per name, taken in one sorted order in one statement, so
 /// two transactions sharing names never deadlock on them; SQLite's write transaction
@@ -267,7 +283,9 @@ pub async fn lock_names(txn: &impl ConnectionTrait, mut names: Vec<String>) -> R
     if names.is_empty() {
         return Ok(());
     }
-    // A VALUES list is scanned in the order written, so the locks are taken in name order.
+    // A VALUES list is scanned in the order written, so the locks are taken in name order
+    // (the last one again to pad the list: a transaction may take its own lock twice).
+    let names = padded(names);
     let rows: Vec<String> = (1..=names.len()).map(|i| format!("(${i})")).collect();
     let sql = format!("SELECT pg_advisory_xact_lock(hashtext(k)) FROM (VALUES {}) AS t(k)", rows.join(", "));
     txn.execute_raw(Statement::from_sql_and_values(DbBackend::Postgres, sql, names.into_iter().map(Value::from)))
@@ -290,5 +308,18 @@ mod tests {
         assert_eq!(sqlite_path("sqlite:data/x.db?mode=rwc").as_deref(), Some("data/x.db"));
         assert_eq!(sqlite_path("sqlite::memory:"), None);
         assert_eq!(sqlite_path("postgres://x/y"), None);
+    }
+
+    #[test]
+    fn padded_lists_repeat_their_last_key_up_to_a_power_of_two() {
+        assert_eq!(padded(Vec::<i32>::new()), Vec::<i32>::new());
+        assert_eq!(padded(vec![7]), vec![7]);
+        assert_eq!(padded(vec![1, 2, 3]), vec![1, 2, 3, 3]);
+        assert_eq!(padded((1..=33).collect::<Vec<i32>>()).len(), 64);
+        assert_eq!(padded((1..=64).collect::<Vec<i32>>()).len(), 64);
+        // Long lists grow by less than 64 (SQLite takes at most 32,766 parameters).
+        assert_eq!(padded((1..=65).collect::<Vec<i32>>()).len(), 128);
+        assert_eq!(padded((1..=1000).collect::<Vec<i32>>()).len(), 1024);
+        assert_eq!(padded((1..=1025).collect::<Vec<i32>>()).len(), 1088);
     }
 }

@@ -524,14 +524,16 @@ pub async fn claim(
 /// statement (guarded: only codes still claimed that way for nobody).
 pub async fn assign(txn: &impl ConnectionTrait, pairs: &[(i32, i32)], how: Claim) -> Result<(), DbErr> {
     use sea_orm::sea_query::{CaseStatement, Expr};
-    let Some(&(first_code, first_order)) = pairs.first() else { return Ok(()) };
-    let case = pairs[1..].iter().fold(
-        CaseStatement::new().case(code::Column::Id.eq(first_code), Expr::value(first_order)),
-        |case, &(code_id, order_id)| case.case(code::Column::Id.eq(code_id), Expr::value(order_id)),
-    );
+    if pairs.is_empty() {
+        return Ok(());
+    }
+    let padded = crate::db::padded(pairs.to_vec());
+    let case = padded.iter().fold(CaseStatement::new(), |case, &(code_id, order_id)| {
+        case.case(code::Column::Id.eq(code_id), Expr::value(order_id))
+    });
     let res = code::Entity::update_many()
         .col_expr(code::Column::OrderId, case.into())
-        .filter(code::Column::Id.is_in(pairs.iter().map(|p| p.0)))
+        .filter(code::Column::Id.is_in(padded.iter().map(|p| p.0)))
         .filter(code::Column::Status.eq(how.status().as_str()))
         .filter(code::Column::OrderId.is_null())
         .exec(txn)
@@ -552,7 +554,7 @@ pub async fn unclaim(txn: &impl ConnectionTrait, code_ids: &[i32], how: Claim) -
         .col_expr(code::Column::Status, sea_orm::sea_query::Expr::value(CodeStatus::Available.as_str()))
         .col_expr(code::Column::SoldAt, sea_orm::sea_query::Expr::value(Option::<DateTime<Utc>>::None))
         .col_expr(code::Column::ReservedUntil, sea_orm::sea_query::Expr::value(Option::<DateTime<Utc>>::None))
-        .filter(code::Column::Id.is_in(code_ids.iter().copied()))
+        .filter(code::Column::Id.is_in(crate::db::padded(code_ids.to_vec())))
         .filter(code::Column::Status.eq(how.status().as_str()))
         .filter(code::Column::OrderId.is_null())
         .exec(txn)
@@ -593,7 +595,7 @@ pub async fn sell_held(txn: &impl ConnectionTrait, code_ids: &[i32], now: DateTi
         .col_expr(code::Column::Status, sea_orm::sea_query::Expr::value(CodeStatus::Sold.as_str()))
         .col_expr(code::Column::SoldAt, sea_orm::sea_query::Expr::value(Some(now)))
         .col_expr(code::Column::ReservedUntil, sea_orm::sea_query::Expr::value(Option::<DateTime<Utc>>::None))
-        .filter(code::Column::Id.is_in(code_ids.iter().copied()))
+        .filter(code::Column::Id.is_in(crate::db::padded(code_ids.to_vec())))
         .filter(code::Column::Status.eq(CodeStatus::Reserved.as_str()))
         .exec(txn)
         .await?;

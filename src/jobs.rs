@@ -92,7 +92,7 @@ pub async fn complete_queued_many(
 ) -> Result<(), DbErr> {
     job::Entity::update_many()
         .col_expr(job::Column::Status, Expr::value("done"))
-        .filter(job::Column::DedupeKey.is_in(dedupe_keys))
+        .filter(job::Column::DedupeKey.is_in(crate::db::padded(dedupe_keys.into_iter().collect())))
         .filter(job::Column::Status.eq("queued"))
         .exec(db)
         .await?;
@@ -105,24 +105,31 @@ fn claimable(now: DateTime<Utc>) -> Condition {
         .add(Condition::all().add(job::Column::Status.eq("running")).add(job::Column::LockedUntil.lt(now)))
 }
 
-/// Claims up to `limit` due jobs for this runner.
+/// Claims up to `limit` due jobs for this runner, in one statement (guarded on each
+/// still being claimable, so two runners never both claim one), oldest first. Each comes
+/// back as claimed: `running`, its attempt counted.
 pub async fn claim_due(db: &impl ConnectionTrait, now: DateTime<Utc>, limit: u64) -> Result<Vec<job::Model>, DbErr> {
-    let candidates =
-        job::Entity::find().filter(claimable(now)).order_by_asc(job::Column::RunAt).limit(limit).all(db).await?;
-    let mut claimed = Vec::new();
-    for j in candidates {
-        let res = job::Entity::update_many()
-            .col_expr(job::Column::Status, Expr::value("running"))
-            .col_expr(job::Column::LockedUntil, Expr::value(Some(now + Duration::seconds(LOCK))))
-            .col_expr(job::Column::Attempts, Expr::col(job::Column::Attempts).add(1))
-            .filter(job::Column::Id.eq(j.id))
-            .filter(claimable(now))
-            .exec(db)
-            .await?;
-        if res.rows_affected == 1 {
-            claimed.push(j);
-        }
+    let candidates: Vec<i32> = job::Entity::find()
+        .select_only()
+        .column(job::Column::Id)
+        .filter(claimable(now))
+        .order_by_asc(job::Column::RunAt)
+        .limit(limit)
+        .into_tuple()
+        .all(db)
+        .await?;
+    if candidates.is_empty() {
+        return Ok(vec![]);
     }
+    let mut claimed = job::Entity::update_many()
+        .col_expr(job::Column::Status, Expr::value("running"))
+        .col_expr(job::Column::LockedUntil, Expr::value(Some(now + Duration::seconds(LOCK))))
+        .col_expr(job::Column::Attempts, Expr::col(job::Column::Attempts).add(1))
+        .filter(job::Column::Id.is_in(crate::db::padded(candidates)))
+        .filter(claimable(now))
+        .exec_with_returning(db)
+        .await?;
+    claimed.sort_by_key(|j| (j.run_at, j.id));
     Ok(claimed)
 }
 
@@ -137,7 +144,8 @@ async fn finish(
     q = match outcome {
         Ok(()) => q.col_expr(job::Column::Status, Expr::value("done")),
         Err(e) => {
-            let attempts = j.attempts + 1;
+            // `j` is as claimed: this attempt is counted.
+            let attempts = j.attempts;
             let dead = attempts >= j.max_attempts;
             // Exponential backoff: 2, 4, 8 … seconds, at most an hour.
             let wait = Duration::seconds(std::cmp::min(1i64 << std::cmp::min(attempts, 12), 3600));

@@ -255,7 +255,7 @@ pub(crate) async fn held_units_by<T>(
     keys: Vec<T>,
 ) -> Result<std::collections::HashMap<T, i64>, DbErr>
 where
-    T: Eq + std::hash::Hash + Into<sea_orm::Value> + sea_orm::TryGetable,
+    T: Clone + Eq + std::hash::Hash + Into<sea_orm::Value> + sea_orm::TryGetable,
 {
     use sea_orm::sea_query::{Alias, Func, Query};
     if keys.is_empty() {
@@ -274,7 +274,7 @@ where
         )
         .and_where(Expr::col((order::Entity, order::Column::Status)).eq(Status::PendingPayment.as_str()))
         .and_where(Expr::col((order::Entity, order::Column::ReservedUntil)).gt(now))
-        .and_where(Expr::col((order::Entity, column)).is_in(keys))
+        .and_where(Expr::col((order::Entity, column)).is_in(crate::db::padded(keys)))
         .group_by_col((order::Entity, column))
         .to_owned();
     let mut held = std::collections::HashMap::new();
@@ -336,13 +336,13 @@ pub(crate) async fn units_bought(
         buyers.iter().filter_map(|k| k.phone.clone()).collect(),
     );
     if !users.is_empty() {
-        who = who.add(Expr::col((order::Entity, order::Column::UserId)).is_in(users));
+        who = who.add(Expr::col((order::Entity, order::Column::UserId)).is_in(crate::db::padded(users)));
     }
     if !emails.is_empty() {
-        who = who.add(Expr::col((order::Entity, order::Column::ContactEmail)).is_in(emails));
+        who = who.add(Expr::col((order::Entity, order::Column::ContactEmail)).is_in(crate::db::padded(emails)));
     }
     if !phones.is_empty() {
-        who = who.add(Expr::col((order::Entity, order::Column::ContactPhone)).is_in(phones));
+        who = who.add(Expr::col((order::Entity, order::Column::ContactPhone)).is_in(crate::db::padded(phones)));
     }
     let live =
         [Status::PendingPayment, Status::Paid, Status::Fulfilled, Status::AwaitingTopup, Status::PartiallyRefunded];
@@ -1068,9 +1068,20 @@ pub async fn delivered_codes(
         .order_by_asc(allocation::Column::Id)
         .all(db)
         .await?;
+    if allocs.is_empty() {
+        return Ok(vec![]);
+    }
+    // The codes in one read, not one per code.
+    let codes: std::collections::HashMap<i32, crate::entities::code::Model> = crate::entities::code::Entity::find()
+        .filter(crate::entities::code::Column::Id.is_in(allocs.iter().map(|a| a.code_id)))
+        .all(db)
+        .await?
+        .into_iter()
+        .map(|c| (c.id, c))
+        .collect();
     let mut out = Vec::with_capacity(allocs.len());
     for a in allocs {
-        let Some(c) = crate::entities::code::Entity::find_by_id(a.code_id).one(db).await? else { continue };
+        let Some(c) = codes.get(&a.code_id) else { continue };
         let plain = vault.open(&c.sealed, &c.fingerprint).map_err(|e| OrderError::Db(DbErr::Custom(e.to_string())))?;
         out.push((a.order_line_id, c.id, plain));
     }

@@ -190,8 +190,9 @@ db_test!(payments_confirmed_together_are_each_recorded_once_and_delivered_with_t
         provider: "test".into(),
         event_id: event.into(),
         order_no: n.order.order_no.clone(),
-        amount_e4,
+        amount_e4: Some(amount_e4),
         payment_ref: Some(format!("ref-{event}")),
+        payer: None,
     };
     let answers = cashier::settle(
         shop.clone(),
@@ -277,8 +278,9 @@ db_test!(two_batches_settled_at_once_pay_each_order_once_and_raise_one_low_stock
         provider: "test".into(),
         event_id: event.into(),
         order_no: held[k].order.order_no.clone(),
-        amount_e4: held[k].order.total_e4,
+        amount_e4: Some(held[k].order.total_e4),
         payment_ref: None,
+        payer: None,
     };
     let open_low = || async {
         alert::Entity::find()
@@ -337,8 +339,9 @@ db_test!(two_hundred_buyers_at_the_till_and_the_cashier_never_share_a_code, |t| 
                     provider: "test".into(),
                     event_id: format!("test:{}:{attempt}", new.order.order_no),
                     order_no: new.order.order_no.clone(),
-                    amount_e4: new.order.total_e4,
+                    amount_e4: Some(new.order.total_e4),
                     payment_ref: None,
+                    payer: None,
                 };
                 let (x, y) =
                     tokio::join!(shop.cashier.confirm(&shop, paid("1")), shop.cashier.confirm(&shop, paid("2")));

@@ -406,3 +406,31 @@ db_test!(a_crowded_cart_checkout_is_told_to_try_again, |t| {
     assert!(html.contains("抢购人数太多"), "the busy answer is explained");
     drop(seat);
 });
+
+db_test!(only_the_browser_that_bought_an_order_can_press_its_test_pay_button, |t| {
+    // The pay form's check (is this order the visitor's?) is made at the cashier, in the
+    // batch that reads the order anyway: a stranger still hears "not found" and pays nothing.
+    let app = seeded(&t).await;
+    stock(&app, "BREW-1", 2, "PAYER").await;
+    let buyer = client();
+    let form = [("sku", "BREW-1"), ("quantity", "1"), ("email", "payer@example.com"), ("intent", "buy")];
+    let r = app.post_form(&buyer, "/api/checkout", &form, "/p/morning-brew-coffee").await;
+    let to = location(&r);
+    let order_no = to.strip_prefix("/orders/").expect("an order").to_owned();
+    let status = || async { quanyi::orders::by_no(&app.shop.db, &order_no).await.unwrap().unwrap().status };
+    let pay = [("order_no", order_no.as_str()), ("attempt", "1")];
+    for stranger in [client(), app.http.clone()] {
+        let r = app.post_form(&stranger, "/api/pay/test", &pay, &to).await;
+        assert!(location(&r).contains("__err="), "a stranger's press is refused: {}", location(&r));
+        let body = r.text().await.unwrap();
+        assert!(body.contains("order_not_found"), "{body}");
+        assert_eq!(status().await, "pending_payment", "nothing was paid");
+    }
+    let r = app.post_form(&buyer, "/api/pay/test", &pay, &to).await;
+    assert_eq!(location(&r), to, "the buyer's press pays");
+    assert_eq!(status().await, "fulfilled");
+    // Pressed again (or the post replayed): paid once, the same answer.
+    let r = app.post_form(&buyer, "/api/pay/test", &pay, &to).await;
+    assert_eq!(location(&r), to);
+    assert_eq!(status().await, "fulfilled");
+});

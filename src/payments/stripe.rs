@@ -156,8 +156,9 @@ pub async fn handle_webhook(shop: &Shop, body: &str, signature: Option<&str>) ->
                 provider: "stripe".into(),
                 event_id: event_id.clone(),
                 order_no,
-                amount_e4,
+                amount_e4: Some(amount_e4),
                 payment_ref: payment_intent,
+                payer: None,
             };
             let outcome = shop.cashier.confirm(shop, paid).await.map_err(PaymentError::from)?;
             Ok(match outcome {
