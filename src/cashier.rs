@@ -88,8 +88,8 @@ impl Confirmation {
         self.amount_e4.unwrap_or(o.total_e4)
     }
 
-    /// The order named, if this confirmation may pay it.
-    fn payable<'a>(&self, o: Option<&'a Order>) -> Option<&'a Order> {
+    /// The order named, if this confirmation may pay it (its payer may see it).
+    fn order_to_pay<'a>(&self, o: Option<&'a Order>) -> Option<&'a Order> {
         o.filter(|o| self.payer.is_none_or(|p| p.may_see(o)))
     }
 }
@@ -163,7 +163,7 @@ async fn confirm_alone(shop: &Shop, c: &Confirmation) -> Answer {
         (Some(amount), None) => amount,
         _ => {
             let order = orders::by_no(&shop.db, order_no).await?;
-            c.payable(order.as_ref()).map(|o| c.amount_for(o)).ok_or(OrderError::NotFound)?
+            c.order_to_pay(order.as_ref()).map(|o| c.amount_for(o)).ok_or(OrderError::NotFound)?
         }
     };
     orders::confirm_payment(
@@ -203,7 +203,7 @@ async fn record_and_deliver(txn: &WriteTxn, shop: &Shop, batch: &[Confirmation])
     let mut fresh = vec![];
     let mut in_batch = HashSet::new();
     for (i, c) in batch.iter().enumerate() {
-        let Some(o) = c.payable(orders.get(c.order_no.trim())) else {
+        let Some(o) = c.order_to_pay(orders.get(c.order_no.trim())) else {
             answers[i] = Some(Err(OrderError::NotFound));
             continue;
         };
@@ -305,7 +305,7 @@ async fn mark_paid(
         return Ok(());
     }
     let padded = db::padded(paid.to_vec());
-    let (status, fulfilled_at) = if fulfilled { (Status::Fulfilled, Some(now)) } else { (Status::Paid, None) };
+    let status = if fulfilled { Status::Fulfilled } else { Status::Paid };
     let mut update = order::Entity::update_many()
         .col_expr(order::Column::Status, Expr::value(status.as_str()))
         .col_expr(order::Column::PaidAt, Expr::value(Some(now)))
@@ -313,7 +313,7 @@ async fn mark_paid(
         .col_expr(order::Column::PaymentProvider, per_order(&padded, |o| o.payment_provider.clone()))
         .col_expr(order::Column::PaymentRef, per_order(&padded, |o| o.payment_ref.clone()));
     if fulfilled {
-        update = update.col_expr(order::Column::FulfilledAt, Expr::value(fulfilled_at));
+        update = update.col_expr(order::Column::FulfilledAt, Expr::value(Some(now)));
     }
     let res = update
         .filter(order::Column::Id.is_in(ids_of(paid, |o| o.id)))
