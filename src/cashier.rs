@@ -22,7 +22,6 @@ use crate::{
     db::{self, WriteTxn},
     entities::{allocation, code, order, order_line, payment_event},
     inventory::{self, CodeStatus},
-    jobs,
     orders::{self, Order, OrderError, PaymentOutcome, Status},
 };
 use chrono::{DateTime, SubsecRound, Utc};
@@ -423,6 +422,5 @@ async fn deliver(
             crate::inventory::check_low_stock(txn, now, sku_id).await?;
         }
     }
-    // Paid orders no longer lapse: their expiry jobs are done in this commit, not run later.
-    jobs::complete_queued_many(txn, paid.iter().map(|o| format!("expire:{}", o.id))).await
+    Ok(())
 }

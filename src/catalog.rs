@@ -168,6 +168,27 @@ pub async fn usage_notes_for_sku(db: &impl ConnectionTrait, sku_id: i32) -> Resu
     Ok(notes.unwrap_or_default())
 }
 
+/// The usage notes of the products some SKUs belong to, by SKU id, in one read (SKUs
+/// whose product has none are left out).
+pub async fn usage_notes_for_skus(
+    db: &impl ConnectionTrait,
+    sku_ids: Vec<i32>,
+) -> Result<std::collections::HashMap<i32, String>, DbErr> {
+    if sku_ids.is_empty() {
+        return Ok(Default::default());
+    }
+    let rows: Vec<(i32, String)> = sku::Entity::find()
+        .select_only()
+        .column(sku::Column::Id)
+        .column(product::Column::UsageNotes)
+        .inner_join(product::Entity)
+        .filter(sku::Column::Id.is_in(crate::db::padded(sku_ids)))
+        .into_tuple()
+        .all(db)
+        .await?;
+    Ok(rows.into_iter().filter(|(_, notes)| !notes.is_empty()).collect())
+}
+
 /// Every product, on shelf or not, for the admin.
 pub async fn all_products(db: &impl ConnectionTrait) -> Result<Vec<Product>, DbErr> {
     product::Entity::find().order_by_asc(product::Column::SortOrder).order_by_asc(product::Column::Id).all(db).await

@@ -15,15 +15,16 @@ use crate::{
     accounts::Actor,
     audit,
     db::Db,
-    entities::{delivery, message, order},
+    entities::{delivery, message, order, order_line},
     jobs, orders,
     vault::Vault,
 };
 use chrono::{DateTime, Duration, Utc};
 use sea_orm::{
-    ColumnTrait, ConnectionTrait, DbErr, EntityTrait, PaginatorTrait, QueryFilter, QueryOrder, QuerySelect, Set,
-    sea_query::Expr,
+    ColumnTrait, ConnectionTrait, DbErr, EntityTrait, ExprTrait, PaginatorTrait, QueryFilter, QueryOrder, QuerySelect,
+    Set, sea_query::Expr,
 };
+use std::collections::HashMap;
 
 pub type Delivery = delivery::Model;
 pub type Message = message::Model;
@@ -179,7 +180,7 @@ pub async fn resend(shop: &Shop, order_no: &str, by: Requester) -> Result<u32, D
             if requests.len() as i64 >= shop.config.customer_resends_per_hour {
                 let oldest = requests.first().copied().unwrap_or(now);
                 let minutes = ((oldest + Duration::hours(1) - now).num_seconds() + 59) / 60;
-                return Err(DeliveryError::Limited { minutes: minutes.max(1) });
+                return Err(DeliveryError::Limited { minutes: std::cmp::max(minutes, 1) });
             }
             None
         }
@@ -198,33 +199,149 @@ pub async fn resend(shop: &Shop, order_no: &str, by: Requester) -> Result<u32, D
 /// The job's work: renders and sends one outbox row. A failure is recorded on the row and
 /// returned, so the runner tries again later.
 pub async fn send(shop: &Shop, delivery_id: i32) -> Result<(), String> {
-    let row = delivery::Entity::find_by_id(delivery_id)
-        .one(&shop.db)
-        .await
-        .map_err(|e| e.to_string())?
-        .ok_or("no such delivery")?;
-    if row.status == "sent" {
-        return Ok(());
+    send_many(shop, &[delivery_id]).await.pop().unwrap_or_else(|| Err("no answer".into()))
+}
+
+/// Messages of a batch sent at once (then the next as many): each waits on the mail
+/// server (or the disk), not on this machine.
+const SENDING: usize = 8;
+
+/// The jobs' work for many outbox rows at once (a flash sale queues thousands in seconds):
+/// what they say is read in one statement per table for all of them, the messages are sent
+/// [`SENDING`] at a time, and the rows sent are marked so in one statement. A failure is
+/// recorded on its row and returned, so the runner tries that one again later. One answer
+/// per id, in order.
+pub async fn send_many(shop: &Shop, delivery_ids: &[i32]) -> Vec<Result<(), String>> {
+    match send_batch(shop, delivery_ids).await {
+        Ok(answers) => answers,
+        Err(e) => delivery_ids.iter().map(|_| Err(e.to_string())).collect(),
     }
-    let result = render_and_send(shop, &row).await;
+}
+
+/// What the messages of a batch say: their orders, lines, delivered codes and usage notes.
+struct Contents {
+    orders: HashMap<i32, order::Model>,
+    lines: HashMap<i32, Vec<orders::Line>>,
+    codes: Vec<(i32, i32, String)>,
+    notes: HashMap<i32, String>,
+}
+
+impl Contents {
+    async fn read(shop: &Shop, order_ids: Vec<i32>) -> Result<Self, String> {
+        let e = |e: DbErr| e.to_string();
+        let order_ids = crate::db::padded(order_ids);
+        let orders: HashMap<i32, order::Model> = order::Entity::find()
+            .filter(order::Column::Id.is_in(order_ids.iter().copied()))
+            .all(&shop.db)
+            .await
+            .map_err(e)?
+            .into_iter()
+            .map(|o| (o.id, o))
+            .collect();
+        let all_lines = order_line::Entity::find()
+            .filter(order_line::Column::OrderId.is_in(order_ids))
+            .order_by_asc(order_line::Column::Id)
+            .all(&shop.db)
+            .await
+            .map_err(e)?;
+        let codes = orders::codes_on_lines(&shop.db, &shop.vault, all_lines.iter().map(|l| l.id).collect())
+            .await
+            .map_err(|e| e.to_string())?;
+        let mut skus: Vec<i32> = all_lines.iter().map(|l| l.sku_id).collect();
+        skus.sort_unstable();
+        skus.dedup();
+        let notes = crate::catalog::usage_notes_for_skus(&shop.db, skus).await.map_err(e)?;
+        let mut lines: HashMap<i32, Vec<orders::Line>> = HashMap::new();
+        for l in all_lines {
+            lines.entry(l.order_id).or_default().push(l);
+        }
+        Ok(Self { orders, lines, codes, notes })
+    }
+}
+
+async fn send_batch(shop: &Shop, delivery_ids: &[i32]) -> Result<Vec<Result<(), String>>, DbErr> {
+    let rows: HashMap<i32, Delivery> = delivery::Entity::find()
+        .filter(delivery::Column::Id.is_in(crate::db::padded(delivery_ids.to_vec())))
+        .all(&shop.db)
+        .await?
+        .into_iter()
+        .map(|d| (d.id, d))
+        .collect();
+    let to_send: Vec<&Delivery> = {
+        let mut ids: Vec<i32> = delivery_ids.to_vec();
+        ids.sort_unstable();
+        ids.dedup();
+        ids.iter().filter_map(|id| rows.get(id)).filter(|d| d.status != "sent").collect()
+    };
+    let contents = if to_send.is_empty() {
+        None
+    } else {
+        Contents::read(shop, to_send.iter().map(|d| d.order_id).collect())
+            .await
+            .inspect_err(|e| tracing::warn!(error = %e, "reading deliveries"))
+            .ok()
+    };
+    let mut sent: HashMap<i32, Result<Option<String>, String>> = HashMap::new();
+    for some in to_send.chunks(SENDING) {
+        let results = futures::future::join_all(some.iter().map(|d| async {
+            match &contents {
+                Some(c) => render_and_send(shop, d, c).await,
+                None => Err("could not read what to send".to_owned()),
+            }
+        }))
+        .await;
+        sent.extend(some.iter().map(|d| d.id).zip(results));
+    }
+    record(shop, &rows, &sent).await?;
+    Ok(delivery_ids
+        .iter()
+        .map(|id| match (rows.get(id), sent.get(id)) {
+            (None, _) => Err("no such delivery".to_owned()),
+            (Some(_), None) => Ok(()), // sent before
+            (Some(_), Some(result)) => result.as_ref().map(|_| ()).map_err(Clone::clone),
+        })
+        .collect())
+}
+
+/// Marks the rows sent (one statement for all) or failed (one each: they are few).
+async fn record(
+    shop: &Shop,
+    rows: &HashMap<i32, Delivery>,
+    sent: &HashMap<i32, Result<Option<String>, String>>,
+) -> Result<(), DbErr> {
+    use sea_orm::sea_query::CaseStatement;
     let now = shop.clock.now();
-    let mut q = delivery::Entity::update_many()
-        .col_expr(delivery::Column::Attempts, Expr::value(row.attempts + 1))
-        .filter(delivery::Column::Id.eq(row.id));
-    q = match &result {
-        Ok(artifact) => q
+    let mut ok: Vec<(i32, Option<String>)> =
+        sent.iter().filter_map(|(id, r)| Some((*id, r.as_ref().ok()?.clone()))).collect();
+    ok.sort_unstable_by_key(|(id, _)| *id);
+    let _turn = crate::db::write_turn(&shop.db).await?;
+    if !ok.is_empty() {
+        let ok = crate::db::padded(ok);
+        let artifact = ok.iter().fold(CaseStatement::new(), |case, (id, artifact)| {
+            case.case(delivery::Column::Id.eq(*id), Expr::value(artifact.clone()))
+        });
+        delivery::Entity::update_many()
+            .col_expr(delivery::Column::Attempts, Expr::col(delivery::Column::Attempts).add(1))
             .col_expr(delivery::Column::Status, Expr::value("sent"))
             .col_expr(delivery::Column::SentAt, Expr::value(Some(now)))
-            .col_expr(delivery::Column::Artifact, Expr::value(artifact.clone()))
-            .col_expr(delivery::Column::LastError, Expr::value(Option::<String>::None)),
-        Err(e) => q
+            .col_expr(delivery::Column::Artifact, artifact.into())
+            .col_expr(delivery::Column::LastError, Expr::value(Option::<String>::None))
+            .filter(delivery::Column::Id.is_in(ok.iter().map(|(id, _)| *id)))
+            .exec(&shop.db)
+            .await?;
+    }
+    for (id, result) in sent {
+        let Err(e) = result else { continue };
+        let attempts = rows.get(id).map_or(0, |d| d.attempts) + 1;
+        delivery::Entity::update_many()
+            .col_expr(delivery::Column::Attempts, Expr::value(attempts))
             .col_expr(delivery::Column::Status, Expr::value("retrying"))
-            .col_expr(delivery::Column::LastError, Expr::value(Some(e.chars().take(1000).collect::<String>()))),
-    };
-    let turn = crate::db::write_turn(&shop.db).await.map_err(|e| e.to_string())?;
-    q.exec(&shop.db).await.map_err(|e| e.to_string())?;
-    drop(turn);
-    result.map(|_| ())
+            .col_expr(delivery::Column::LastError, Expr::value(Some(e.chars().take(1000).collect::<String>())))
+            .filter(delivery::Column::Id.eq(*id))
+            .exec(&shop.db)
+            .await?;
+    }
+    Ok(())
 }
 
 /// What a delivery says, in both languages (the order does not know its buyer's).
@@ -235,9 +352,8 @@ pub struct Rendered {
     pub sms: String,
 }
 
-pub async fn render(shop: &Shop, order: &order::Model, reason: &str) -> Result<Rendered, String> {
-    let lines = orders::lines(&shop.db, order.id).await.map_err(|e| e.to_string())?;
-    let codes = orders::delivered_codes(&shop.db, &shop.vault, order.id).await.map_err(|e| e.to_string())?;
+fn render(shop: &Shop, order: &order::Model, reason: &str, c: &Contents) -> Rendered {
+    let lines = c.lines.get(&order.id).map(Vec::as_slice).unwrap_or_default();
     let link = match &order.lookup_token_sealed {
         Some(sealed) if order.user_id.is_none() => shop
             .vault
@@ -269,10 +385,10 @@ pub async fn render(shop: &Shop, order: &order::Model, reason: &str) -> Result<R
         esc(no),
         esc(&link)
     );
-    for l in &lines {
+    for l in lines {
         let masked: Vec<String> =
-            codes.iter().filter(|(line_id, _, _)| *line_id == l.id).map(|(_, _, plain)| Vault::mask(plain)).collect();
-        let notes = crate::catalog::usage_notes_for_sku(&shop.db, l.sku_id).await.map_err(|e| e.to_string())?;
+            c.codes.iter().filter(|(line_id, _, _)| *line_id == l.id).map(|(_, _, plain)| Vault::mask(plain)).collect();
+        let notes = c.notes.get(&l.sku_id).map(String::as_str).unwrap_or_default();
         text.push_str(&format!("· {} — {} × {}\n", l.product_name, l.sku_name, l.quantity));
         for m in &masked {
             text.push_str(&format!("    {m}\n"));
@@ -291,7 +407,7 @@ pub async fn render(shop: &Shop, order: &order::Model, reason: &str) -> Result<R
             text.push_str(&format!("  使用说明 / How to use:\n  {}\n", notes.replace('\n', "\n  ")));
             html.push_str(&format!(
                 "<p style=\"white-space:pre-line;color:#555\"><b>使用说明 / How to use</b>\n{}</p>",
-                esc(&notes)
+                esc(notes)
             ));
         }
     }
@@ -301,17 +417,16 @@ pub async fn render(shop: &Shop, order: &order::Model, reason: &str) -> Result<R
          Codes are shown only on the order page. Do not forward this email.</p></body></html>",
     );
     let sms = format!("【权益商城】订单{no}已发货，查看卡密：{link} / Order {no} is ready: {link}");
-    Ok(Rendered { subject, text, html, sms })
+    Rendered { subject, text, html, sms }
 }
 
 fn esc(s: &str) -> String {
     s.replace('&', "&amp;").replace('<', "&lt;").replace('>', "&gt;").replace('"', "&quot;")
 }
 
-async fn render_and_send(shop: &Shop, row: &Delivery) -> Result<Option<String>, String> {
-    let order =
-        order::Entity::find_by_id(row.order_id).one(&shop.db).await.map_err(|e| e.to_string())?.ok_or("no order")?;
-    let r = render(shop, &order, &row.reason).await?;
+async fn render_and_send(shop: &Shop, row: &Delivery, c: &Contents) -> Result<Option<String>, String> {
+    let order = c.orders.get(&row.order_id).ok_or("no order")?;
+    let r = render(shop, order, &row.reason, c);
     match row.channel.as_str() {
         "email" => send_email(shop, &row.recipient, &r).await,
         "sms" => LogSms::new(shop).send(&row.recipient, &r.sms).await,

@@ -564,11 +564,16 @@ pub async fn unclaim(txn: &impl ConnectionTrait, code_ids: &[i32], how: Claim) -
 
 /// Returns an order's reserved codes to stock (guarded: only codes still reserved for it).
 pub async fn release(txn: &impl ConnectionTrait, order_id: i32) -> Result<u64, DbErr> {
+    release_many(txn, &[order_id]).await
+}
+
+/// [`release`] for many orders in one statement.
+pub async fn release_many(txn: &impl ConnectionTrait, order_ids: &[i32]) -> Result<u64, DbErr> {
     let res = code::Entity::update_many()
         .col_expr(code::Column::Status, sea_orm::sea_query::Expr::value(CodeStatus::Available.as_str()))
         .col_expr(code::Column::OrderId, sea_orm::sea_query::Expr::value(Option::<i32>::None))
         .col_expr(code::Column::ReservedUntil, sea_orm::sea_query::Expr::value(Option::<DateTime<Utc>>::None))
-        .filter(code::Column::OrderId.eq(order_id))
+        .filter(code::Column::OrderId.is_in(crate::db::padded(order_ids.to_vec())))
         .filter(code::Column::Status.eq(CodeStatus::Reserved.as_str()))
         .exec(txn)
         .await?;

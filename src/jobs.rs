@@ -14,10 +14,21 @@ use serde::{Deserialize, Serialize};
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(tag = "kind", rename_all = "snake_case")]
 pub enum Job {
-    ExpireOrder { order_id: i32 },
-    Fulfil { order_id: i32 },
-    ProviderRefund { order_id: i32, amount_e4: i64 },
-    Deliver { delivery_id: i32 },
+    /// Queued with each order by versions before holds were swept (`orders::expire_lapsed`);
+    /// kept so those rows still run.
+    ExpireOrder {
+        order_id: i32,
+    },
+    Fulfil {
+        order_id: i32,
+    },
+    ProviderRefund {
+        order_id: i32,
+        amount_e4: i64,
+    },
+    Deliver {
+        delivery_id: i32,
+    },
 }
 
 impl Job {
@@ -133,28 +144,22 @@ pub async fn claim_due(db: &impl ConnectionTrait, now: DateTime<Utc>, limit: u64
     Ok(claimed)
 }
 
-async fn finish(
-    db: &impl ConnectionTrait,
-    j: &job::Model,
-    now: DateTime<Utc>,
-    outcome: Result<(), String>,
-) -> Result<(), DbErr> {
-    let mut q =
-        job::Entity::update_many().col_expr(job::Column::LockedUntil, Expr::value(Option::<DateTime<Utc>>::None));
-    q = match outcome {
-        Ok(()) => q.col_expr(job::Column::Status, Expr::value("done")),
-        Err(e) => {
-            // `j` is as claimed: this attempt is counted.
-            let attempts = j.attempts;
-            let dead = attempts >= j.max_attempts;
-            // Exponential backoff: 2, 4, 8 … seconds, at most an hour.
-            let wait = Duration::seconds(std::cmp::min(1i64 << std::cmp::min(attempts, 12), 3600));
-            q.col_expr(job::Column::Status, Expr::value(if dead { "dead" } else { "queued" }))
-                .col_expr(job::Column::RunAt, Expr::value(now + wait))
-                .col_expr(job::Column::LastError, Expr::value(Some(e.chars().take(1000).collect::<String>())))
-        }
-    };
-    q.filter(job::Column::Id.eq(j.id)).exec(db).await?;
+/// Records a failed run: the job is queued again after a backoff, or dead after its
+/// last attempt.
+async fn finish(db: &impl ConnectionTrait, j: &job::Model, now: DateTime<Utc>, error: String) -> Result<(), DbErr> {
+    // `j` is as claimed: this attempt is counted.
+    let attempts = j.attempts;
+    let dead = attempts >= j.max_attempts;
+    // Exponential backoff: 2, 4, 8 … seconds, at most an hour.
+    let wait = Duration::seconds(std::cmp::min(1i64 << std::cmp::min(attempts, 12), 3600));
+    job::Entity::update_many()
+        .col_expr(job::Column::LockedUntil, Expr::value(Option::<DateTime<Utc>>::None))
+        .col_expr(job::Column::Status, Expr::value(if dead { "dead" } else { "queued" }))
+        .col_expr(job::Column::RunAt, Expr::value(now + wait))
+        .col_expr(job::Column::LastError, Expr::value(Some(error.chars().take(1000).collect::<String>())))
+        .filter(job::Column::Id.eq(j.id))
+        .exec(db)
+        .await?;
     Ok(())
 }
 
@@ -179,6 +184,8 @@ async fn run(shop: &Shop, job_id: i32, job: Job) -> Result<(), String> {
     }
 }
 
+/// Lapsed holds one sweep expires at most.
+const SWEEP: u64 = 200;
 /// Jobs one runner claims at a time.
 pub const CLAIM: u64 = 50;
 /// Claimed jobs a runner works on at once: a delivery waits on the mail server, not on
@@ -186,31 +193,73 @@ pub const CLAIM: u64 = 50;
 const PARALLEL: usize = 8;
 
 /// Runs up to [`CLAIM`] due jobs once, [`PARALLEL`] at a time; returns how many ran.
+/// The deliveries among them are sent as one batch (`delivery::send_many`: a few reads
+/// for all of them, not a dozen each), and the jobs that succeeded are finished in one
+/// statement.
 pub async fn run_due(shop: &Shop) -> Result<usize, DbErr> {
     use futures::StreamExt;
+    // Holds that lapsed: their codes go back on the shelf.
+    if crate::orders::expire_lapsed(&shop.db, &shop.clock, SWEEP).await? > 0 {
+        shop.restocked();
+    }
     let now = shop.clock.now();
     let jobs = {
         let _turn = crate::db::write_turn(&shop.db).await?;
         claim_due(&shop.db, now, CLAIM).await?
     };
     let n = jobs.len();
-    let finished: Vec<Result<(), DbErr>> = futures::stream::iter(jobs)
-        .map(|j| async move {
-            let outcome = match serde_json::from_str::<Job>(&j.payload) {
+    let mut deliveries: Vec<(job::Model, i32)> = vec![];
+    let mut others: Vec<(job::Model, Result<Job, String>)> = vec![];
+    for j in jobs {
+        match serde_json::from_str::<Job>(&j.payload) {
+            Ok(Job::Deliver { delivery_id }) => deliveries.push((j, delivery_id)),
+            Ok(job) => others.push((j, Ok(job))),
+            Err(e) => others.push((j, Err(format!("unreadable job: {e}")))),
+        }
+    }
+    let delivery_ids: Vec<i32> = deliveries.iter().map(|(_, id)| *id).collect();
+    let sent =
+        async { if delivery_ids.is_empty() { vec![] } else { crate::delivery::send_many(shop, &delivery_ids).await } };
+    let ran = futures::stream::iter(others)
+        .map(|(j, job)| async move {
+            let outcome = match job {
                 Ok(job) => run(shop, j.id, job).await,
-                Err(e) => Err(format!("unreadable job: {e}")),
+                Err(e) => Err(e),
             };
-            if let Err(e) = &outcome {
-                tracing::warn!(job = j.id, kind = %j.kind, error = %e, "job failed");
-            }
-            let _turn = crate::db::write_turn(&shop.db).await?;
-            finish(&shop.db, &j, shop.clock.now(), outcome).await
+            (j, outcome)
         })
         .buffer_unordered(PARALLEL)
-        .collect()
-        .await;
-    finished.into_iter().collect::<Result<Vec<()>, DbErr>>()?;
+        .collect::<Vec<_>>();
+    let (sent, mut outcomes) = futures::join!(sent, ran);
+    outcomes.extend(deliveries.into_iter().map(|(j, _)| j).zip(sent));
+
+    let mut done = vec![];
+    let _turn = crate::db::write_turn(&shop.db).await?;
+    for (j, outcome) in outcomes {
+        match outcome {
+            Ok(()) => done.push(j.id),
+            Err(e) => {
+                tracing::warn!(job = j.id, kind = %j.kind, error = %e, "job failed");
+                finish(&shop.db, &j, shop.clock.now(), e).await?;
+            }
+        }
+    }
+    finish_done(&shop.db, done).await?;
     Ok(n)
+}
+
+/// Jobs that ran to the end, done in one statement.
+async fn finish_done(db: &impl ConnectionTrait, ids: Vec<i32>) -> Result<(), DbErr> {
+    if ids.is_empty() {
+        return Ok(());
+    }
+    job::Entity::update_many()
+        .col_expr(job::Column::LockedUntil, Expr::value(Option::<DateTime<Utc>>::None))
+        .col_expr(job::Column::Status, Expr::value("done"))
+        .filter(job::Column::Id.is_in(crate::db::padded(ids)))
+        .exec(db)
+        .await?;
+    Ok(())
 }
 
 /// Counts by status, for the admin and for tests.

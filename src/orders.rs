@@ -639,14 +639,6 @@ async fn create(
             return Err(e);
         }
     };
-    jobs::enqueue(
-        &txn,
-        now,
-        jobs::Job::ExpireOrder { order_id: order.id },
-        until,
-        Some(&format!("expire:{}", order.id)),
-    )
-    .await?;
     if let Some(kept) = kept {
         crate::delivery::keep_private_link(&txn, kept.vault, &order.order_no, &token).await?;
         if let Some(hash) = kept.lookup_password_hash {
@@ -1044,6 +1036,48 @@ pub async fn expire(db: &Db, clock: &Clock, order_id: i32) -> Result<bool, DbErr
     Ok(moved)
 }
 
+/// Holds that lapsed, oldest first, at most `limit`: their orders expire and their codes
+/// go back on the shelf, all in one transaction. The job runner sweeps them every second
+/// (an index on status and hold end finds them), so an order costs no expiry job of its
+/// own. Guarded like [`expire`]: an order paid or cancelled meanwhile is left alone.
+/// Returns how many expired.
+pub async fn expire_lapsed(db: &Db, clock: &Clock, limit: u64) -> Result<usize, DbErr> {
+    use sea_orm::QuerySelect;
+    let now = clock.now();
+    let lapsed = |q: sea_orm::Select<order::Entity>| {
+        q.filter(order::Column::Status.eq(Status::PendingPayment.as_str()))
+            .filter(order::Column::ReservedUntil.lte(now))
+    };
+    let due: Vec<i32> = lapsed(order::Entity::find())
+        .select_only()
+        .column(order::Column::Id)
+        .order_by_asc(order::Column::ReservedUntil)
+        .limit(limit)
+        .into_tuple()
+        .all(db)
+        .await?;
+    if due.is_empty() {
+        return Ok(0);
+    }
+    let txn = db::begin_write(db).await?;
+    let expired: Vec<i32> = order::Entity::update_many()
+        .col_expr(order::Column::Status, Expr::value(Status::Expired.as_str()))
+        .col_expr(order::Column::UpdatedAt, Expr::value(now))
+        .filter(order::Column::Id.is_in(db::padded(due)))
+        .filter(order::Column::Status.eq(Status::PendingPayment.as_str()))
+        .filter(order::Column::ReservedUntil.lte(now))
+        .exec_with_returning(&txn)
+        .await?
+        .into_iter()
+        .map(|o| o.id)
+        .collect();
+    if !expired.is_empty() {
+        inventory::release_many(&txn, &expired).await?;
+    }
+    txn.commit().await?;
+    Ok(expired.len())
+}
+
 /// A buyer cancels an unpaid order.
 pub async fn cancel(db: &Db, clock: &Clock, order_id: i32) -> Result<bool, DbErr> {
     let txn = db::begin_write(db).await?;
@@ -1062,8 +1096,21 @@ pub async fn delivered_codes(
     order_id: i32,
 ) -> Result<Vec<(i32, i32, String)>, OrderError> {
     let line_ids: Vec<i32> = lines(db, order_id).await?.into_iter().map(|l| l.id).collect();
+    codes_on_lines(db, vault, line_ids).await
+}
+
+/// The codes delivered on some order lines (of any orders), opened: `(line id, code id,
+/// plaintext)`, in allocation order. Two reads, however many lines.
+pub async fn codes_on_lines(
+    db: &impl ConnectionTrait,
+    vault: &crate::vault::Vault,
+    line_ids: Vec<i32>,
+) -> Result<Vec<(i32, i32, String)>, OrderError> {
+    if line_ids.is_empty() {
+        return Ok(vec![]);
+    }
     let allocs = allocation::Entity::find()
-        .filter(allocation::Column::OrderLineId.is_in(line_ids))
+        .filter(allocation::Column::OrderLineId.is_in(db::padded(line_ids)))
         .filter(allocation::Column::Active.eq(true))
         .order_by_asc(allocation::Column::Id)
         .all(db)
@@ -1073,7 +1120,7 @@ pub async fn delivered_codes(
     }
     // The codes in one read, not one per code.
     let codes: std::collections::HashMap<i32, crate::entities::code::Model> = crate::entities::code::Entity::find()
-        .filter(crate::entities::code::Column::Id.is_in(allocs.iter().map(|a| a.code_id)))
+        .filter(crate::entities::code::Column::Id.is_in(db::padded(allocs.iter().map(|a| a.code_id).collect())))
         .all(db)
         .await?
         .into_iter()

@@ -1,7 +1,8 @@
 //! Sessions in the shop's own database, so any number of app instances share them.
 //! Implements tower-sessions' `SessionStore` over SeaORM: one code path for both backends.
 //! Writes of many requests at once are committed together (a flash sale's crowd each
-//! saving a new session would otherwise queue one write per buyer).
+//! saving a new session would otherwise queue one write per buyer), and their loads are
+//! answered together by one read.
 use crate::{
     batch::Desk,
     entities::session::{self, Entity as Sessions},
@@ -23,6 +24,11 @@ use tower_sessions::{
 const WRITE_BATCH: usize = 128;
 /// Session writes waiting for the desk before callers wait for room.
 const WRITE_QUEUE: usize = 4096;
+/// Most session loads answered by one read, and reads in flight at once: a load alone is
+/// read at once; under a crowd (a flash sale's buyers each paying) the loads that arrive
+/// while the reads in flight run are answered together by the next.
+const READ_BATCH: usize = 64;
+const READS_AT_ONCE: usize = 4;
 
 #[derive(Clone, Debug)]
 pub struct DbSessionStore {
@@ -30,11 +36,26 @@ pub struct DbSessionStore {
     /// Saves and creations of many requests at once go to the database together (see
     /// [`write_batch`]); opened on the first write, inside the runtime.
     writes: Arc<OnceLock<Desk<Write, Result<String>>>>,
+    /// Loads of many requests at once, answered by one read (see [`read_batch`]).
+    reads: Arc<OnceLock<Desk<String, std::result::Result<Option<session::Model>, String>>>>,
 }
 
 impl DbSessionStore {
     pub fn new(db: DatabaseConnection) -> Self {
-        Self { db, writes: Arc::default() }
+        Self { db, writes: Arc::default(), reads: Arc::default() }
+    }
+
+    /// The stored row of a session that has not expired, read together with the loads of
+    /// other requests waiting at the same moment.
+    async fn read(&self, id: String) -> Result<Option<session::Model>> {
+        let desk = self.reads.get_or_init(|| {
+            let db = self.db.clone();
+            Desk::open(WRITE_QUEUE, READ_BATCH, READS_AT_ONCE, move |ids| read_batch(db.clone(), ids))
+        });
+        match desk.serve(id).await {
+            Some(found) => found.map_err(backend),
+            None => Err(backend("the session reader stopped")),
+        }
     }
 
     fn desk(&self) -> &Desk<Write, Result<String>> {
@@ -152,6 +173,29 @@ async fn write_batch(db: DatabaseConnection, writes: Vec<Write>) -> Vec<Result<S
     answers
 }
 
+/// One read for the loads of a batch: each answered with its own session's row (by id, so
+/// no request ever gets another's session), or none when it is unknown or expired.
+async fn read_batch(
+    db: DatabaseConnection,
+    ids: Vec<String>,
+) -> Vec<std::result::Result<Option<session::Model>, String>> {
+    let mut keys = ids.clone();
+    keys.sort_unstable();
+    keys.dedup();
+    let found = Sessions::find()
+        .filter(session::Column::Id.is_in(crate::db::padded(keys)))
+        .filter(session::Column::ExpiresAt.gt(Utc::now()))
+        .all(&db)
+        .await;
+    match found {
+        Ok(rows) => {
+            let by_id: HashMap<String, session::Model> = rows.into_iter().map(|r| (r.id.clone(), r)).collect();
+            ids.iter().map(|id| Ok(by_id.get(id).cloned())).collect()
+        }
+        Err(e) => ids.iter().map(|_| Err(e.to_string())).collect(),
+    }
+}
+
 #[async_trait]
 impl SessionStore for DbSessionStore {
     async fn create(&self, record: &mut Record) -> Result<()> {
@@ -167,12 +211,7 @@ impl SessionStore for DbSessionStore {
     }
 
     async fn load(&self, id: &Id) -> Result<Option<Record>> {
-        let found = Sessions::find_by_id(id.to_string())
-            .filter(session::Column::ExpiresAt.gt(Utc::now()))
-            .one(&self.db)
-            .await
-            .map_err(backend)?;
-        let Some(found) = found else { return Ok(None) };
+        let Some(found) = self.read(id.to_string()).await? else { return Ok(None) };
         Ok(Some(Record {
             id: *id,
             data: serde_json::from_slice(&found.data).map_err(|e| Error::Decode(e.to_string()))?,

@@ -135,6 +135,85 @@ db_test!(a_paid_order_is_emailed_through_the_outbox_without_its_codes_in_clear, 
     std::fs::remove_dir_all(&shop.config.data_dir).ok();
 });
 
+db_test!(deliveries_sent_together_each_carry_only_their_own_order_and_a_failure_is_retried_alone, |t| {
+    use quanyi::entities::{delivery as delivery_row, job};
+    use sea_orm::{ActiveModelTrait, ColumnTrait, EntityTrait, QueryFilter, Set};
+    let shop = seeded_shop(&t).await;
+    stock(&shop, "BREW-1", "ONE", 4).await;
+    stock(&shop, "BREW-10", "TEN", 2).await;
+    let carts: [&[(&str, u32)]; 3] = [&[("BREW-1", 2)], &[("BREW-1", 1), ("BREW-10", 1)], &[("BREW-10", 1)]];
+    let mut placed = vec![];
+    for (i, items) in carts.iter().enumerate() {
+        let new = place(&shop, &guest(&format!("batch{i}@example.com")), &lines(items)).await.unwrap();
+        delivery::keep_private_link(&shop.db, &shop.vault, &new.order.order_no, &new.lookup_token).await.unwrap();
+        pay_test(&shop, &new.order.order_no).await;
+        placed.push(new);
+    }
+    // One more outbox row whose recipient no mail server takes: it fails, the rest go.
+    let bad = delivery_row::ActiveModel {
+        order_id: Set(placed[0].order.id),
+        channel: Set("email".into()),
+        recipient: Set("not an address".into()),
+        reason: Set("resend".into()),
+        status: Set("queued".into()),
+        attempts: Set(0),
+        created_at: Set(shop.clock.now()),
+        ..Default::default()
+    }
+    .insert(&shop.db)
+    .await
+    .unwrap();
+    let now = shop.clock.now();
+    jobs::enqueue(&shop.db, now, jobs::Job::Deliver { delivery_id: bad.id }, now, None).await.unwrap();
+
+    // One run of the runner sends the three together.
+    assert_eq!(jobs::run_due(&shop).await.unwrap(), 4);
+    let masks = |order_id: i32| {
+        let shop = shop.clone();
+        async move {
+            let codes = orders::delivered_codes(&shop.db, &shop.vault, order_id).await.unwrap();
+            codes.iter().map(|(_, _, plain)| quanyi::vault::Vault::mask(plain)).collect::<Vec<_>>()
+        }
+    };
+    for (i, new) in placed.iter().enumerate() {
+        let sent = delivery::for_order(&shop.db, new.order.id).await.unwrap();
+        let sent: Vec<_> = sent.iter().filter(|d| d.recipient != "not an address").collect();
+        assert_eq!((sent.len(), sent[0].status.as_str(), sent[0].attempts), (1, "sent", 1), "order {i}");
+        let eml = decode_mime(
+            &std::fs::read_to_string(shop.config.data_dir.join(sent[0].artifact.as_ref().unwrap())).unwrap(),
+        );
+        assert!(eml.contains(&new.order.order_no) && eml.contains(&new.lookup_token), "order {i}: its number and link");
+        // Each line's usage notes, as the product page shows them.
+        for l in orders::lines(&shop.db, new.order.id).await.unwrap() {
+            let notes = quanyi::catalog::usage_notes_for_sku(&shop.db, l.sku_id).await.unwrap();
+            let first = notes.lines().next().unwrap_or_default();
+            assert!(eml.contains(first), "order {i}: the notes of {}", l.sku_code);
+        }
+        let mine = masks(new.order.id).await;
+        assert_eq!(mine.len(), carts[i].iter().map(|(_, q)| *q as usize).sum::<usize>());
+        for m in &mine {
+            assert!(eml.contains(m.as_str()), "order {i} lists its code {m}");
+        }
+        // … and no other: as many codes listed as it bought, no other order named.
+        assert_eq!(eml.matches("<li><code>").count(), mine.len(), "order {i}: {eml}");
+        for (j, other) in placed.iter().enumerate().filter(|(j, _)| *j != i) {
+            assert!(!eml.contains(&other.order.order_no), "order {i} does not name order {j}");
+        }
+    }
+    // The failure is on its row and its job waits to be tried again; the others are done.
+    let bad = delivery_row::Entity::find_by_id(bad.id).one(&shop.db).await.unwrap().unwrap();
+    assert_eq!((bad.status.as_str(), bad.attempts), ("retrying", 1));
+    assert!(bad.last_error.as_deref().unwrap_or_default().contains("not a valid email"), "{:?}", bad.last_error);
+    let deliver_jobs = job::Entity::find().filter(job::Column::Kind.eq("deliver")).all(&shop.db).await.unwrap();
+    let status: Vec<(&str, i32)> = deliver_jobs.iter().map(|j| (j.status.as_str(), j.attempts)).collect();
+    assert_eq!(status.iter().filter(|s| **s == ("done", 1)).count(), 3, "{status:?}");
+    assert_eq!(status.iter().filter(|s| **s == ("queued", 1)).count(), 1, "{status:?}");
+    assert!(deliver_jobs.iter().all(|j| j.locked_until.is_none()));
+    // Nothing is due until its backoff passes; the sent ones are not sent again.
+    assert_eq!(jobs::run_due(&shop).await.unwrap(), 0);
+    std::fs::remove_dir_all(&shop.config.data_dir).ok();
+});
+
 db_test!(customers_may_resend_a_few_times_an_hour_and_staff_without_limit_audited, |t| {
     let shop = seeded_shop(&t).await;
     stock(&shop, "BREW-1", "RESEND", 2).await;

@@ -111,15 +111,10 @@ db_test!(mall_checkouts_held_together_are_judged_in_arrival_order, |t| {
         assert!(orders::token_matches(&n.lookup_token, &o.lookup_token_hash));
         let sealed = o.lookup_token_sealed.as_deref().unwrap();
         assert_eq!(shop.vault.open(sealed, &o.order_no).unwrap(), n.lookup_token);
-        // Each hold lapses by itself.
-        let expiry = job::Entity::find()
-            .filter(job::Column::DedupeKey.eq(format!("expire:{}", o.id)))
-            .one(&shop.db)
-            .await
-            .unwrap()
-            .unwrap();
-        assert_eq!((expiry.status.as_str(), expiry.run_at), ("queued", o.reserved_until));
     }
+    // Holds lapse by the runner's sweep: no job is queued per order.
+    assert_eq!(job::Entity::find().count(&shop.db).await.unwrap(), 0);
+    assert_eq!(orders::expire_lapsed(&shop.db, &shop.clock, 100).await.unwrap(), 0, "none has lapsed yet");
     assert_eq!(held[1].order.contact_email.as_deref(), Some("bot@example.com"), "emails are normalised");
     assert_eq!(held[2].order.lookup_password_hash.as_deref(), Some(password.as_str()), "kept hashed");
     assert!(held.iter().enumerate().all(|(i, n)| i == 2 || n.order.lookup_password_hash.is_none()));
@@ -151,7 +146,12 @@ db_test!(mall_checkouts_held_together_are_judged_in_arrival_order, |t| {
         .exec(&shop.db)
         .await
         .unwrap();
-    assert!(orders::expire(&shop.db, &shop.clock, bot).await.unwrap());
+    // The sweep expires that hold alone and puts its 2 codes back.
+    assert_eq!(orders::expire_lapsed(&shop.db, &shop.clock, 100).await.unwrap(), 1);
+    assert_eq!(order::Entity::find_by_id(bot).one(&shop.db).await.unwrap().unwrap().status, "expired");
+    let reserved = code::Entity::find().filter(code::Column::Status.eq("reserved")).count(&shop.db).await.unwrap();
+    assert_eq!(reserved, 3);
+    assert_eq!(orders::expire_lapsed(&shop.db, &shop.clock, 100).await.unwrap(), 0, "once");
     let r = till::hold_together(&shop, &[buy(guest("bot@example.com", "10.0.0.10", "s11"), "BREW-1", 2)]).await;
     assert!(r[0].is_ok(), "{:?}", r[0].as_ref().err());
 });
@@ -184,7 +184,7 @@ db_test!(payments_confirmed_together_are_each_recorded_once_and_delivered_with_t
         .exec(&shop.db)
         .await
         .unwrap();
-    assert!(orders::expire(&shop.db, &shop.clock, c.order.id).await.unwrap());
+    assert_eq!(orders::expire_lapsed(&shop.db, &shop.clock, 100).await.unwrap(), 1);
 
     let pay = |n: &orders::NewOrder, event: &str, amount_e4: i64| Confirmation {
         provider: "test".into(),
@@ -248,10 +248,19 @@ db_test!(payments_confirmed_together_are_each_recorded_once_and_delivered_with_t
     assert_eq!(emailed, [oa.id, oc.id, od.id]);
     let deliver_jobs = job::Entity::find().filter(job::Column::Kind.eq("deliver")).count(&shop.db).await.unwrap();
     assert_eq!(deliver_jobs, 3);
-    for (o, left) in [(&oa, "done"), (&ob, "queued"), (&od, "done")] {
-        let expiry =
-            job::Entity::find().filter(job::Column::DedupeKey.eq(format!("expire:{}", o.id))).one(&shop.db).await;
-        assert_eq!(expiry.unwrap().unwrap().status, left, "expiry of {}", o.order_no);
+    // Were every hold past its end now, only the unpaid one would lapse.
+    order::Entity::update_many()
+        .col_expr(
+            order::Column::ReservedUntil,
+            sea_orm::sea_query::Expr::value(shop.clock.now() - chrono::Duration::minutes(1)),
+        )
+        .exec(&shop.db)
+        .await
+        .unwrap();
+    assert_eq!(orders::expire_lapsed(&shop.db, &shop.clock, 100).await.unwrap(), 1);
+    for (o, status) in [(&oa, "fulfilled"), (&ob, "expired"), (&od, "awaiting_topup")] {
+        let now = order::Entity::find_by_id(o.id).one(&shop.db).await.unwrap().unwrap();
+        assert_eq!(now.status, status, "{}", o.order_no);
     }
 
     // Replayed later, alone: nothing changes.
@@ -447,6 +456,25 @@ db_test!(sessions_written_together_are_each_stored_under_a_free_id, |t| {
         let loaded = store.load(&r.id).await.unwrap().unwrap();
         assert_eq!(loaded.data, r.data);
     }
+    // Loaded all at once (answered together): each request gets its own session, the same
+    // one asked twice gets it twice, and an unknown or expired one gets none.
+    let mut expired = record(-2);
+    expired.expiry_date = time::OffsetDateTime::now_utc() - time::Duration::minutes(1);
+    store.save(&expired).await.unwrap();
+    let asks: Vec<Id> =
+        created.iter().map(|r| r.id).chain([created[3].id, Id::default(), expired.id, taken.id]).collect();
+    let loaded = futures::future::join_all(asks.iter().map(|id| {
+        let store = store.clone();
+        async move { store.load(id).await.unwrap() }
+    }))
+    .await;
+    for (i, r) in created.iter().enumerate() {
+        let got = loaded[i].as_ref().unwrap();
+        assert_eq!((got.id, &got.data), (r.id, &r.data), "load {i}");
+    }
+    assert_eq!(loaded[100].as_ref().unwrap().data, created[3].data);
+    assert!(loaded[101].is_none() && loaded[102].is_none(), "unknown and expired");
+    assert_eq!(loaded[103].as_ref().unwrap().data, taken.data);
     // Saves of one session racing each other: one of them wins whole.
     let saves = (0..20).map(|n| {
         let store = store.clone();

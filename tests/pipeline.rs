@@ -262,7 +262,7 @@ db_test!(lapsed_holds_return_to_stock_and_caps_stop_hoarding, |t| {
         .await
         .unwrap_err();
     assert!(matches!(e, OrderError::HoldLimit));
-    // Fifteen minutes on, the hold lapses through the job queue and stock returns.
+    // Fifteen minutes on, the job runner's sweep expires the hold and stock returns.
     clock.advance(chrono::Duration::minutes(16));
     jobs::run_due(&shop).await.unwrap();
     assert_eq!(status_count(&shop.db, "reserved").await, 0);

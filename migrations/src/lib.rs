@@ -7,6 +7,7 @@ mod m20261125_000002_vault_and_orders;
 mod m20261125_000003_reseller_api;
 mod m20261125_000004_cart_delivery_stripe;
 mod m20261202_000005_order_lookups;
+mod m20261205_000006_hold_sweep;
 
 pub struct Migrator;
 
@@ -19,6 +20,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261125_000003_reseller_api::Migration),
             Box::new(m20261125_000004_cart_delivery_stripe::Migration),
             Box::new(m20261202_000005_order_lookups::Migration),
+            Box::new(m20261205_000006_hold_sweep::Migration),
         ]
     }
 }

@@ -6,13 +6,12 @@
 //! browser may hold, the SKU's per-buyer limit, the stock. Each checkout hears what
 //! `orders::create_order` would have told it alone. The orders that pass are written
 //! together: one statement each for the orders (with their sealed private links), their
-//! lines, the codes held for them and the jobs that release lapsed holds.
+//! lines and the codes held for them.
 use crate::{
     Shop,
     db::WriteTxn,
     entities::{order, order_line},
     inventory::{self, Claim},
-    jobs,
     orders::{self, Buyer, BuyerKeys, NewOrder, OrderError},
 };
 use chrono::{DateTime, SubsecRound, Utc};
@@ -258,15 +257,7 @@ pub(super) async fn hold_and_write(
     let pairs: Vec<(i32, i32)> =
         holds.iter().zip(&orders_held).flat_map(|(h, o)| h.codes.iter().map(move |c| (c.id, o.id))).collect();
     inventory::assign(txn, &pairs, hold).await?;
-    // Holds lapse by themselves: each order's expiry is queued with it.
-    jobs::enqueue_many(
-        txn,
-        now,
-        orders_held
-            .iter()
-            .map(|o| (jobs::Job::ExpireOrder { order_id: o.id }, until, Some(format!("expire:{}", o.id)))),
-    )
-    .await?;
+    // Holds lapse by themselves: the job runner sweeps orders past `reserved_until`.
     tracing::debug!(
         held_ms = held_at.as_secs_f64() * 1e3,
         locks_ms = (locked_at - held_at).as_secs_f64() * 1e3,
