@@ -93,17 +93,9 @@ fn row(now: DateTime<Utc>, job: Job, run_at: DateTime<Utc>, dedupe_key: Option<S
 /// claim, run and finish — three writes saved per order. A job already claimed is left to
 /// its runner, whose run finds nothing left to do.
 pub async fn complete_queued(db: &impl ConnectionTrait, dedupe_key: &str) -> Result<(), DbErr> {
-    complete_queued_many(db, [dedupe_key.to_owned()]).await
-}
-
-/// [`complete_queued`] for many jobs in one statement.
-pub async fn complete_queued_many(
-    db: &impl ConnectionTrait,
-    dedupe_keys: impl IntoIterator<Item = String>,
-) -> Result<(), DbErr> {
     job::Entity::update_many()
         .col_expr(job::Column::Status, Expr::value("done"))
-        .filter(job::Column::DedupeKey.is_in(crate::db::padded(dedupe_keys.into_iter().collect())))
+        .filter(job::Column::DedupeKey.eq(dedupe_key))
         .filter(job::Column::Status.eq("queued"))
         .exec(db)
         .await?;

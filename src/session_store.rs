@@ -28,6 +28,8 @@ const WRITE_QUEUE: usize = 4096;
 /// read at once; under a crowd (a flash sale's buyers each paying) the loads that arrive
 /// while the reads in flight run are answered together by the next.
 const READ_BATCH: usize = 64;
+/// Session loads waiting for a read before callers wait for room.
+const READ_QUEUE: usize = 4096;
 const READS_AT_ONCE: usize = 4;
 
 #[derive(Clone, Debug)]
@@ -50,7 +52,7 @@ impl DbSessionStore {
     async fn read(&self, id: String) -> Result<Option<session::Model>> {
         let desk = self.reads.get_or_init(|| {
             let db = self.db.clone();
-            Desk::open(WRITE_QUEUE, READ_BATCH, READS_AT_ONCE, move |ids| read_batch(db.clone(), ids))
+            Desk::open(READ_QUEUE, READ_BATCH, READS_AT_ONCE, move |ids| read_batch(db.clone(), ids))
         });
         match desk.serve(id).await {
             Some(found) => found.map_err(backend),
