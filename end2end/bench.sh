@@ -185,8 +185,8 @@ scenario flash_html flash-html --base "$base" --sku BREW-1 --rate "$html_rate" -
 # Every paid HTML order is also sent by email (a `deliver` job): how long after the sale
 # ends the last one has left (the scenarios after it wait for that).
 echo "== deliveries" >&2
-pending() { sql "SELECT COUNT(*) FROM jobs WHERE kind = 'deliver' AND status IN ('queued', 'running')"; }
-sent() { sql "SELECT COUNT(*) FROM jobs WHERE kind = 'deliver' AND status = 'done'"; }
+pending() { sql "SELECT COUNT(*) FROM deliveries WHERE status <> 'sent'"; }
+sent() { sql "SELECT COUNT(*) FROM deliveries WHERE status = 'sent'"; }
 t0=$(date +%s%N)
 at_end=$(pending)
 left=$at_end

@@ -126,8 +126,12 @@ pub async fn queue_for_orders(
     }
     let queued = delivery::Entity::insert_many(rows).exec_with_returning_keys(txn).await?;
     let n = queued.len() as u32;
-    jobs::enqueue_many(txn, now, queued.into_iter().map(|delivery_id| (jobs::Job::Deliver { delivery_id }, now, None)))
-        .await?;
+    // One job for the commit's rows (a runner sends them together), or one for a row alone.
+    let job = match queued[..] {
+        [delivery_id] => jobs::Job::Deliver { delivery_id },
+        _ => jobs::Job::DeliverMany { delivery_ids: queued },
+    };
+    jobs::enqueue(txn, now, job, now, None).await?;
     Ok(n)
 }
 
@@ -194,12 +198,6 @@ pub async fn resend(shop: &Shop, order_no: &str, by: Requester) -> Result<u32, D
     }
     txn.commit().await?;
     Ok(n)
-}
-
-/// The job's work: renders and sends one outbox row. A failure is recorded on the row and
-/// returned, so the runner tries again later.
-pub async fn send(shop: &Shop, delivery_id: i32) -> Result<(), String> {
-    send_many(shop, &[delivery_id]).await.pop().unwrap_or_else(|| Err("no answer".into()))
 }
 
 /// Messages of a batch sent at once (then the next as many): each waits on the mail

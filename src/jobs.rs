@@ -26,8 +26,16 @@ pub enum Job {
         order_id: i32,
         amount_e4: i64,
     },
+    /// One outbox row, sent alone: a resend, or the retry of a row whose batch failed it.
     Deliver {
         delivery_id: i32,
+    },
+    /// The outbox rows of one commit (a cashier batch delivers up to 64 orders), sent
+    /// together: one job row written, claimed and finished for all of them instead of one
+    /// each. A row that fails is given a [`Job::Deliver`] of its own, which tries it again
+    /// with backoff; when every row fails, the job itself is tried again.
+    DeliverMany {
+        delivery_ids: Vec<i32>,
     },
 }
 
@@ -37,7 +45,7 @@ impl Job {
             Job::ExpireOrder { .. } => "expire_order",
             Job::Fulfil { .. } => "fulfil",
             Job::ProviderRefund { .. } => "provider_refund",
-            Job::Deliver { .. } => "deliver",
+            Job::Deliver { .. } | Job::DeliverMany { .. } => "deliver",
         }
     }
 }
@@ -172,7 +180,27 @@ async fn run(shop: &Shop, job_id: i32, job: Job) -> Result<(), String> {
                 .await
                 .map_err(|e| e.to_string())
         }
-        Job::Deliver { delivery_id } => crate::delivery::send(shop, delivery_id).await,
+        // `run_due` sends every delivery job's rows together, and never brings them here.
+        Job::Deliver { .. } | Job::DeliverMany { .. } => Err("deliveries are sent by the runner's batch".into()),
+    }
+}
+
+/// What a delivery job leaves after its rows were sent: nothing, or a job of its own for
+/// each row that failed (tried again alone, after the first backoff). When every row
+/// failed, the job itself failed and is tried again whole.
+fn retries_of(
+    ids: &[i32],
+    sent: &[Result<(), String>],
+    now: DateTime<Utc>,
+) -> Result<Vec<(Job, DateTime<Utc>, Option<String>)>, String> {
+    let failed: Vec<(i32, &String)> =
+        ids.iter().zip(sent).filter_map(|(id, r)| Some((*id, r.as_ref().err()?))).collect();
+    match failed.first() {
+        Some((_, e)) if failed.len() == ids.len() => Err((*e).clone()),
+        _ => Ok(failed
+            .into_iter()
+            .map(|(delivery_id, _)| (Job::Deliver { delivery_id }, now + Duration::seconds(2), None))
+            .collect()),
     }
 }
 
@@ -183,6 +211,8 @@ pub const CLAIM: u64 = 50;
 /// Claimed jobs a runner works on at once: a delivery waits on the mail server, not on
 /// this machine, and a flash sale queues thousands of them in seconds.
 const PARALLEL: usize = 8;
+/// Outbox rows sent by one `delivery::send_many` call (its reads take them all at once).
+const SEND_AT_ONCE: usize = 128;
 
 /// Runs up to [`CLAIM`] due jobs once, [`PARALLEL`] at a time; returns how many ran.
 /// The deliveries among them are sent as one batch (`delivery::send_many`: a few reads
@@ -200,18 +230,25 @@ pub async fn run_due(shop: &Shop) -> Result<usize, DbErr> {
         claim_due(&shop.db, now, CLAIM).await?
     };
     let n = jobs.len();
-    let mut deliveries: Vec<(job::Model, i32)> = vec![];
+    // The deliveries among them (each job's outbox rows), and the rest.
+    let mut deliveries: Vec<(job::Model, Vec<i32>)> = vec![];
     let mut others: Vec<(job::Model, Result<Job, String>)> = vec![];
     for j in jobs {
         match serde_json::from_str::<Job>(&j.payload) {
-            Ok(Job::Deliver { delivery_id }) => deliveries.push((j, delivery_id)),
+            Ok(Job::Deliver { delivery_id }) => deliveries.push((j, vec![delivery_id])),
+            Ok(Job::DeliverMany { delivery_ids }) => deliveries.push((j, delivery_ids)),
             Ok(job) => others.push((j, Ok(job))),
             Err(e) => others.push((j, Err(format!("unreadable job: {e}")))),
         }
     }
-    let delivery_ids: Vec<i32> = deliveries.iter().map(|(_, id)| *id).collect();
-    let sent =
-        async { if delivery_ids.is_empty() { vec![] } else { crate::delivery::send_many(shop, &delivery_ids).await } };
+    let delivery_ids: Vec<i32> = deliveries.iter().flat_map(|(_, ids)| ids.iter().copied()).collect();
+    let sent = async {
+        let mut sent = Vec::with_capacity(delivery_ids.len());
+        for some in delivery_ids.chunks(SEND_AT_ONCE) {
+            sent.extend(crate::delivery::send_many(shop, some).await);
+        }
+        sent
+    };
     let ran = futures::stream::iter(others)
         .map(|(j, job)| async move {
             let outcome = match job {
@@ -223,20 +260,33 @@ pub async fn run_due(shop: &Shop) -> Result<usize, DbErr> {
         .buffer_unordered(PARALLEL)
         .collect::<Vec<_>>();
     let (sent, mut outcomes) = futures::join!(sent, ran);
-    outcomes.extend(deliveries.into_iter().map(|(j, _)| j).zip(sent));
+    // Each delivery job's outcome from its rows' results.
+    let now = shop.clock.now();
+    let mut retry = vec![];
+    let mut sent = sent.into_iter();
+    for (j, ids) in deliveries {
+        let results: Vec<Result<(), String>> = sent.by_ref().take(ids.len()).collect();
+        outcomes.push((j, retries_of(&ids, &results, now).map(|jobs| retry.extend(jobs))));
+    }
 
-    let mut done = vec![];
-    let _turn = crate::db::write_turn(&shop.db).await?;
-    for (j, outcome) in outcomes {
-        match outcome {
-            Ok(()) => done.push(j.id),
-            Err(e) => {
-                tracing::warn!(job = j.id, kind = %j.kind, error = %e, "job failed");
-                finish(&shop.db, &j, shop.clock.now(), e).await?;
+    // The outcomes in one commit: a batch job is never done without its rows' retries.
+    let txn = crate::db::begin_write(&shop.db).await?;
+    let recorded = async {
+        let mut done = vec![];
+        for (j, outcome) in outcomes {
+            match outcome {
+                Ok(()) => done.push(j.id),
+                Err(e) => {
+                    tracing::warn!(job = j.id, kind = %j.kind, error = %e, "job failed");
+                    finish(&txn, &j, shop.clock.now(), e).await?;
+                }
             }
         }
+        enqueue_many(&txn, now, retry).await?;
+        finish_done(&txn, done).await
     }
-    finish_done(&shop.db, done).await?;
+    .await;
+    txn.finish(recorded).await?;
     Ok(n)
 }
 

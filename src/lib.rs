@@ -37,33 +37,45 @@ pub use config::{Config, Mode};
 
 /// What every request handler, server function and job needs from the shop: storage,
 /// settings, the clock, and this instance's flash-sale gate, read cache, till and cashier.
-/// Cheap to clone.
+/// One pointer: a clone (every request takes a few) is one counter, not one per part.
 #[derive(Clone, Debug)]
-pub struct Shop {
+pub struct Shop(std::sync::Arc<Parts>);
+
+/// The parts of a [`Shop`], reached through it (`shop.db`, `shop.config` …).
+#[derive(Debug)]
+pub struct Parts {
     pub db: db::Db,
     pub config: std::sync::Arc<Config>,
     pub clock: Clock,
     pub vault: vault::Vault,
-    pub gate: std::sync::Arc<flash::Gate>,
-    pub cache: std::sync::Arc<cache::ReadCache>,
-    pub till: std::sync::Arc<till::Till>,
-    pub cashier: std::sync::Arc<cashier::Cashier>,
+    pub gate: flash::Gate,
+    pub cache: cache::ReadCache,
+    pub till: till::Till,
+    pub cashier: cashier::Cashier,
+}
+
+impl std::ops::Deref for Shop {
+    type Target = Parts;
+
+    fn deref(&self) -> &Parts {
+        &self.0
+    }
 }
 
 impl Shop {
     pub fn new(db: db::Db, config: Config, clock: Clock, vault: vault::Vault) -> Self {
         let gate = flash::Gate::new(config.checkout_concurrency_per_sku);
         let till = till::Till::new(config.till_queue_per_sku);
-        Self {
+        Self(std::sync::Arc::new(Parts {
             db,
             config: std::sync::Arc::new(config),
             clock,
             vault,
-            gate: std::sync::Arc::new(gate),
+            gate,
             cache: Default::default(),
-            till: std::sync::Arc::new(till),
+            till,
             cashier: Default::default(),
-        }
+        }))
     }
 
     /// Staff changed something (catalog, stock, keys, accounts): this instance forgets its

@@ -214,6 +214,73 @@ db_test!(deliveries_sent_together_each_carry_only_their_own_order_and_a_failure_
     std::fs::remove_dir_all(&shop.config.data_dir).ok();
 });
 
+db_test!(a_batch_delivery_job_gives_each_failed_row_a_retry_of_its_own_and_is_retried_whole_when_all_fail, |t| {
+    use quanyi::entities::{delivery as delivery_row, job};
+    use sea_orm::{ActiveModelTrait, ColumnTrait, EntityTrait, QueryFilter, Set};
+    // Whole seconds: the database keeps microseconds, and run times are compared below.
+    let start = chrono::DateTime::from_timestamp(chrono::Utc::now().timestamp(), 0).unwrap();
+    let shop = t.seeded_shop(Clock::fixed(start)).await;
+    stock(&shop, "BREW-1", "MANY", 1).await;
+    let new = place(&shop, &guest("many@example.com"), &lines(&[("BREW-1", 1)])).await.unwrap();
+    pay_test(&shop, &new.order.order_no).await;
+    while jobs::run_due(&shop).await.unwrap() > 0 {}
+    let row = |recipient: &str| delivery_row::ActiveModel {
+        order_id: Set(new.order.id),
+        channel: Set("email".into()),
+        recipient: Set(recipient.into()),
+        reason: Set("resend".into()),
+        status: Set("queued".into()),
+        attempts: Set(0),
+        created_at: Set(shop.clock.now()),
+        ..Default::default()
+    };
+    let good = row("again@example.com").insert(&shop.db).await.unwrap().id;
+    let bad = row("not an address").insert(&shop.db).await.unwrap().id;
+    let now = shop.clock.now();
+    jobs::enqueue(&shop.db, now, jobs::Job::DeliverMany { delivery_ids: vec![good, bad] }, now, None).await.unwrap();
+    let jobs_of = async |shop: &Shop| {
+        let mut all = job::Entity::find().filter(job::Column::Kind.eq("deliver")).all(&shop.db).await.unwrap();
+        all.sort_by_key(|j| j.id);
+        all
+    };
+    let before = jobs_of(&shop).await.len();
+
+    // One run: the good row is sent, the batch job is done, and the bad row waits alone.
+    assert_eq!(jobs::run_due(&shop).await.unwrap(), 1);
+    let status = |id: i32| {
+        let shop = shop.clone();
+        async move { delivery_row::Entity::find_by_id(id).one(&shop.db).await.unwrap().unwrap().status }
+    };
+    assert_eq!((status(good).await.as_str(), status(bad).await.as_str()), ("sent", "retrying"));
+    let all = jobs_of(&shop).await;
+    assert_eq!(all.len(), before + 1, "one retry job, for the failed row only");
+    let (batch, retry) = (&all[before - 1], &all[before]);
+    assert_eq!((batch.status.as_str(), batch.attempts), ("done", 1));
+    let payload: jobs::Job = serde_json::from_str(&retry.payload).unwrap();
+    assert_eq!(payload, jobs::Job::Deliver { delivery_id: bad });
+    assert_eq!((retry.status.as_str(), retry.run_at), ("queued", now + chrono::Duration::seconds(2)));
+    // Not due before its backoff; then tried again alone (and, still failing, backed off).
+    assert_eq!(jobs::run_due(&shop).await.unwrap(), 0);
+    shop.clock.advance(chrono::Duration::seconds(3));
+    assert_eq!(jobs::run_due(&shop).await.unwrap(), 1);
+    let retry = job::Entity::find_by_id(retry.id).one(&shop.db).await.unwrap().unwrap();
+    assert_eq!((retry.status.as_str(), retry.attempts), ("queued", 1));
+    assert_eq!(status(good).await, "sent");
+
+    // A batch whose every row fails is itself tried again, and adds no job.
+    let bad2 = row("nor this one").insert(&shop.db).await.unwrap().id;
+    let now = shop.clock.now();
+    jobs::enqueue(&shop.db, now, jobs::Job::DeliverMany { delivery_ids: vec![bad, bad2] }, now, None).await.unwrap();
+    let count = jobs_of(&shop).await.len();
+    assert_eq!(jobs::run_due(&shop).await.unwrap(), 1);
+    let all = jobs_of(&shop).await;
+    assert_eq!(all.len(), count);
+    let whole = all.last().unwrap();
+    assert_eq!((whole.status.as_str(), whole.attempts), ("queued", 1));
+    assert!(whole.run_at > now && whole.last_error.as_deref().unwrap_or_default().contains("not a valid email"));
+    std::fs::remove_dir_all(&shop.config.data_dir).ok();
+});
+
 db_test!(customers_may_resend_a_few_times_an_hour_and_staff_without_limit_audited, |t| {
     let shop = seeded_shop(&t).await;
     stock(&shop, "BREW-1", "RESEND", 2).await;

@@ -246,8 +246,20 @@ db_test!(payments_confirmed_together_are_each_recorded_once_and_delivered_with_t
     let mut emailed: Vec<i32> = emailed.iter().map(|d| d.order_id).collect();
     emailed.sort_unstable();
     assert_eq!(emailed, [oa.id, oc.id, od.id]);
-    let deliver_jobs = job::Entity::find().filter(job::Column::Kind.eq("deliver")).count(&shop.db).await.unwrap();
-    assert_eq!(deliver_jobs, 3);
+    // Each outbox row is named by exactly one delivery job.
+    let deliver_jobs = job::Entity::find().filter(job::Column::Kind.eq("deliver")).all(&shop.db).await.unwrap();
+    let mut named: Vec<i32> = deliver_jobs
+        .iter()
+        .flat_map(|j| match serde_json::from_str(&j.payload).unwrap() {
+            quanyi::jobs::Job::Deliver { delivery_id } => vec![delivery_id],
+            quanyi::jobs::Job::DeliverMany { delivery_ids } => delivery_ids,
+            other => panic!("not a delivery: {other:?}"),
+        })
+        .collect();
+    named.sort_unstable();
+    let mut rows: Vec<i32> = delivery::Entity::find().all(&shop.db).await.unwrap().iter().map(|d| d.id).collect();
+    rows.sort_unstable();
+    assert_eq!(named, rows);
     // Were every hold past its end now, only the unpaid one would lapse.
     order::Entity::update_many()
         .col_expr(

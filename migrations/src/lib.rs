@@ -8,6 +8,7 @@ mod m20261125_000003_reseller_api;
 mod m20261125_000004_cart_delivery_stripe;
 mod m20261202_000005_order_lookups;
 mod m20261205_000006_hold_sweep;
+mod m20261205_000007_code_order_index;
 
 pub struct Migrator;
 
@@ -21,6 +22,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261125_000004_cart_delivery_stripe::Migration),
             Box::new(m20261202_000005_order_lookups::Migration),
             Box::new(m20261205_000006_hold_sweep::Migration),
+            Box::new(m20261205_000007_code_order_index::Migration),
         ]
     }
 }

@@ -188,10 +188,6 @@ pub fn count(errors: &mut Errors, key: impl Into<String>) {
 /// alive, and redirects handed back to us instead of followed (the HTML flow reads them).
 pub fn client_builder() -> reqwest::ClientBuilder {
     reqwest::Client::builder()
-        // The shop is reached over plain HTTP on loopback: no certificate store to build
-        // per client (a flash sale's every buyer is a new client; the copy of the roots
-        // was most of the load generator's own CPU).
-        .tls_built_in_root_certs(false)
         .timeout(Duration::from_secs(30))
         .connect_timeout(Duration::from_secs(10))
         .pool_idle_timeout(Duration::from_secs(90))
