@@ -6,8 +6,91 @@
 //! callers, and alone a caller is served at once (a batch of one): nothing waits for a
 //! timer. The desks of this shop: session saves (`session_store`), payment confirmations
 //! (`cashier`) and the reseller till's recall reads (`till`).
-use std::{future::Future, sync::Arc};
+use std::{
+    future::Future,
+    sync::{Arc, Mutex},
+    time::{Duration, Instant},
+};
 use tokio::sync::{Semaphore, mpsc, oneshot};
+
+/// Whether the sale's desks — the till, the cashier — are at work, so that work which can
+/// wait yields the machine to them. Delivery emails can: the buyer already sees the codes
+/// on the paid order (and a reseller in the API's answer); the email is a copy that
+/// follows through the outbox. In a flash sale the two cores are the bound, and the
+/// emails' rendering, file writes and outbox updates took a tenth of them from the buyers
+/// still queuing. So the job runner leaves deliveries queued while the desks are at work
+/// (or were, within [`Rush::CALM`]), for at most [`Rush::MAX_YIELD`] in a row; then they
+/// go out whatever the desks do.
+#[derive(Debug)]
+pub struct Rush {
+    calm: Duration,
+    max_yield: Duration,
+    state: Mutex<RushState>,
+}
+
+#[derive(Debug, Default)]
+struct RushState {
+    /// Batches being served now.
+    at_work: usize,
+    /// When the last batch left.
+    last_left: Option<Instant>,
+    /// Since when background work has been held back (unbroken).
+    holding_since: Option<Instant>,
+}
+
+impl Default for Rush {
+    fn default() -> Self {
+        Self::new(Self::CALM, Self::MAX_YIELD)
+    }
+}
+
+/// A batch at a sale desk: the rush lasts while it is alive.
+#[must_use]
+pub struct AtWork<'a>(&'a Rush);
+
+impl Drop for AtWork<'_> {
+    fn drop(&mut self) {
+        let mut s = self.0.state();
+        s.at_work = s.at_work.saturating_sub(1);
+        s.last_left = Some(Instant::now());
+    }
+}
+
+impl Rush {
+    /// How long after the desks' last batch they still count as busy: the gap between
+    /// two batches of a sale is far shorter.
+    pub const CALM: Duration = Duration::from_millis(200);
+    /// The longest background work waits for the desks in a row.
+    pub const MAX_YIELD: Duration = Duration::from_secs(30);
+
+    pub fn new(calm: Duration, max_yield: Duration) -> Self {
+        Self { calm, max_yield, state: Default::default() }
+    }
+
+    fn state(&self) -> std::sync::MutexGuard<'_, RushState> {
+        self.state.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// A batch starts at a sale desk; it counts until the guard is dropped.
+    pub fn at_work(&self) -> AtWork<'_> {
+        self.state().at_work += 1;
+        AtWork(self)
+    }
+
+    /// Should work that can wait wait now? Yes while a desk is at work or left its last
+    /// batch within `calm`, unless it has been held back `max_yield` already.
+    pub fn holds_back(&self) -> bool {
+        let now = Instant::now();
+        let mut s = self.state();
+        let busy = s.at_work > 0 || s.last_left.is_some_and(|t| now.duration_since(t) < self.calm);
+        if !busy {
+            s.holding_since = None;
+            return false;
+        }
+        let since = *s.holding_since.get_or_insert(now);
+        now.duration_since(since) < self.max_yield
+    }
+}
 
 /// A queue in front of one serving task. Cheap to clone; the task ends when every clone
 /// is dropped.
@@ -155,6 +238,34 @@ mod tests {
             out.push(r.await.unwrap());
         }
         out
+    }
+
+    #[test]
+    fn work_that_can_wait_yields_to_the_desks_while_they_are_busy_but_not_for_ever() {
+        let rush = Rush::new(Duration::from_millis(50), Duration::from_millis(300));
+        assert!(!rush.holds_back(), "no batch yet");
+        let batch = rush.at_work();
+        assert!(rush.holds_back(), "a batch at work");
+        drop(batch);
+        assert!(rush.holds_back(), "the last batch left just now");
+        std::thread::sleep(Duration::from_millis(80));
+        assert!(!rush.holds_back(), "calm again");
+
+        // A rush that does not end: held back for `max_yield`, then no longer.
+        let started = Instant::now();
+        let (one, two) = (rush.at_work(), rush.at_work());
+        while rush.holds_back() {
+            assert!(started.elapsed() < Duration::from_secs(5), "held back for ever");
+            std::thread::sleep(Duration::from_millis(10));
+        }
+        assert!(started.elapsed() >= Duration::from_millis(300));
+        assert!(!rush.holds_back(), "still let through");
+        drop(one);
+        drop(two);
+        std::thread::sleep(Duration::from_millis(80));
+        assert!(!rush.holds_back());
+        let _three = rush.at_work();
+        assert!(rush.holds_back(), "a new rush is waited for again");
     }
 
     #[tokio::test]

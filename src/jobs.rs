@@ -45,12 +45,14 @@ impl Job {
             Job::ExpireOrder { .. } => "expire_order",
             Job::Fulfil { .. } => "fulfil",
             Job::ProviderRefund { .. } => "provider_refund",
-            Job::Deliver { .. } | Job::DeliverMany { .. } => "deliver",
+            Job::Deliver { .. } | Job::DeliverMany { .. } => DELIVER,
         }
     }
 }
 
 const LOCK: i64 = 300;
+/// The kind of the jobs that send outbox rows.
+const DELIVER: &str = "deliver";
 
 pub async fn enqueue(
     db: &impl ConnectionTrait,
@@ -119,16 +121,18 @@ fn claimable(now: DateTime<Utc>) -> Condition {
 /// Claims up to `limit` due jobs for this runner, in one statement (guarded on each
 /// still being claimable, so two runners never both claim one), oldest first. Each comes
 /// back as claimed: `running`, its attempt counted.
-pub async fn claim_due(db: &impl ConnectionTrait, now: DateTime<Utc>, limit: u64) -> Result<Vec<job::Model>, DbErr> {
-    let candidates: Vec<i32> = job::Entity::find()
-        .select_only()
-        .column(job::Column::Id)
-        .filter(claimable(now))
-        .order_by_asc(job::Column::RunAt)
-        .limit(limit)
-        .into_tuple()
-        .all(db)
-        .await?;
+/// `deliveries: false` leaves delivery jobs where they are (see [`run_due_with`]).
+pub async fn claim_due(
+    db: &impl ConnectionTrait,
+    now: DateTime<Utc>,
+    limit: u64,
+    deliveries: bool,
+) -> Result<Vec<job::Model>, DbErr> {
+    let mut due = job::Entity::find().select_only().column(job::Column::Id).filter(claimable(now));
+    if !deliveries {
+        due = due.filter(job::Column::Kind.ne(DELIVER));
+    }
+    let candidates: Vec<i32> = due.order_by_asc(job::Column::RunAt).limit(limit).into_tuple().all(db).await?;
     if candidates.is_empty() {
         return Ok(vec![]);
     }
@@ -219,6 +223,12 @@ const SEND_AT_ONCE: usize = 128;
 /// for all of them, not a dozen each), and the jobs that succeeded are finished in one
 /// statement.
 pub async fn run_due(shop: &Shop) -> Result<usize, DbErr> {
+    run_due_with(shop, true).await
+}
+
+/// [`run_due`], but with `deliveries: false` the delivery jobs stay queued for a later
+/// run: the runner's choice while the sale's desks are at work (`batch::Rush`).
+pub async fn run_due_with(shop: &Shop, deliveries: bool) -> Result<usize, DbErr> {
     use futures::StreamExt;
     // Holds that lapsed: their codes go back on the shelf.
     if crate::orders::expire_lapsed(&shop.db, &shop.clock, SWEEP).await? > 0 {
@@ -227,7 +237,7 @@ pub async fn run_due(shop: &Shop) -> Result<usize, DbErr> {
     let now = shop.clock.now();
     let jobs = {
         let _turn = crate::db::write_turn(&shop.db).await?;
-        claim_due(&shop.db, now, CLAIM).await?
+        claim_due(&shop.db, now, CLAIM, deliveries).await?
     };
     let n = jobs.len();
     // The deliveries among them (each job's outbox rows), and the rest.

@@ -36,7 +36,8 @@ pub use clock::Clock;
 pub use config::{Config, Mode};
 
 /// What every request handler, server function and job needs from the shop: storage,
-/// settings, the clock, and this instance's flash-sale gate, read cache, till and cashier.
+/// settings, the clock, and this instance's flash-sale gate, read cache, till, cashier and
+/// rush.
 /// One pointer: a clone (every request takes a few) is one counter, not one per part.
 #[derive(Clone, Debug)]
 pub struct Shop(std::sync::Arc<Parts>);
@@ -52,6 +53,8 @@ pub struct Parts {
     pub cache: cache::ReadCache,
     pub till: till::Till,
     pub cashier: cashier::Cashier,
+    /// Whether the till or the cashier is at work (deliveries wait for them).
+    pub rush: batch::Rush,
 }
 
 impl std::ops::Deref for Shop {
@@ -75,6 +78,7 @@ impl Shop {
             cache: Default::default(),
             till,
             cashier: Default::default(),
+            rush: Default::default(),
         }))
     }
 

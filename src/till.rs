@@ -600,7 +600,9 @@ async fn answer(shop: &Shop, batch: Vec<Ticket>, side: &Side) -> Option<i64> {
             }
         }
     }
+    let at_work = shop.rush.at_work();
     let rung = ring_up_and_count(shop, &purchases, &checkouts, side).await;
+    drop(at_work);
     // A client that went away still bought (a reseller's retry hears the kept answer; a
     // buyer's order waits for payment until its hold lapses).
     for (reply, answer) in to_resellers.into_iter().zip(rung.resellers) {

@@ -281,6 +281,41 @@ db_test!(a_batch_delivery_job_gives_each_failed_row_a_retry_of_its_own_and_is_re
     std::fs::remove_dir_all(&shop.config.data_dir).ok();
 });
 
+db_test!(while_the_sale_desks_are_busy_the_runner_leaves_deliveries_queued_and_runs_the_other_jobs, |t| {
+    use quanyi::entities::{delivery as delivery_row, job};
+    use sea_orm::{ColumnTrait, EntityTrait, PaginatorTrait, QueryFilter};
+    let shop = seeded_shop(&t).await;
+    stock(&shop, "BREW-1", "RUSH", 1).await;
+    let new = place(&shop, &guest("rush@example.com"), &lines(&[("BREW-1", 1)])).await.unwrap();
+    pay_test(&shop, &new.order.order_no).await;
+    // The payment queued its email; another job (a fulfilment, already done) is due too.
+    let now = shop.clock.now();
+    jobs::enqueue(&shop.db, now, jobs::Job::Fulfil { order_id: new.order.id }, now, None).await.unwrap();
+    let sent = async |shop: &Shop| {
+        delivery_row::Entity::find().filter(delivery_row::Column::Status.eq("sent")).count(&shop.db).await.unwrap()
+    };
+    let queued_deliveries = async |shop: &Shop| {
+        job::Entity::find()
+            .filter(job::Column::Kind.eq("deliver"))
+            .filter(job::Column::Status.eq("queued"))
+            .count(&shop.db)
+            .await
+            .unwrap()
+    };
+    assert_eq!(queued_deliveries(&shop).await, 1);
+
+    // Held back: only the fulfilment runs; the email stays queued, unclaimed.
+    assert_eq!(jobs::run_due_with(&shop, false).await.unwrap(), 1);
+    let fulfil = job::Entity::find().filter(job::Column::Kind.eq("fulfil")).all(&shop.db).await.unwrap();
+    assert_eq!(fulfil.iter().map(|j| j.status.as_str()).collect::<Vec<_>>(), ["done"]);
+    assert_eq!((sent(&shop).await, queued_deliveries(&shop).await), (0, 1));
+    assert_eq!(jobs::run_due_with(&shop, false).await.unwrap(), 0);
+    // Let through: the email goes.
+    assert_eq!(jobs::run_due_with(&shop, true).await.unwrap(), 1);
+    assert_eq!((sent(&shop).await, queued_deliveries(&shop).await), (1, 0));
+    std::fs::remove_dir_all(&shop.config.data_dir).ok();
+});
+
 db_test!(customers_may_resend_a_few_times_an_hour_and_staff_without_limit_audited, |t| {
     let shop = seeded_shop(&t).await;
     stock(&shop, "BREW-1", "RESEND", 2).await;
