@@ -242,13 +242,15 @@ mod tests {
 
     #[test]
     fn work_that_can_wait_yields_to_the_desks_while_they_are_busy_but_not_for_ever() {
-        let rush = Rush::new(Duration::from_millis(50), Duration::from_millis(300));
+        // Windows wide enough that a stalled thread on a shared machine cannot end them early.
+        let (calm, max_yield) = (Duration::from_millis(500), Duration::from_millis(1000));
+        let rush = Rush::new(calm, max_yield);
         assert!(!rush.holds_back(), "no batch yet");
         let batch = rush.at_work();
         assert!(rush.holds_back(), "a batch at work");
         drop(batch);
         assert!(rush.holds_back(), "the last batch left just now");
-        std::thread::sleep(Duration::from_millis(80));
+        std::thread::sleep(calm + Duration::from_millis(100));
         assert!(!rush.holds_back(), "calm again");
 
         // A rush that does not end: held back for `max_yield`, then no longer.
@@ -258,11 +260,11 @@ mod tests {
             assert!(started.elapsed() < Duration::from_secs(5), "held back for ever");
             std::thread::sleep(Duration::from_millis(10));
         }
-        assert!(started.elapsed() >= Duration::from_millis(300));
+        assert!(started.elapsed() >= max_yield);
         assert!(!rush.holds_back(), "still let through");
         drop(one);
         drop(two);
-        std::thread::sleep(Duration::from_millis(80));
+        std::thread::sleep(calm + Duration::from_millis(100));
         assert!(!rush.holds_back());
         let _three = rush.at_work();
         assert!(rush.holds_back(), "a new rush is waited for again");
