@@ -7,11 +7,11 @@
 //! step's own answer time. Scheduling goes on until the first `sold_out` answer, then for
 //! `--tail-seconds` more (so sold-out answers are measured too), or until
 //! `--max-seconds`; then every open request is awaited.
+use crate::browser::{Browser, Shop};
 use crate::{
     Error, Errors, Hist, Schedule, client_builder, count, new_hist, open_loop, positive, record, round2, summary,
 };
-use reqwest::StatusCode;
-use reqwest::header::{ACCEPT, LOCATION, ORIGIN, REFERER};
+use hyper::StatusCode;
 use serde_json::{Value, json};
 use std::sync::atomic::{AtomicU64, Ordering::Relaxed};
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
@@ -281,12 +281,13 @@ async fn api_order(
 /// The hoarding bot's contact: every one of its checkouts names the same buyer.
 const BOT_EMAIL: &str = "bot@bench.example";
 
-/// `flash-html`: each arrival is a new buyer with its own cookie jar who posts the
-/// product page's buy form (`/api/checkout`), follows nothing, reads the order number
-/// from the redirect, and posts the simulated payment (`/api/pay/test`).
+/// `flash-html`: each arrival is a new buyer with its own browser (connection and
+/// cookies) who posts the product page's buy form (`/api/checkout`), follows nothing,
+/// reads the order number from the redirect, and posts the simulated payment
+/// (`/api/pay/test`).
 pub async fn html(plan: Plan) -> Result<Value, Error> {
-    // Fail at once, not 10 000 times, if no client can be built at all.
-    buyer_client()?;
+    // Fail at once, not 10 000 times, if the shop's address does not resolve.
+    let shop = Arc::new(Shop::resolve(&plan.base).await?);
     let plan = Arc::new(plan);
     eprintln!("flash-html: {} at {}/s against {}", plan.sku, plan.rate, plan.base);
     let sale = Sale::start();
@@ -295,33 +296,27 @@ pub async fn html(plan: Plan) -> Result<Value, Error> {
         plan.rate,
         plan.max_in_flight,
         |offset| sale.keep_going(&plan, offset),
-        |i, due| html_buy(plan.clone(), sale.clone(), i, due),
+        |i, due| html_buy(plan.clone(), shop.clone(), sale.clone(), i, due),
     )
     .await;
     Ok(sale.report("flash-html", &plan, schedule, true))
 }
 
-/// A new browser: its own cookie jar (the session cookie is what identifies the buyer
-/// and lets it see and pay its order) and its own connection.
-fn buyer_client() -> reqwest::Result<reqwest::Client> {
-    client_builder().cookie_store(true).pool_max_idle_per_host(1).build()
-}
-
-async fn html_buy(plan: Arc<Plan>, sale: Arc<Sale>, i: u64, due: Instant) {
-    // Built inside the arrival, so its (small) cost counts in the latency like a
+async fn html_buy(plan: Arc<Plan>, shop: Arc<Shop>, sale: Arc<Sale>, i: u64, due: Instant) {
+    // Opened inside the arrival, so its (small) cost counts in the latency like a
     // browser's connection setup would.
-    let client = match buyer_client() {
-        Ok(client) => client,
-        Err(e) => return sale.error("client".into(), Some(e.to_string())),
+    let mut browser = match Browser::open(&shop).await {
+        Ok(browser) => browser,
+        Err(e) => return sale.error("checkout:transport".into(), Some(e.to_string())),
     };
-    let base = plan.base.as_str();
+    let base = shop.base.as_str();
     let bot = plan.bot_every > 0 && i % plan.bot_every == 0;
     let email = if bot { BOT_EMAIL.to_owned() } else { format!("bench-{i}@example.com") };
     if bot {
         sale.stats().bot_attempts += 1;
     }
     let fields = [("sku", plan.sku.as_str()), ("quantity", "1"), ("email", email.as_str()), ("intent", "buy")];
-    let (status, location, body) = match post_form(&client, base, "/api/checkout", "/p/bench", &fields).await {
+    let (status, location, body) = match browser.post_form(&shop, "/api/checkout", "/p/bench", &fields).await {
         Ok(answer) => answer,
         Err(e) => return sale.error("checkout:transport".into(), Some(e.to_string())),
     };
@@ -350,7 +345,7 @@ async fn html_buy(plan: Arc<Plan>, sale: Arc<Sale>, i: u64, due: Instant) {
     let pay_sent = Instant::now();
     let fields = [("order_no", order_no.as_str()), ("attempt", attempt.as_str())];
     let from = format!("/orders/{order_no}");
-    let (status, location, body) = match post_form(&client, base, "/api/pay/test", &from, &fields).await {
+    let (status, location, body) = match browser.post_form(&shop, "/api/pay/test", &from, &fields).await {
         Ok(answer) => answer,
         Err(e) => return sale.error("pay:transport".into(), Some(e.to_string())),
     };
@@ -367,30 +362,6 @@ async fn html_buy(plan: Arc<Plan>, sale: Arc<Sale>, i: u64, due: Instant) {
     } else {
         sale.error(error_key("pay", status, app_error_code(&body).as_deref()), location);
     }
-}
-
-/// Status, `Location` and body of an answer.
-/// Posts a form the way a browser without JavaScript does (same origin, HTML accepted,
-/// redirects not followed) and reads status, `Location` and body.
-async fn post_form(
-    client: &reqwest::Client,
-    base: &str,
-    path: &str,
-    from: &str,
-    fields: &[(&str, &str)],
-) -> reqwest::Result<(StatusCode, Option<String>, String)> {
-    let res = client
-        .post(format!("{base}{path}"))
-        .header(ORIGIN, base)
-        .header(REFERER, format!("{base}{from}"))
-        .header(ACCEPT, "text/html")
-        .form(fields)
-        .send()
-        .await?;
-    let status = res.status();
-    let location = res.headers().get(LOCATION).and_then(|v| v.to_str().ok()).map(str::to_owned);
-    let body = res.text().await?;
-    Ok((status, location, body))
 }
 
 /// `step:status` or `step:status:code`, e.g. `checkout:302:hold_limit`.

@@ -24,6 +24,7 @@
 //!
 //! Latencies are recorded in microseconds into HDR histograms (3 significant digits) and
 //! reported in milliseconds with two decimals.
+mod browser;
 mod dblimit;
 mod flash;
 mod pages;
