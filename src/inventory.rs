@@ -452,36 +452,9 @@ pub async fn reserve(
     Ok(res.rows_affected() as u32)
 }
 
-/// Inside a write transaction: the first `quantity` available codes of a SKU (lowest id
-/// first), for orders about to be written in the same transaction (the till); [`take`]
-/// then moves those the orders need, in one update, and the rest simply stay on the shelf.
-/// Nothing is written here: on PostgreSQL the rows are locked `FOR UPDATE SKIP LOCKED`
-/// until the commit (a till beside this one passes them by), on SQLite the transaction
-/// holds the write lock. So each code sold or held gets one new row version at the till,
-/// not two (a claim, then its order named), and codes left over none.
-pub async fn pick(
-    txn: &impl ConnectionTrait,
-    sku_id: i32,
-    quantity: u32,
-    now: DateTime<Utc>,
-) -> Result<Vec<Code>, DbErr> {
-    use sea_orm::{Condition, QueryOrder, QuerySelect};
-    let mut find = code::Entity::find()
-        .filter(code::Column::SkuId.eq(sku_id))
-        .filter(code::Column::Status.eq(CodeStatus::Available.as_str()))
-        .filter(Condition::any().add(code::Column::ExpiresAt.is_null()).add(code::Column::ExpiresAt.gt(now)))
-        .order_by_asc(code::Column::Id)
-        .limit(u64::from(quantity));
-    if txn.get_database_backend() == DbBackend::Postgres {
-        find =
-            find.lock_with_behavior(sea_orm::sea_query::LockType::Update, sea_orm::sea_query::LockBehavior::SkipLocked);
-    }
-    find.all(txn).await
-}
-
-/// What a till takes codes for, in the transaction that writes their orders: straight to
-/// `sold` (the reseller API's till: paid from the wallet at once) or `reserved` until a
-/// time (the mall's checkouts, held for payment).
+/// What a batch claim takes codes for, before their orders are written in the same
+/// transaction: straight to `sold` (the reseller API's till: paid from the wallet at once)
+/// or `reserved` until a time (the mall's checkouts, held for payment).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Claim {
     Sale,
@@ -497,40 +470,95 @@ impl Claim {
     }
 }
 
-/// Takes codes found by [`pick`] for their orders — `(code id, order id)` pairs — in one
-/// statement: sold or held, each with its order named. Guarded on each code still being
-/// available for nobody (one code, one buyer); fails the transaction if any was not.
-pub async fn take(
+/// Inside a write transaction: takes up to `quantity` available codes of a SKU, lowest id
+/// first, for orders about to be written in the same transaction (the till); [`assign`]
+/// then names their orders and [`unclaim`] returns any left over. The claim is the same
+/// guarded update as [`reserve`]'s (`FOR UPDATE SKIP LOCKED` on PostgreSQL; SQLite's write
+/// lock), so no code is taken twice.
+pub async fn claim(
     txn: &impl ConnectionTrait,
-    pairs: &[(i32, i32)],
+    sku_id: i32,
+    quantity: u32,
     now: DateTime<Utc>,
     how: Claim,
-) -> Result<(), DbErr> {
-    use sea_orm::sea_query::{CaseStatement, Expr};
-    if pairs.is_empty() {
-        return Ok(());
-    }
+) -> Result<Vec<Code>, DbErr> {
+    let backend = txn.get_database_backend();
+    let sql = match backend {
+        DbBackend::Postgres => {
+            "WITH picked AS (SELECT id FROM codes WHERE sku_id = $2 AND status = 'available' \
+             AND (expires_at IS NULL OR expires_at > $1) ORDER BY id LIMIT $3 FOR UPDATE SKIP LOCKED) \
+             UPDATE codes SET status = $4, sold_at = $5, reserved_until = $6 \
+             FROM picked WHERE codes.id = picked.id AND codes.status = 'available' RETURNING codes.*"
+        }
+        _ => {
+            "UPDATE codes SET status = ?4, sold_at = ?5, reserved_until = ?6 \
+             WHERE id IN (SELECT id FROM codes WHERE sku_id = ?2 AND status = 'available' \
+             AND (expires_at IS NULL OR expires_at > ?1) ORDER BY id LIMIT ?3) \
+             AND status = 'available' RETURNING *"
+        }
+    };
     let (sold_at, until) = match how {
         Claim::Sale => (Some(now), None),
         Claim::Hold { until } => (None, Some(until)),
     };
+    let mut codes = code::Entity::find()
+        .from_raw_sql(Statement::from_sql_and_values(
+            backend,
+            sql,
+            [
+                now.into(),
+                sku_id.into(),
+                (quantity as i64).into(),
+                how.status().as_str().into(),
+                sold_at.into(),
+                until.into(),
+            ],
+        ))
+        .all(txn)
+        .await?;
+    codes.sort_by_key(|c| c.id);
+    Ok(codes)
+}
+
+/// Names the orders of codes taken by [`claim`]: `(code id, order id)` pairs, in one
+/// statement (guarded: only codes still claimed that way for nobody).
+pub async fn assign(txn: &impl ConnectionTrait, pairs: &[(i32, i32)], how: Claim) -> Result<(), DbErr> {
+    use sea_orm::sea_query::{CaseStatement, Expr};
+    if pairs.is_empty() {
+        return Ok(());
+    }
     let padded = crate::db::padded(pairs.to_vec());
-    let order_of = padded.iter().fold(CaseStatement::new(), |case, &(code_id, order_id)| {
+    let case = padded.iter().fold(CaseStatement::new(), |case, &(code_id, order_id)| {
         case.case(code::Column::Id.eq(code_id), Expr::value(order_id))
     });
     let res = code::Entity::update_many()
-        .col_expr(code::Column::Status, Expr::value(how.status().as_str()))
-        .col_expr(code::Column::SoldAt, Expr::value(sold_at))
-        .col_expr(code::Column::ReservedUntil, Expr::value(until))
-        .col_expr(code::Column::OrderId, order_of.into())
+        .col_expr(code::Column::OrderId, case.into())
         .filter(code::Column::Id.is_in(padded.iter().map(|p| p.0)))
-        .filter(code::Column::Status.eq(CodeStatus::Available.as_str()))
+        .filter(code::Column::Status.eq(how.status().as_str()))
         .filter(code::Column::OrderId.is_null())
         .exec(txn)
         .await?;
     if res.rows_affected != pairs.len() as u64 {
-        return Err(DbErr::Custom(format!("{} of {} picked codes could be taken", res.rows_affected, pairs.len())));
+        return Err(DbErr::Custom(format!("{} of {} claimed codes could be assigned", res.rows_affected, pairs.len())));
     }
+    Ok(())
+}
+
+/// Returns codes taken by [`claim`] that no order needed (guarded: only codes still
+/// claimed that way for nobody).
+pub async fn unclaim(txn: &impl ConnectionTrait, code_ids: &[i32], how: Claim) -> Result<(), DbErr> {
+    if code_ids.is_empty() {
+        return Ok(());
+    }
+    code::Entity::update_many()
+        .col_expr(code::Column::Status, sea_orm::sea_query::Expr::value(CodeStatus::Available.as_str()))
+        .col_expr(code::Column::SoldAt, sea_orm::sea_query::Expr::value(Option::<DateTime<Utc>>::None))
+        .col_expr(code::Column::ReservedUntil, sea_orm::sea_query::Expr::value(Option::<DateTime<Utc>>::None))
+        .filter(code::Column::Id.is_in(crate::db::padded(code_ids.to_vec())))
+        .filter(code::Column::Status.eq(how.status().as_str()))
+        .filter(code::Column::OrderId.is_null())
+        .exec(txn)
+        .await?;
     Ok(())
 }
 

@@ -15,8 +15,8 @@
 //! left — stock, the reseller's balance, its per-buyer limit — and every answer, bought or
 //! refused, is kept for replay in the same commit as what it did: a request either bought
 //! and is remembered, or changed nothing. The guards stay in the database: codes are
-//! picked locked (`FOR UPDATE SKIP LOCKED` on PostgreSQL, under SQLite's write lock) and
-//! taken by one update guarded on each being available for nobody, an allocation is unique per code, the debit is guarded by the balance read
+//! claimed by a guarded update (`FOR UPDATE SKIP LOCKED` on PostgreSQL, under SQLite's
+//! write lock), an allocation is unique per code, the debit is guarded by the balance read
 //! (and locked) in the same transaction, and an `Idempotency-Key` is unique per API key.
 //!
 //! At most `till_queue_per_sku` orders wait per SKU in this instance; one more is answered
@@ -863,9 +863,9 @@ async fn judge_and_write(
     }
     let balance_before: HashMap<i32, i64> =
         wallets.all(txn).await?.into_iter().map(|w| (w.user_id, w.balance_e4)).collect();
-    // Stock for everyone who might buy, locked, not yet taken: what is not needed stays.
+    // Stock for everyone who might buy; what is not needed goes back below.
     let wanted: u32 = if topup { 0 } else { candidates.iter().map(|&i| purchases[i].quantity).sum() };
-    let mut stock = if wanted > 0 { inventory::pick(txn, s.id, wanted, now).await? } else { vec![] };
+    let mut stock = if wanted > 0 { inventory::claim(txn, s.id, wanted, now, Claim::Sale).await? } else { vec![] };
     stock.reverse(); // pop() hands out the lowest ids first
 
     let mut balance = balance_before.clone();
@@ -893,6 +893,7 @@ async fn judge_and_write(
         };
         verdicts[i] = Some(verdict);
     }
+    inventory::unclaim(txn, &stock.iter().map(|c| c.id).collect::<Vec<_>>(), Claim::Sale).await?;
     if sales.is_empty() {
         return keep_answers(txn, shop, purchases, verdicts, &record_of, &[], &[])
             .await
@@ -946,8 +947,7 @@ async fn judge_and_write(
     .await?;
     let line_of: HashMap<i32, &orders::Line> = lines.iter().map(|l| (l.order_id, l)).collect();
 
-    // One code, one buyer: each picked code sold to its order (one guarded update) and
-    // allocated to its line.
+    // One code, one buyer: each claimed code named to its order and allocated to its line.
     let mut pairs = vec![];
     let mut allocations = vec![];
     for (sale, o) in sales.iter().zip(&orders_in_sale) {
@@ -963,7 +963,7 @@ async fn judge_and_write(
             });
         }
     }
-    inventory::take(txn, &pairs, now, Claim::Sale).await?;
+    inventory::assign(txn, &pairs, Claim::Sale).await?;
     if !allocations.is_empty() {
         allocation::Entity::insert_many(allocations).exec_without_returning(txn).await?;
     }

@@ -175,10 +175,10 @@ pub(super) async fn hold_and_write(
     };
     let bought_at = started.elapsed();
 
-    // Stock for everyone who might buy, locked, not yet taken: what is not needed stays.
+    // Stock for everyone who might buy; what is not needed goes back below.
     let hold = Claim::Hold { until };
     let wanted: u32 = if topup { 0 } else { candidates.iter().map(|&i| checkouts[i].quantity).sum() };
-    let mut stock = if wanted > 0 { inventory::pick(txn, s.id, wanted, now).await? } else { vec![] };
+    let mut stock = if wanted > 0 { inventory::claim(txn, s.id, wanted, now, hold).await? } else { vec![] };
     stock.reverse(); // pop() hands out the lowest ids first
 
     let mut holds: Vec<Hold> = vec![];
@@ -218,6 +218,7 @@ pub(super) async fn hold_and_write(
         *granted_by_ip.entry(c.buyer.ip.clone()).or_default() += if topup { 0 } else { i64::from(c.quantity) };
     }
     side.judged(granted_by_ip);
+    inventory::unclaim(txn, &stock.iter().map(|c| c.id).collect::<Vec<_>>(), hold).await?;
     if holds.is_empty() {
         return Ok((answers(verdicts, vec![], vec![]), code_sku));
     }
@@ -252,10 +253,10 @@ pub(super) async fn hold_and_write(
     }))
     .exec_without_returning(txn)
     .await?;
-    // One code, one buyer: each picked code held for its order, in one guarded update.
+    // One code, one buyer: each held code named to its order.
     let pairs: Vec<(i32, i32)> =
         holds.iter().zip(&orders_held).flat_map(|(h, o)| h.codes.iter().map(move |c| (c.id, o.id))).collect();
-    inventory::take(txn, &pairs, now, hold).await?;
+    inventory::assign(txn, &pairs, hold).await?;
     // Holds lapse by themselves: the job runner sweeps orders past `reserved_until`.
     tracing::debug!(
         held_ms = held_at.as_secs_f64() * 1e3,
