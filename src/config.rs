@@ -55,6 +55,9 @@ pub struct Config {
     /// Orders of one SKU — reseller API purchases and the mall's "buy now" checkouts — that
     /// may wait at its till in this instance (they are rung up together, many per
     /// transaction); more are answered "busy, try again" at once (flash-sale admission).
+    /// The default, two batches' worth, keeps a full batch waiting for each of the two
+    /// that PostgreSQL rings up at once (for the next two on SQLite); with one batch's
+    /// worth (64) a crowd met half-empty batches while the rest heard `busy`.
     pub till_queue_per_sku: u32,
     /// Outgoing mail: `smtp://user:pass@host:587` or `smtps://…`. Empty writes each
     /// message as an `.eml` file under `<data_dir>/outbox/` instead.
@@ -96,7 +99,7 @@ impl Default for Config {
             allow_test_payments: false,
             api_rate_per_second: 100,
             checkout_concurrency_per_sku: 8,
-            till_queue_per_sku: 64,
+            till_queue_per_sku: 128,
             smtp_url: String::new(),
             mail_from: "Quanyi <no-reply@quanyi.local>".into(),
             customer_resends_per_hour: 3,
