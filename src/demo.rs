@@ -2,8 +2,8 @@
 //! Seeding is idempotent: an existing catalog or owner is left alone.
 use crate::{
     Clock,
-    accounts::{self, Actor, Role},
     entities::{category, product, sku},
+    identity::{self, Actor, Role},
 };
 use sea_orm::{ActiveModelTrait, ConnectionTrait, DbErr, EntityTrait, PaginatorTrait, Set, TransactionTrait};
 use std::path::Path;
@@ -159,7 +159,7 @@ const PRODUCTS: &[DemoProduct] = &[
 pub async fn seed_codes(
     db: &sea_orm::DatabaseConnection,
     clock: &Clock,
-    vault: &crate::vault::Vault,
+    vault: &crate::platform::vault::Vault,
     per_sku: usize,
 ) -> Result<usize, DbErr> {
     use rand::Rng;
@@ -180,7 +180,7 @@ pub async fn seed_codes(
         let spec = crate::inventory::BatchSpec {
             sku_code: s.code.clone(),
             unit_cost: rust_decimal::Decimal::new(s.price_e4 * 8 / 10, 4),
-            currency: crate::money::Currency::CNY,
+            currency: crate::platform::money::Currency::CNY,
             supplier: "Demo supplier".into(),
             expires_at: None,
             source: "cli",
@@ -204,8 +204,8 @@ pub async fn seed(db: &sea_orm::DatabaseConnection, clock: &Clock, data_dir: &Pa
         report.catalog_created = true;
     }
     let login_file = data_dir.join(ADMIN_LOGIN_FILE);
-    if accounts::count_role(db, Role::Owner).await? == 0 {
-        let (user, password) = accounts::create_user(db, clock, &Actor::cli(), DEMO_ADMIN_EMAIL, "owner", None)
+    if identity::count_role(db, Role::Owner).await? == 0 {
+        let (user, password) = identity::create_user(db, clock, &Actor::cli(), DEMO_ADMIN_EMAIL, "owner", None)
             .await
             .map_err(|e| DbErr::Custom(format!("creating the demo owner: {e}")))?;
         let password = password.expect("generated");

@@ -1,43 +1,38 @@
 //! Quanyi core: configuration, storage, and one module per domain area of the shop.
 //! Native only; the Leptos app and the server call into it, never the other way round.
 
-pub mod accounts;
-pub mod aftersales;
-pub mod alerts;
-pub mod audit;
-pub mod batch;
-pub mod cache;
-pub mod cart;
-pub mod cashier;
+// The shop's areas. Each folder's `mod.rs` says what the area owns and is its public API;
+// dependencies between areas point one way (a test fails on a cycle: `tests/architecture.rs`).
 pub mod catalog;
-pub mod catalog_admin;
-pub mod clock;
-pub mod config;
-pub mod db;
-pub mod delivery;
-pub mod demo;
+pub mod checkout;
 pub mod entities;
-pub mod flash;
+pub mod fulfilment;
+pub mod identity;
 pub mod inventory;
-pub mod jobs;
-pub mod keys;
-pub mod money;
+pub mod notifications;
 pub mod orders;
 pub mod payments;
+pub mod platform;
+pub mod pricing;
+pub mod refunds;
 pub mod resellers;
-pub mod session_store;
-#[cfg(any(test, feature = "testing"))]
-pub mod testing;
-pub mod till;
-pub mod vault;
 pub mod wallet;
 
-pub use clock::Clock;
-pub use config::{Config, Mode};
+// Composition: what joins the areas together (the demo catalog, the per-instance read cache).
+pub mod demo;
+pub mod jobs;
+pub mod read_cache;
+#[cfg(any(test, feature = "testing"))]
+pub mod testing;
+
+pub use platform::{
+    clock::Clock,
+    config::{Config, Mode},
+};
 
 /// What every request handler, server function and job needs from the shop: storage,
-/// settings, the clock, and this instance's flash-sale gate, read cache, till, cashier and
-/// rush.
+/// settings, the clock, and this instance's flash-sale admission, read cache, per-SKU sale
+/// queues, payment settlement and sale load.
 /// One pointer: a clone (every request takes a few) is one counter, not one per part.
 #[derive(Clone, Debug)]
 pub struct Shop(std::sync::Arc<Parts>);
@@ -45,16 +40,16 @@ pub struct Shop(std::sync::Arc<Parts>);
 /// The parts of a [`Shop`], reached through it (`shop.db`, `shop.config` …).
 #[derive(Debug)]
 pub struct Parts {
-    pub db: db::Db,
+    pub db: platform::db::Db,
     pub config: std::sync::Arc<Config>,
     pub clock: Clock,
-    pub vault: vault::Vault,
-    pub gate: flash::Gate,
-    pub cache: cache::ReadCache,
-    pub till: till::Till,
-    pub cashier: cashier::Cashier,
-    /// Whether the till or the cashier is at work (deliveries wait for them).
-    pub rush: batch::Rush,
+    pub vault: platform::vault::Vault,
+    pub admission: checkout::admission::AdmissionControl,
+    pub cache: read_cache::ReadCache,
+    pub sale_queues: checkout::sale_queue::SaleQueues,
+    pub settlement: payments::settlement::Settlement,
+    /// Whether the sale queues or the settlement are busy (notifications wait for them).
+    pub sale_load: platform::group_commit::SaleLoad,
 }
 
 impl std::ops::Deref for Shop {
@@ -66,19 +61,19 @@ impl std::ops::Deref for Shop {
 }
 
 impl Shop {
-    pub fn new(db: db::Db, config: Config, clock: Clock, vault: vault::Vault) -> Self {
-        let gate = flash::Gate::new(config.checkout_concurrency_per_sku);
-        let till = till::Till::new(config.till_queue_per_sku);
+    pub fn new(db: platform::db::Db, config: Config, clock: Clock, vault: platform::vault::Vault) -> Self {
+        let admission = checkout::admission::AdmissionControl::new(config.checkout_concurrency_per_sku);
+        let sale_queues = checkout::sale_queue::SaleQueues::new(config.till_queue_per_sku);
         Self(std::sync::Arc::new(Parts {
             db,
             config: std::sync::Arc::new(config),
             clock,
             vault,
-            gate,
+            admission,
             cache: Default::default(),
-            till,
-            cashier: Default::default(),
-            rush: Default::default(),
+            sale_queues,
+            settlement: Default::default(),
+            sale_load: Default::default(),
         }))
     }
 
@@ -87,19 +82,19 @@ impl Shop {
     pub fn staff_changed(&self) {
         self.cache.catalog_changed();
         self.cache.keys_changed();
-        self.gate.restocked();
-        self.till.restocked();
+        self.admission.restocked();
+        self.sale_queues.restocked();
     }
 
     /// Codes became available again (a hold expired or was cancelled).
     pub fn restocked(&self) {
         self.cache.stock_changed();
-        self.gate.restocked();
-        self.till.restocked();
+        self.admission.restocked();
+        self.sale_queues.restocked();
     }
 
-    pub fn throttle_limits(&self) -> accounts::ThrottleLimits {
-        accounts::ThrottleLimits::from_config(&self.config)
+    pub fn throttle_limits(&self) -> identity::ThrottleLimits {
+        identity::ThrottleLimits::from_config(&self.config)
     }
 
     pub fn hold_policy(&self) -> orders::HoldPolicy {

@@ -3,7 +3,7 @@
 //! PostgreSQL is required: without it the suite fails, unless `QUANYI_TEST_SKIP_PG=1` says
 //! so out loud (and never under `CI`). Each test process migrates one template database
 //! (`qyt_tpl_<pid>`) and clones it per test; databases of dead processes are swept.
-use crate::db::{self, Db};
+use crate::platform::db::{self, Db};
 use sea_orm::ConnectionTrait;
 use std::path::PathBuf;
 use tokio::sync::OnceCell;
@@ -115,11 +115,11 @@ impl TestDb {
 }
 
 /// A vault under a throw-away key.
-pub fn test_vault() -> crate::vault::Vault {
+pub fn test_vault() -> crate::platform::vault::Vault {
     let path = std::env::temp_dir().join(format!("qy-key-{}", uuid::Uuid::new_v4()));
-    let key = crate::keys::MasterKey::load_or_create(&path).unwrap();
+    let key = crate::platform::keys::MasterKey::load_or_create(&path).unwrap();
     let _ = std::fs::remove_file(path);
-    crate::vault::Vault::new(&key)
+    crate::platform::vault::Vault::new(&key)
 }
 
 impl TestDb {
@@ -150,13 +150,13 @@ pub async fn stock(shop: &crate::Shop, sku: &str, prefix: &str, n: usize) {
     let spec = crate::inventory::BatchSpec {
         sku_code: sku.into(),
         unit_cost: "1.00".parse().unwrap(),
-        currency: crate::money::Currency::CNY,
+        currency: crate::platform::money::Currency::CNY,
         supplier: "Test".into(),
         expires_at: None,
         source: "cli",
     };
     let text: String = (0..n).map(|i| format!("{prefix}-{i:05}\n")).collect();
-    let actor = crate::accounts::Actor::cli();
+    let actor = crate::identity::Actor::cli();
     crate::inventory::import_codes(&shop.db, &shop.clock, &shop.vault, &actor, &spec, &text, |_, _| {}).await.unwrap();
 }
 

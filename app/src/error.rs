@@ -54,9 +54,9 @@ impl FromServerFnError for AppError {
 }
 
 #[cfg(feature = "ssr")]
-impl From<quanyi::accounts::AccountError> for AppError {
-    fn from(e: quanyi::accounts::AccountError) -> Self {
-        use quanyi::accounts::AccountError;
+impl From<quanyi::identity::AccountError> for AppError {
+    fn from(e: quanyi::identity::AccountError) -> Self {
+        use quanyi::identity::AccountError;
         match e {
             AccountError::TooManyAttempts { retry_after_minutes } => {
                 Self::Coded { code: "too_many_attempts".into(), minutes: Some(retry_after_minutes) }
@@ -71,8 +71,8 @@ impl From<quanyi::accounts::AccountError> for AppError {
 }
 
 #[cfg(feature = "ssr")]
-impl From<quanyi::db::Error> for AppError {
-    fn from(e: quanyi::db::Error) -> Self {
+impl From<quanyi::platform::db::Error> for AppError {
+    fn from(e: quanyi::platform::db::Error) -> Self {
         tracing::error!(error = %e, "database error");
         Self::internal()
     }

@@ -5,7 +5,7 @@ use axum::http::request::Parts;
 use leptos::prelude::*;
 use quanyi::{
     Shop,
-    accounts::{self, Role, User},
+    identity::{self, Role, User},
 };
 use std::net::SocketAddr;
 use tower_sessions::Session;
@@ -19,6 +19,43 @@ pub fn shop() -> Result<Shop, AppError> {
 
 pub async fn session() -> Result<Session, AppError> {
     leptos_axum::extract::<Session>().await.map_err(|_| AppError::internal())
+}
+
+/// How long a one-time value waits for the page that shows it.
+pub const FLASH_SECONDS: i64 = 120;
+
+/// The one-time values a request showed ([`peek_flash`]); the server takes them out of the
+/// session once the response is ready, after the render (`server::http::guards`).
+#[derive(Clone, Debug, Default)]
+pub struct ShownFlashes(pub std::sync::Arc<std::sync::Mutex<Vec<String>>>);
+
+impl ShownFlashes {
+    pub fn take(&self) -> Vec<String> {
+        std::mem::take(&mut *self.0.lock().unwrap_or_else(|e| e.into_inner()))
+    }
+}
+
+/// Keeps a value to show once on the page a form post redirects to (a private link,
+/// revealed codes, a generated password or API key, an import report), for at most
+/// [`FLASH_SECONDS`].
+pub async fn put_flash<T: serde::Serialize>(s: &Session, key: &str, value: T) -> Result<(), AppError> {
+    let until = unix_now() + FLASH_SECONDS;
+    s.insert(key, (value, until)).await.map_err(|_| AppError::internal())
+}
+
+/// The value [`put_flash`] kept, while it is fresh. Reading does not take it — a render
+/// only reads, so rendering a page twice shows it twice — but marks it shown, and the
+/// server drops it once this request's answer is ready: the next page no longer has it.
+pub async fn peek_flash<T: serde::de::DeserializeOwned>(s: &Session, key: &str) -> Option<T> {
+    let (value, until) = s.get::<(T, i64)>(key).await.ok().flatten()?;
+    if let Some(shown) = use_context::<Parts>().and_then(|p| p.extensions.get::<ShownFlashes>().cloned()) {
+        shown.0.lock().unwrap_or_else(|e| e.into_inner()).push(key.to_owned());
+    }
+    (unix_now() <= until).then_some(value)
+}
+
+fn unix_now() -> i64 {
+    std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.as_secs() as i64)
 }
 
 /// The client's address: the socket peer, or the first `X-Forwarded-For` hop when the
@@ -61,26 +98,26 @@ pub async fn sign_in(user: &User) -> Result<(), AppError> {
     let shop = shop()?;
     s.insert(AUTH_AT, shop.clock.now().timestamp()).await.map_err(internal)?;
     // The guest's cart joins the member's.
-    let guest: Vec<quanyi::cart::Item> = s.remove(CART).await.ok().flatten().unwrap_or_default();
-    quanyi::cart::merge(&shop.db, &shop.clock, user.id, guest).await?;
+    let guest: Vec<quanyi::checkout::cart::Item> = s.remove(CART).await.ok().flatten().unwrap_or_default();
+    quanyi::checkout::cart::merge(&shop.db, &shop.clock, user.id, guest).await?;
     Ok(())
 }
 
 const CART: &str = "cart";
 
 /// This visitor's cart: the member's, or the guest session's.
-pub async fn load_cart(user: Option<&User>) -> Result<Vec<quanyi::cart::Item>, AppError> {
+pub async fn load_cart(user: Option<&User>) -> Result<Vec<quanyi::checkout::cart::Item>, AppError> {
     match user {
-        Some(u) => Ok(quanyi::cart::load(&shop()?.db, u.id).await?),
+        Some(u) => Ok(quanyi::checkout::cart::load(&shop()?.db, u.id).await?),
         None => Ok(session().await?.get(CART).await.ok().flatten().unwrap_or_default()),
     }
 }
 
-pub async fn save_cart(user: Option<&User>, items: &[quanyi::cart::Item]) -> Result<(), AppError> {
+pub async fn save_cart(user: Option<&User>, items: &[quanyi::checkout::cart::Item]) -> Result<(), AppError> {
     match user {
         Some(u) => {
             let shop = shop()?;
-            Ok(quanyi::cart::store(&shop.db, &shop.clock, u.id, items).await?)
+            Ok(quanyi::checkout::cart::store(&shop.db, &shop.clock, u.id, items).await?)
         }
         None => session().await?.insert(CART, items).await.map_err(internal),
     }
@@ -100,7 +137,7 @@ pub async fn user_from_session(shop: &Shop, s: &Session) -> Result<Option<User>,
         s.flush().await.map_err(internal)?;
         return Ok(None);
     }
-    match accounts::find(&shop.db, uid).await? {
+    match identity::find(&shop.db, uid).await? {
         Some(u) if !u.disabled => Ok(Some(u)),
         _ => {
             s.flush().await.map_err(internal)?;
@@ -120,19 +157,19 @@ pub async fn require_user() -> Result<User, AppError> {
 /// Staff only: every admin page and server function starts here.
 pub async fn require_staff() -> Result<User, AppError> {
     let u = require_user().await?;
-    if accounts::role_of(&u).is_staff() {
+    if identity::role_of(&u).is_staff() {
         return Ok(u);
     }
     // A signed-in non-staff account calling staff functions is worth a look.
     let shop = shop()?;
     let path = use_context::<Parts>().map(|p| p.uri.path().to_owned());
-    quanyi::audit::record(&shop.db, &shop.clock, &actor(u), "admin.denied", path.as_deref(), None).await?;
+    quanyi::identity::audit::record(&shop.db, &shop.clock, &actor(u), "admin.denied", path.as_deref(), None).await?;
     Err(forbidden())
 }
 
 pub async fn require_role(allowed: &[Role]) -> Result<User, AppError> {
     let u = require_staff().await?;
-    if allowed.contains(&accounts::role_of(&u)) { Ok(u) } else { Err(forbidden()) }
+    if allowed.contains(&identity::role_of(&u)) { Ok(u) } else { Err(forbidden()) }
 }
 
 /// A refusal. Pages and script calls also answer 403; a plain form post keeps its
@@ -148,8 +185,8 @@ pub fn forbidden() -> AppError {
     AppError::forbidden()
 }
 
-pub fn actor(user: User) -> accounts::Actor {
-    accounts::Actor::web(user, Some(client_ip()))
+pub fn actor(user: User) -> identity::Actor {
+    identity::Actor::web(user, Some(client_ip()))
 }
 
 /// Marks the response 404 (the page still renders its "not found" view).

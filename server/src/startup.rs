@@ -1,6 +1,6 @@
 //! Start-up: tracing, storage, keys, demo data, the HTTP server and its graceful end.
 use crate::http;
-use quanyi::{Clock, Config, Shop, db, keys::MasterKey};
+use quanyi::{Clock, Config, Shop, platform::db, platform::keys::MasterKey};
 use tracing_subscriber::{EnvFilter, fmt, prelude::*};
 
 pub fn init_tracing(config: &Config) {
@@ -36,7 +36,7 @@ async fn check_schema(config: &Config, db: db::Db) -> Result<db::Db, Box<dyn std
 pub async fn serve(config: Config) -> Result<(), Box<dyn std::error::Error>> {
     init_tracing(&config);
     std::fs::create_dir_all(&config.data_dir)?;
-    let vault = quanyi::vault::Vault::new(&MasterKey::load_or_create(&config.key_file)?);
+    let vault = quanyi::platform::vault::Vault::new(&MasterKey::load_or_create(&config.key_file)?);
     // On PostgreSQL the whole pool is opened before the first request.
     let db =
         check_schema(&config, db::connect_for_serving(&config.database_url, config.db_max_connections).await?).await?;
@@ -104,7 +104,7 @@ pub fn spawn_job_runner(shop: Shop) {
             // once instead of a second later.
             loop {
                 // Deliveries wait while the till and the cashier are at work.
-                match quanyi::jobs::run_due_with(&shop, !shop.rush.holds_back()).await {
+                match quanyi::jobs::run_due_with(&shop, !shop.sale_load.defer_background()).await {
                     Ok(ran) if ran as u64 == quanyi::jobs::CLAIM => tokio::task::yield_now().await,
                     Ok(_) => break,
                     Err(e) => {

@@ -2,13 +2,13 @@
 mod common;
 
 use common::*;
-use quanyi::{accounts::Actor, db_test, inventory, money::Currency};
+use quanyi::{db_test, identity::Actor, inventory, platform::money::Currency};
 use reqwest::{StatusCode, header};
 use serde_json::{Value, json};
 use std::collections::HashSet;
 
 async fn reseller(app: &TestApp, name: &str, balance: &str) -> String {
-    let m = quanyi::money::Money::new(balance.parse().unwrap(), Currency::CNY);
+    let m = quanyi::platform::money::Money::new(balance.parse().unwrap(), Currency::CNY);
     quanyi::resellers::create(&app.shop.db, &app.shop.clock, &Actor::cli(), name, Some(m)).await.unwrap().api_key
 }
 
@@ -94,7 +94,7 @@ db_test!(api_errors_have_stable_codes_and_change_nothing, |t| {
     // A refusal is kept like a success: after a top-up, the same key and body still hear
     // `insufficient_balance`, and a new key buys.
     let user = quanyi::resellers::authenticate(&app.shop.db, &key).await.unwrap().unwrap().1;
-    let m = quanyi::money::Money::new("100.00".parse().unwrap(), Currency::CNY);
+    let m = quanyi::platform::money::Money::new("100.00".parse().unwrap(), Currency::CNY);
     quanyi::wallet::staff_top_up(&app.shop.db, &app.shop.clock, &Actor::cli(), user.id, m, None).await.unwrap();
     let (s, v, replayed) = buy(&app, &key, "e-0", json!({ "sku": "DREAM-100", "quantity": 2 })).await;
     assert_eq!(
@@ -135,7 +135,7 @@ db_test!(api_errors_have_stable_codes_and_change_nothing, |t| {
 db_test!(two_hundred_concurrent_api_purchases_of_fifty_codes, |t| {
     let app = seeded(&t).await;
     stock(&app, "DREAM-100", 50, "RUSH").await;
-    let key = reseller(&app, "Rush Buyer", "5000.00").await;
+    let key = reseller(&app, "SaleLoad Buyer", "5000.00").await;
     let mut tasks = vec![];
     for i in 0..200 {
         let http = app.http.clone();
@@ -194,7 +194,7 @@ db_test!(a_revoked_key_is_refused_at_once_and_audited_once, |t| {
     let r = app.http.get(app.url("/api/v1/products")).bearer_auth(&key).send().await.unwrap();
     assert_eq!(r.status(), StatusCode::UNAUTHORIZED);
     let target = format!("api_key:{}", k.id);
-    let entries = quanyi::audit::for_target(&app.shop.db, std::slice::from_ref(&target)).await.unwrap();
+    let entries = quanyi::identity::audit::for_target(&app.shop.db, std::slice::from_ref(&target)).await.unwrap();
     assert_eq!(entries.iter().filter(|e| e.action == "api_key.revoke").count(), 1, "{entries:?}");
     // The listing shows it revoked, with the account's balance.
     let rows = quanyi::resellers::list_keys(&app.shop.db, 10).await.unwrap();
@@ -234,7 +234,7 @@ db_test!(after_a_sellout_a_retry_still_gets_its_order_and_others_hear_sold_out_f
     // The next buyer learns it is sold out; the gate now believes that for a moment.
     let (status, v, _) = buy(&app, &key, "late-1", body.clone()).await;
     assert_eq!((status, v["error"]["code"].as_str()), (StatusCode::CONFLICT, Some("sold_out")));
-    assert!(app.shop.gate.sold_out("DREAM-100"));
+    assert!(app.shop.admission.sold_out("DREAM-100"));
     // A retry of the order that went through hears its answer, codes and all, not "sold out".
     let (status, again, replayed) = buy(&app, &key, "last-1", body.clone()).await;
     assert_eq!((status, replayed), (StatusCode::CREATED, true));
@@ -267,7 +267,7 @@ db_test!(a_key_revoked_by_staff_is_refused_at_once_though_its_authentication_was
     let r = app.http.get(app.url("/api/v1/products")).bearer_auth(&key).send().await.unwrap();
     assert_eq!(r.status(), StatusCode::OK);
     let (k, _) = quanyi::resellers::authenticate(&app.shop.db, &key).await.unwrap().unwrap();
-    quanyi::accounts::create_user(&app.shop.db, &app.shop.clock, &Actor::cli(), "boss@example.com", "owner", Some(PW))
+    quanyi::identity::create_user(&app.shop.db, &app.shop.clock, &Actor::cli(), "boss@example.com", "owner", Some(PW))
         .await
         .unwrap();
     let owner = client();

@@ -5,7 +5,7 @@ mod common;
 
 use axum::{Json, Router, extract::State, routing::post};
 use common::*;
-use quanyi::{accounts::Actor, db_test, entities::payment_event};
+use quanyi::{db_test, entities::payment_event, identity::Actor};
 use reqwest::StatusCode;
 use sea_orm::{ColumnTrait, EntityTrait, PaginatorTrait, QueryFilter};
 use serde_json::{Value, json};
@@ -157,9 +157,7 @@ db_test!(one_event_delivered_five_times_concurrently_and_out_of_order_fulfils_on
 
     // A refund through the API: the job calls Stripe with the payment intent and amount.
     let owner = Actor::cli();
-    quanyi::aftersales::refund(&app.shop.db, &app.shop.clock, &owner, &order_no, 9_9000, "one code unused")
-        .await
-        .unwrap();
+    quanyi::refunds::refund(&app.shop.db, &app.shop.clock, &owner, &order_no, 9_9000, "one code unused").await.unwrap();
     quanyi::jobs::run_due(&app.shop).await.unwrap();
     let calls = fake.calls.lock().unwrap().clone();
     let refund = calls.iter().find(|(k, _)| k == "refund").expect("a refund call reached Stripe");

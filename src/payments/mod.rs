@@ -1,6 +1,8 @@
 //! Payments. The built-in test provider (a simulated payment page with pay and fail,
 //! clearly labelled, refused in production unless `allow_test_payments` is set) and the
 //! wallet are here; Stripe (`stripe`) sits behind the same calls.
+pub mod record;
+pub mod settlement;
 pub mod stripe;
 
 use crate::{Shop, entities::payment_event, orders};
@@ -49,15 +51,15 @@ pub fn test_provider_enabled(shop: &Shop) -> bool {
 pub async fn test_pay(
     shop: &Shop,
     order_no: &str,
-    payer: crate::cashier::Payer,
+    payer: crate::payments::settlement::Payer,
     attempt: &str,
-) -> Result<orders::PaymentOutcome, PaymentError> {
+) -> Result<crate::payments::record::PaymentOutcome, PaymentError> {
     if !test_provider_enabled(shop) {
         return Err(PaymentError::TestProviderDisabled);
     }
     let order_no = order_no.trim();
     let event_id = format!("test:{}:{}", order_no, attempt.chars().take(64).collect::<String>());
-    let paid = crate::cashier::Confirmation {
+    let paid = crate::payments::settlement::Confirmation {
         provider: "test".into(),
         event_id: event_id.clone(),
         order_no: order_no.to_owned(),
@@ -65,7 +67,18 @@ pub async fn test_pay(
         payment_ref: Some(event_id),
         payer: Some(payer),
     };
-    Ok(shop.cashier.confirm(shop, paid).await?)
+    Ok(shop.settlement.confirm(shop, paid).await?)
+}
+
+/// Registers the refunds through the provider that took the money ([`orders::ProviderRefund`]).
+pub fn register_jobs(registry: &mut crate::platform::jobs::Registry<Shop>) {
+    registry.each(|shop: &Shop, id, job: orders::ProviderRefund| {
+        Box::pin(async move {
+            refund_through_provider(shop, job.order_id, job.amount_e4, &format!("refund-job-{id}"))
+                .await
+                .map_err(|e| e.to_string())
+        })
+    });
 }
 
 /// Gives money back through the provider that took it. The test provider records the

@@ -3,13 +3,14 @@
 //!
 //! The webhook is the only thing that marks an order paid: the buyer's return to the
 //! success URL proves nothing. Each event's id is recorded in the same transaction as its
-//! effect (`orders::record_payment`), so an event delivered five times, concurrently and
+//! effect (`crate::payments::record::record_payment`), so an event delivered five times, concurrently and
 //! out of order, pays and fulfils once.
 use super::PaymentError;
 use crate::{
     Shop,
     entities::{order, payment_event},
-    orders::{self, PaymentOutcome},
+    orders,
+    payments::record::PaymentOutcome,
 };
 use sea_orm::{ColumnTrait, EntityTrait, QueryFilter, Set, sea_query::Expr, sea_query::OnConflict};
 use std::collections::HashMap;
@@ -152,7 +153,7 @@ pub async fn handle_webhook(shop: &Shop, body: &str, signature: Option<&str>) ->
             }
             let amount_e4 = s.amount_total.ok_or(WebhookError::BadPayload)? * 100;
             let payment_intent = s.payment_intent.as_ref().map(|p| p.id().as_str().to_owned());
-            let paid = crate::cashier::Confirmation {
+            let paid = crate::payments::settlement::Confirmation {
                 provider: "stripe".into(),
                 event_id: event_id.clone(),
                 order_no,
@@ -160,7 +161,7 @@ pub async fn handle_webhook(shop: &Shop, body: &str, signature: Option<&str>) ->
                 payment_ref: payment_intent,
                 payer: None,
             };
-            let outcome = shop.cashier.confirm(shop, paid).await.map_err(PaymentError::from)?;
+            let outcome = shop.settlement.confirm(shop, paid).await.map_err(PaymentError::from)?;
             Ok(match outcome {
                 PaymentOutcome::Applied => WebhookOutcome::Paid(outcome),
                 PaymentOutcome::AlreadyApplied => WebhookOutcome::Duplicate,

@@ -34,16 +34,7 @@ pub async fn get_shell_data() -> Result<ShellData, AppError> {
     let shop = shop()?;
     let locale = crate::i18n::current_locale();
     let user = current_user().await?;
-    let me = user.clone().map(|u| {
-        let role = quanyi::accounts::role_of(&u);
-        Me {
-            email: u.email,
-            display_name: u.display_name,
-            role: role.as_str().into(),
-            is_staff: role.is_staff(),
-            is_owner: role == quanyi::accounts::Role::Owner,
-        }
-    });
+    let me = user.clone().map(me_of);
     let categories = shop
         .cache
         .categories(&shop.db)
@@ -57,21 +48,39 @@ pub async fn get_shell_data() -> Result<ShellData, AppError> {
         .collect();
     let cart_count = load_cart(user.as_ref()).await?.iter().map(|i| i.quantity).sum();
     let unread = match &user {
-        Some(u) => quanyi::delivery::unread_count(&shop.db, u.id).await? as u32,
+        Some(u) => quanyi::notifications::unread_count(&shop.db, u.id).await? as u32,
         None => 0,
     };
     Ok(ShellData { me, categories, cart_count, unread })
+}
+
+#[cfg(feature = "ssr")]
+fn me_of(u: quanyi::identity::User) -> Me {
+    let role = quanyi::identity::role_of(&u);
+    Me {
+        email: u.email,
+        display_name: u.display_name,
+        role: role.as_str().into(),
+        is_staff: role.is_staff(),
+        is_owner: role == quanyi::identity::Role::Owner,
+    }
+}
+
+/// Who is signed in, for the account page (sign-in required).
+#[server(prefix = "/api", endpoint = "me")]
+pub async fn get_me() -> Result<Me, AppError> {
+    crate::ssr::current_user().await?.map(me_of).ok_or_else(AppError::login_required)
 }
 
 #[server(prefix = "/api", endpoint = "login")]
 pub async fn login(email: String, password: String, next: Option<String>) -> Result<(), AppError> {
     use crate::ssr::*;
     let shop = shop()?;
-    let user = quanyi::accounts::login(&shop.db, &shop.clock, &shop.throttle_limits(), &email, &password, &client_ip())
+    let user = quanyi::identity::login(&shop.db, &shop.clock, &shop.throttle_limits(), &email, &password, &client_ip())
         .await
         .inspect_err(|e| tracing::info!(code = e.code(), "login refused"))?;
     sign_in(&user).await?;
-    let home = if quanyi::accounts::role_of(&user).is_staff() { "/admin" } else { "/account" };
+    let home = if quanyi::identity::role_of(&user).is_staff() { "/admin" } else { "/account" };
     leptos_axum::redirect(&super::safe_next(next.as_deref(), home));
     Ok(())
 }
@@ -86,7 +95,7 @@ pub async fn register(
     use crate::ssr::*;
     let shop = shop()?;
     let user =
-        quanyi::accounts::register(&shop.db, &shop.clock, &email, &password, &confirm, display_name.as_deref()).await?;
+        quanyi::identity::register(&shop.db, &shop.clock, &email, &password, &confirm, display_name.as_deref()).await?;
     sign_in(&user).await?;
     leptos_axum::redirect("/account?welcome=1");
     Ok(())
@@ -104,7 +113,7 @@ pub async fn change_password(current: String, new_password: String, confirm: Str
     use crate::ssr::*;
     let shop = shop()?;
     let user = require_user().await?;
-    quanyi::accounts::change_password(&shop.db, &shop.clock, user.id, &current, &new_password, &confirm).await?;
+    quanyi::identity::change_password(&shop.db, &shop.clock, user.id, &current, &new_password, &confirm).await?;
     leptos_axum::redirect("/account?changed=1");
     Ok(())
 }

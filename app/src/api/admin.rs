@@ -46,7 +46,7 @@ pub struct StaffPage {
 const CREATED_FLASH: &str = "staff_created";
 
 #[cfg(feature = "ssr")]
-pub(crate) fn audit_row(e: quanyi::audit::Entry) -> AuditRow {
+pub(crate) fn audit_row(e: quanyi::identity::audit::Entry) -> AuditRow {
     AuditRow {
         at: e.created_at.format("%Y-%m-%d %H:%M:%S").to_string(),
         actor: e.actor_email.unwrap_or_default(),
@@ -59,15 +59,15 @@ pub(crate) fn audit_row(e: quanyi::audit::Entry) -> AuditRow {
 
 #[server(prefix = "/api", endpoint = "admin/dashboard")]
 pub async fn get_dashboard() -> Result<Dashboard, AppError> {
-    use quanyi::accounts::{self, Role};
+    use quanyi::identity::{self, Role};
     let user = crate::ssr::require_staff().await?;
     let shop = crate::ssr::shop()?;
     let (categories, products, products_on_shelf, skus) = quanyi::catalog::counts(&shop.db).await?;
-    let users = accounts::count_users(&shop.db).await?;
-    let customers = accounts::count_role(&shop.db, Role::Customer).await?;
-    let staff = accounts::list_staff(&shop.db).await?.len() as u64;
-    let recent = if matches!(accounts::role_of(&user), Role::Owner | Role::Operator) {
-        quanyi::audit::recent(&shop.db, 8).await?.into_iter().map(audit_row).collect()
+    let users = identity::count_users(&shop.db).await?;
+    let customers = identity::count_role(&shop.db, Role::Customer).await?;
+    let staff = identity::list_staff(&shop.db).await?.len() as u64;
+    let recent = if matches!(identity::role_of(&user), Role::Owner | Role::Operator) {
+        quanyi::identity::audit::recent(&shop.db, 8).await?.into_iter().map(audit_row).collect()
     } else {
         vec![]
     };
@@ -76,11 +76,12 @@ pub async fn get_dashboard() -> Result<Dashboard, AppError> {
 
 #[server(prefix = "/api", endpoint = "admin/staff")]
 pub async fn get_staff_page() -> Result<StaffPage, AppError> {
-    use quanyi::accounts::Role;
+    use quanyi::identity::Role;
     let me = crate::ssr::require_role(&[Role::Owner]).await?;
     let shop = crate::ssr::shop()?;
-    let created = crate::ssr::session().await?.remove::<(String, Option<String>)>(CREATED_FLASH).await.ok().flatten();
-    let staff = quanyi::accounts::list_staff(&shop.db)
+    let created =
+        crate::ssr::peek_flash::<(String, Option<String>)>(&crate::ssr::session().await?, CREATED_FLASH).await;
+    let staff = quanyi::identity::list_staff(&shop.db)
         .await?
         .into_iter()
         .map(|u| StaffRow {
@@ -97,7 +98,7 @@ pub async fn get_staff_page() -> Result<StaffPage, AppError> {
 /// Creates a staff account. Without a password one is generated and shown once.
 #[server(prefix = "/api", endpoint = "admin/staff/create")]
 pub async fn create_staff(email: String, role: String, password: Option<String>) -> Result<(), AppError> {
-    use quanyi::accounts::Role;
+    use quanyi::identity::Role;
     let shop = crate::ssr::shop()?;
     let me = crate::ssr::require_staff().await?;
     let actor = crate::ssr::actor(me);
@@ -107,17 +108,13 @@ pub async fn create_staff(email: String, role: String, password: Option<String>)
     }
     let password = password.filter(|p| !p.is_empty());
     let (user, generated) =
-        quanyi::accounts::create_user(&shop.db, &shop.clock, &actor, &email, &role, password.as_deref())
+        quanyi::identity::create_user(&shop.db, &shop.clock, &actor, &email, &role, password.as_deref())
             .await
             .map_err(|e| match e {
-                quanyi::accounts::AccountError::Forbidden => crate::ssr::forbidden(),
+                quanyi::identity::AccountError::Forbidden => crate::ssr::forbidden(),
                 e => e.into(),
             })?;
-    crate::ssr::session()
-        .await?
-        .insert(CREATED_FLASH, (user.email, generated))
-        .await
-        .map_err(|_| AppError::internal())?;
+    crate::ssr::put_flash(&crate::ssr::session().await?, CREATED_FLASH, (user.email, generated)).await?;
     leptos_axum::redirect("/admin/staff");
     Ok(())
 }
@@ -126,9 +123,9 @@ pub async fn create_staff(email: String, role: String, password: Option<String>)
 pub async fn set_staff_role(user_id: i32, role: String) -> Result<(), AppError> {
     let shop = crate::ssr::shop()?;
     let me = crate::ssr::require_staff().await?;
-    quanyi::accounts::set_role(&shop.db, &shop.clock, &crate::ssr::actor(me), user_id, &role).await.map_err(
+    quanyi::identity::set_role(&shop.db, &shop.clock, &crate::ssr::actor(me), user_id, &role).await.map_err(
         |e| match e {
-            quanyi::accounts::AccountError::Forbidden => crate::ssr::forbidden(),
+            quanyi::identity::AccountError::Forbidden => crate::ssr::forbidden(),
             e => e.into(),
         },
     )?;
@@ -138,10 +135,10 @@ pub async fn set_staff_role(user_id: i32, role: String) -> Result<(), AppError> 
 
 #[server(prefix = "/api", endpoint = "admin/audit")]
 pub async fn get_audit_log() -> Result<Vec<AuditRow>, AppError> {
-    use quanyi::accounts::Role;
+    use quanyi::identity::Role;
     crate::ssr::require_role(&[Role::Owner, Role::Operator]).await?;
     let shop = crate::ssr::shop()?;
-    Ok(quanyi::audit::recent(&shop.db, 200).await?.into_iter().map(audit_row).collect())
+    Ok(quanyi::identity::audit::recent(&shop.db, 200).await?.into_iter().map(audit_row).collect())
 }
 
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
@@ -172,7 +169,7 @@ impl From<quanyi::resellers::ResellerError> for AppError {
         use quanyi::resellers::ResellerError;
         match e {
             ResellerError::BadName => Self::code("bad_reseller_name"),
-            ResellerError::Account(quanyi::accounts::AccountError::Forbidden) => crate::ssr::forbidden(),
+            ResellerError::Account(quanyi::identity::AccountError::Forbidden) => crate::ssr::forbidden(),
             ResellerError::Account(e) => e.into(),
             ResellerError::Wallet(e) => Self::code(e.code()),
             ResellerError::Db(e) => e.into(),
@@ -183,9 +180,9 @@ impl From<quanyi::resellers::ResellerError> for AppError {
 /// Reseller API keys (owners only: creating one creates an account).
 #[server(prefix = "/api", endpoint = "admin/resellers")]
 pub async fn get_resellers_page() -> Result<ResellersPage, AppError> {
-    crate::ssr::require_role(&[quanyi::accounts::Role::Owner]).await?;
+    crate::ssr::require_role(&[quanyi::identity::Role::Owner]).await?;
     let shop = crate::ssr::shop()?;
-    let created = crate::ssr::session().await?.remove::<(String, String)>(RESELLER_FLASH).await.ok().flatten();
+    let created = crate::ssr::peek_flash::<(String, String)>(&crate::ssr::session().await?, RESELLER_FLASH).await;
     let keys = quanyi::resellers::list_keys(&shop.db, 200)
         .await?
         .into_iter()
@@ -205,21 +202,18 @@ pub async fn get_resellers_page() -> Result<ResellersPage, AppError> {
 /// Creates a reseller account with an opening balance and an API key, shown once.
 #[server(prefix = "/api", endpoint = "admin/resellers/create")]
 pub async fn create_reseller(name: String, balance: String) -> Result<(), AppError> {
-    let me = crate::ssr::require_role(&[quanyi::accounts::Role::Owner]).await?;
+    let me = crate::ssr::require_role(&[quanyi::identity::Role::Owner]).await?;
     let shop = crate::ssr::shop()?;
     let balance = match balance.trim() {
         "" => None,
         b => Some(
-            quanyi::money::Money::parse_amount(b, quanyi::money::Currency::CNY)
+            quanyi::platform::money::Money::parse_amount(b, quanyi::platform::money::Currency::CNY)
                 .ok_or_else(|| AppError::code("bad_amount"))?,
         ),
     };
     let created = quanyi::resellers::create(&shop.db, &shop.clock, &crate::ssr::actor(me), &name, balance).await?;
-    crate::ssr::session()
-        .await?
-        .insert(RESELLER_FLASH, (name.trim().to_owned(), created.api_key))
-        .await
-        .map_err(|_| AppError::internal())?;
+    crate::ssr::put_flash(&crate::ssr::session().await?, RESELLER_FLASH, (name.trim().to_owned(), created.api_key))
+        .await?;
     leptos_axum::redirect("/admin/resellers");
     Ok(())
 }
@@ -227,7 +221,7 @@ pub async fn create_reseller(name: String, balance: String) -> Result<(), AppErr
 /// Revokes a reseller's API key at once (audit-logged).
 #[server(prefix = "/api", endpoint = "admin/resellers/revoke")]
 pub async fn revoke_reseller_key(key_id: i32) -> Result<(), AppError> {
-    let me = crate::ssr::require_role(&[quanyi::accounts::Role::Owner]).await?;
+    let me = crate::ssr::require_role(&[quanyi::identity::Role::Owner]).await?;
     let shop = crate::ssr::shop()?;
     quanyi::resellers::revoke_key(&shop.db, &shop.clock, &crate::ssr::actor(me), key_id).await?;
     leptos_axum::redirect("/admin/resellers");

@@ -56,7 +56,7 @@ pub struct DeliveryRow {
 }
 
 #[cfg(feature = "ssr")]
-fn delivery_row(d: quanyi::delivery::Delivery, order_no: String) -> DeliveryRow {
+fn delivery_row(d: quanyi::notifications::Delivery, order_no: String) -> DeliveryRow {
     DeliveryRow {
         order_no,
         channel: d.channel,
@@ -80,15 +80,15 @@ pub struct TopupRow {
 }
 
 #[cfg(feature = "ssr")]
-const ORDER_ROLES: [quanyi::accounts::Role; 4] = [
-    quanyi::accounts::Role::Owner,
-    quanyi::accounts::Role::Operator,
-    quanyi::accounts::Role::Support,
-    quanyi::accounts::Role::Finance,
+const ORDER_ROLES: [quanyi::identity::Role; 4] = [
+    quanyi::identity::Role::Owner,
+    quanyi::identity::Role::Operator,
+    quanyi::identity::Role::Support,
+    quanyi::identity::Role::Finance,
 ];
 #[cfg(feature = "ssr")]
-const CODE_ROLES: [quanyi::accounts::Role; 3] =
-    [quanyi::accounts::Role::Owner, quanyi::accounts::Role::Operator, quanyi::accounts::Role::Support];
+const CODE_ROLES: [quanyi::identity::Role; 3] =
+    [quanyi::identity::Role::Owner, quanyi::identity::Role::Operator, quanyi::identity::Role::Support];
 #[cfg(feature = "ssr")]
 const REVEAL_FLASH: &str = "staff_reveal";
 
@@ -108,7 +108,7 @@ pub async fn get_admin_orders(
     from: Option<String>,
     to: Option<String>,
 ) -> Result<Vec<AdminOrderRow>, AppError> {
-    use quanyi::money::{Currency, Money};
+    use quanyi::platform::money::{Currency, Money};
     crate::ssr::require_role(&ORDER_ROLES).await?;
     let shop = crate::ssr::shop()?;
     let day = |d: &Option<String>| quanyi::orders::parse_day(d.as_deref());
@@ -129,19 +129,16 @@ pub async fn get_admin_orders(
 
 #[server(prefix = "/api", endpoint = "admin/order")]
 pub async fn get_admin_order(order_no: String) -> Result<AdminOrder, AppError> {
-    use quanyi::money::{Currency, Money};
+    use quanyi::platform::money::{Currency, Money};
     crate::ssr::require_role(&ORDER_ROLES).await?;
     let shop = crate::ssr::shop()?;
     let o = quanyi::orders::by_no(&shop.db, &order_no).await?.ok_or_else(|| AppError::code("order_not_found"))?;
     // Codes are shown once, right after an audited reveal.
-    let revealed: Option<Vec<(i32, String)>> = crate::ssr::session()
-        .await?
-        .remove::<(String, Vec<(i32, String)>)>(REVEAL_FLASH)
-        .await
-        .ok()
-        .flatten()
-        .filter(|(no, _)| *no == o.order_no)
-        .map(|(_, c)| c);
+    let revealed: Option<Vec<(i32, String)>> =
+        crate::ssr::peek_flash::<(String, Vec<(i32, String)>)>(&crate::ssr::session().await?, REVEAL_FLASH)
+            .await
+            .filter(|(no, _)| *no == o.order_no)
+            .map(|(_, c)| c);
     let lines = quanyi::orders::lines(&shop.db, o.id).await?;
     let codes = quanyi::orders::allocations(&shop.db, o.id)
         .await?
@@ -155,12 +152,13 @@ pub async fn get_admin_order(order_no: String) -> Result<AdminOrder, AppError> {
             AdminCode { code_id, line, active, shown }
         })
         .collect();
-    let history = quanyi::audit::for_target(&shop.db, &[format!("order:{}", o.id), format!("order:{}", o.order_no)])
-        .await?
-        .into_iter()
-        .map(super::admin::audit_row)
-        .collect();
-    let deliveries = quanyi::delivery::for_order(&shop.db, o.id)
+    let history =
+        quanyi::identity::audit::for_target(&shop.db, &[format!("order:{}", o.id), format!("order:{}", o.order_no)])
+            .await?
+            .into_iter()
+            .map(super::admin::audit_row)
+            .collect();
+    let deliveries = quanyi::notifications::for_order(&shop.db, o.id)
         .await?
         .into_iter()
         .map(|d| delivery_row(d, o.order_no.clone()))
@@ -195,15 +193,11 @@ pub async fn staff_reveal_codes(order_no: String) -> Result<(), AppError> {
     let user = crate::ssr::require_role(&CODE_ROLES).await?;
     let shop = crate::ssr::shop()?;
     let o = quanyi::orders::by_no(&shop.db, &order_no).await?.ok_or_else(|| AppError::code("order_not_found"))?;
-    let codes = quanyi::orders::staff_reveal(&shop.db, &shop.clock, &shop.vault, &crate::ssr::actor(user), &o)
+    let codes = quanyi::fulfilment::staff_reveal(&shop.db, &shop.clock, &shop.vault, &crate::ssr::actor(user), &o)
         .await
         .map_err(|e| AppError::code(e.code()))?;
     let shown: Vec<(i32, String)> = codes.into_iter().map(|(_, id, c)| (id, c)).collect();
-    crate::ssr::session()
-        .await?
-        .insert(REVEAL_FLASH, (o.order_no.clone(), shown))
-        .await
-        .map_err(|_| AppError::internal())?;
+    crate::ssr::put_flash(&crate::ssr::session().await?, REVEAL_FLASH, (o.order_no.clone(), shown)).await?;
     leptos_axum::redirect(&format!("/admin/orders/{}", o.order_no));
     Ok(())
 }
@@ -214,7 +208,7 @@ pub async fn reissue_code(order_no: String, code_id: i32, reason: String) -> Res
     let shop = crate::ssr::shop()?;
     let o = quanyi::orders::by_no(&shop.db, &order_no).await?.ok_or_else(|| AppError::code("order_not_found"))?;
     let reason = if reason.trim().is_empty() { "reported invalid".to_owned() } else { reason };
-    quanyi::orders::reissue(&shop.db, &shop.clock, &crate::ssr::actor(user), o.id, code_id, &reason)
+    quanyi::fulfilment::reissue(&shop.db, &shop.clock, &crate::ssr::actor(user), o.id, code_id, &reason)
         .await
         .map_err(|e| AppError::code(e.code()))?;
     leptos_axum::redirect(&format!("/admin/orders/{}", o.order_no));
@@ -226,7 +220,7 @@ pub async fn reissue_code(order_no: String, code_id: i32, reason: String) -> Res
 pub async fn staff_resend(order_no: String) -> Result<(), AppError> {
     let user = crate::ssr::require_role(&ORDER_ROLES).await?;
     let shop = crate::ssr::shop()?;
-    quanyi::delivery::resend(&shop, &order_no, quanyi::delivery::Requester::Staff(crate::ssr::actor(user)))
+    quanyi::notifications::resend(&shop, &order_no, quanyi::notifications::Requester::Staff(crate::ssr::actor(user)))
         .await
         .map_err(|e| AppError::code(e.code()))?;
     leptos_axum::redirect(&format!("/admin/orders/{}", order_no.trim()));
@@ -234,18 +228,18 @@ pub async fn staff_resend(order_no: String) -> Result<(), AppError> {
 }
 
 #[cfg(feature = "ssr")]
-const MONEY_ROLES: [quanyi::accounts::Role; 3] =
-    [quanyi::accounts::Role::Owner, quanyi::accounts::Role::Finance, quanyi::accounts::Role::Support];
+const MONEY_ROLES: [quanyi::identity::Role; 3] =
+    [quanyi::identity::Role::Owner, quanyi::identity::Role::Finance, quanyi::identity::Role::Support];
 
 /// A full or partial refund, to the wallet or through the provider, audit-logged.
 #[server(prefix = "/api", endpoint = "admin/order/refund")]
 pub async fn staff_refund(order_no: String, amount: String, reason: String) -> Result<(), AppError> {
     let user = crate::ssr::require_role(&MONEY_ROLES).await?;
     let shop = crate::ssr::shop()?;
-    let amount_e4 = quanyi::money::Money::parse_amount(&amount, quanyi::money::Currency::CNY)
+    let amount_e4 = quanyi::platform::money::Money::parse_amount(&amount, quanyi::platform::money::Currency::CNY)
         .and_then(|m| m.to_e4())
         .ok_or_else(|| AppError::code("bad_refund_amount"))?;
-    quanyi::aftersales::refund(&shop.db, &shop.clock, &crate::ssr::actor(user), &order_no, amount_e4, &reason)
+    quanyi::refunds::refund(&shop.db, &shop.clock, &crate::ssr::actor(user), &order_no, amount_e4, &reason)
         .await
         .map_err(|e| AppError::code(e.code()))?;
     leptos_axum::redirect(&format!("/admin/orders/{}", order_no.trim()));
@@ -254,10 +248,10 @@ pub async fn staff_refund(order_no: String, amount: String, reason: String) -> R
 
 #[server(prefix = "/api", endpoint = "admin/topups")]
 pub async fn get_topup_queue() -> Result<Vec<TopupRow>, AppError> {
-    use quanyi::money::{Currency, Money};
+    use quanyi::platform::money::{Currency, Money};
     crate::ssr::require_role(&ORDER_ROLES).await?;
     let shop = crate::ssr::shop()?;
-    Ok(quanyi::aftersales::topup_queue(&shop.db, 200)
+    Ok(quanyi::refunds::topup_queue(&shop.db, 200)
         .await?
         .into_iter()
         .map(|(o, lines)| TopupRow {
@@ -283,7 +277,7 @@ pub async fn get_topup_queue() -> Result<Vec<TopupRow>, AppError> {
 pub async fn topup_done(order_no: String) -> Result<(), AppError> {
     let user = crate::ssr::require_role(&ORDER_ROLES).await?;
     let shop = crate::ssr::shop()?;
-    quanyi::aftersales::topup_done(&shop.db, &shop.clock, &crate::ssr::actor(user), &order_no)
+    quanyi::refunds::topup_done(&shop.db, &shop.clock, &crate::ssr::actor(user), &order_no)
         .await
         .map_err(|e| AppError::code(e.code()))?;
     leptos_axum::redirect("/admin/topups");
@@ -296,7 +290,7 @@ pub async fn topup_refund(order_no: String) -> Result<(), AppError> {
     let user = crate::ssr::require_role(&MONEY_ROLES).await?;
     let shop = crate::ssr::shop()?;
     let o = quanyi::orders::by_no(&shop.db, &order_no).await?.ok_or_else(|| AppError::code("order_not_found"))?;
-    quanyi::aftersales::refund(
+    quanyi::refunds::refund(
         &shop.db,
         &shop.clock,
         &crate::ssr::actor(user),
@@ -315,7 +309,7 @@ pub async fn topup_refund(order_no: String) -> Result<(), AppError> {
 pub async fn get_outbox() -> Result<Vec<DeliveryRow>, AppError> {
     crate::ssr::require_role(&ORDER_ROLES).await?;
     let shop = crate::ssr::shop()?;
-    Ok(quanyi::delivery::recent(&shop.db, 200).await?.into_iter().map(|(d, no)| delivery_row(d, no)).collect())
+    Ok(quanyi::notifications::recent(&shop.db, 200).await?.into_iter().map(|(d, no)| delivery_row(d, no)).collect())
 }
 
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
@@ -329,11 +323,11 @@ pub struct WalletView {
 /// A member's wallet, by email, for finance staff.
 #[server(prefix = "/api", endpoint = "admin/wallet")]
 pub async fn get_wallet(email: String) -> Result<Option<WalletView>, AppError> {
-    use quanyi::money::{Currency, Money};
+    use quanyi::platform::money::{Currency, Money};
     crate::ssr::require_role(&MONEY_ROLES).await?;
     let shop = crate::ssr::shop()?;
-    let Ok(parsed) = quanyi::accounts::Email::parse(email.trim()) else { return Ok(None) };
-    let Some(u) = quanyi::accounts::find_by_email(&shop.db, &parsed).await? else { return Ok(None) };
+    let Ok(parsed) = quanyi::identity::Email::parse(email.trim()) else { return Ok(None) };
+    let Some(u) = quanyi::identity::find_by_email(&shop.db, &parsed).await? else { return Ok(None) };
     let balance = quanyi::wallet::balance(&shop.db, u.id).await?.display();
     let entries = quanyi::wallet::entries(&shop.db, u.id, 50)
         .await?
@@ -356,14 +350,14 @@ pub async fn get_wallet(email: String) -> Result<Option<WalletView>, AppError> {
 pub async fn wallet_top_up(email: String, amount: String, note: String) -> Result<(), AppError> {
     let user = crate::ssr::require_role(&MONEY_ROLES).await?;
     let shop = crate::ssr::shop()?;
-    let parsed = quanyi::accounts::Email::parse(email.trim()).map_err(|_| AppError::code("invalid_email"))?;
+    let parsed = quanyi::identity::Email::parse(email.trim()).map_err(|_| AppError::code("invalid_email"))?;
     let member =
-        quanyi::accounts::find_by_email(&shop.db, &parsed).await?.ok_or_else(|| AppError::code("no_such_member"))?;
-    let amount = quanyi::money::Money::parse_amount(&amount, quanyi::money::Currency::CNY)
+        quanyi::identity::find_by_email(&shop.db, &parsed).await?.ok_or_else(|| AppError::code("no_such_member"))?;
+    let amount = quanyi::platform::money::Money::parse_amount(&amount, quanyi::platform::money::Currency::CNY)
         .ok_or_else(|| AppError::code("bad_amount"))?;
     let note = Some(note.trim()).filter(|n| !n.is_empty()).map(|n| n.chars().take(200).collect::<String>());
     // The credit and its audit entry commit together.
-    let txn = quanyi::db::begin_write(&shop.db).await?;
+    let txn = quanyi::platform::db::begin_write(&shop.db).await?;
     quanyi::wallet::staff_top_up(&txn, &shop.clock, &crate::ssr::actor(user), member.id, amount, note.as_deref())
         .await
         .map_err(|e| AppError::code(e.code()))?;

@@ -27,8 +27,8 @@ pub struct CartView {
 }
 
 #[cfg(feature = "ssr")]
-fn cart_error(e: quanyi::cart::CartError) -> AppError {
-    if let quanyi::cart::CartError::Db(db) = &e {
+fn cart_error(e: quanyi::checkout::cart::CartError) -> AppError {
+    if let quanyi::checkout::cart::CartError::Db(db) = &e {
         tracing::error!(error = %db, "cart failed");
     }
     AppError::code(e.code())
@@ -40,7 +40,8 @@ pub async fn get_cart() -> Result<CartView, AppError> {
     let shop = shop()?;
     let user = current_user().await?;
     let items = load_cart(user.as_ref()).await?;
-    let (lines, total) = quanyi::cart::priced(&shop.db, &items).await?;
+    let context = quanyi::pricing::PriceContext { user_id: user.as_ref().map(|u| u.id), ..Default::default() };
+    let (lines, total) = quanyi::checkout::cart::priced(&shop.db, &context, &items).await?;
     let en = crate::i18n::current_locale() == crate::i18n::Locale::En;
     let pick = |(zh, en_name): (String, String)| if en { en_name } else { zh };
     Ok(CartView {
@@ -72,8 +73,8 @@ pub async fn cart_add(sku: String, quantity: u32, topup_account: Option<String>)
     let shop = shop()?;
     let user = current_user().await?;
     let mut items = load_cart(user.as_ref()).await?;
-    let item = quanyi::cart::Item { sku_code: sku, quantity, topup_account };
-    quanyi::cart::add_to(&shop.db, &mut items, item).await.map_err(cart_error)?;
+    let item = quanyi::checkout::cart::Item { sku_code: sku, quantity, topup_account };
+    quanyi::checkout::cart::add_to(&shop.db, &mut items, item).await.map_err(cart_error)?;
     save_cart(user.as_ref(), &items).await?;
     leptos_axum::redirect("/cart?added=1");
     Ok(())
@@ -86,7 +87,7 @@ pub async fn cart_update(sku: String, quantity: u32) -> Result<(), AppError> {
     let shop = shop()?;
     let user = current_user().await?;
     let mut items = load_cart(user.as_ref()).await?;
-    quanyi::cart::set_quantity(&shop.db, &mut items, &sku, quantity).await.map_err(cart_error)?;
+    quanyi::checkout::cart::set_quantity(&shop.db, &mut items, &sku, quantity).await.map_err(cart_error)?;
     save_cart(user.as_ref(), &items).await?;
     leptos_axum::redirect("/cart");
     Ok(())
@@ -116,7 +117,7 @@ pub async fn cart_checkout(
     if items.is_empty() {
         return Err(AppError::code("cart_empty"));
     }
-    let lines = quanyi::cart::line_requests(&items);
+    let lines = quanyi::checkout::cart::line_requests(&items);
     let order_no = super::shop::place_order(user.as_ref(), email, phone, lookup_password, &lines).await?;
     save_cart(user.as_ref(), &[]).await?;
     leptos_axum::redirect(&format!("/orders/{order_no}"));
@@ -138,8 +139,8 @@ pub async fn my_messages() -> Result<Vec<MessageView>, AppError> {
     use crate::ssr::*;
     let shop = shop()?;
     let user = require_user().await?;
-    let rows = quanyi::delivery::messages(&shop.db, user.id, 100).await?;
-    quanyi::delivery::mark_all_read(&shop.db, &shop.clock, user.id).await?;
+    let rows = quanyi::notifications::messages(&shop.db, user.id, 100).await?;
+    quanyi::notifications::mark_all_read(&shop.db, &shop.clock, user.id).await?;
     Ok(rows
         .into_iter()
         .map(|m| MessageView {
@@ -157,9 +158,9 @@ pub async fn my_messages() -> Result<Vec<MessageView>, AppError> {
 pub async fn resend_delivery(order_no: String) -> Result<(), AppError> {
     let shop = crate::ssr::shop()?;
     let order = super::shop::access::visible_order(&order_no).await?;
-    quanyi::delivery::resend(&shop, &order.order_no, quanyi::delivery::Requester::Customer).await.map_err(
+    quanyi::notifications::resend(&shop, &order.order_no, quanyi::notifications::Requester::Customer).await.map_err(
         |e| match e {
-            quanyi::delivery::DeliveryError::Limited { minutes } => {
+            quanyi::notifications::DeliveryError::Limited { minutes } => {
                 AppError::Coded { code: "resend_limited".into(), minutes: Some(minutes) }
             }
             e => AppError::code(e.code()),

@@ -46,6 +46,8 @@ pub struct ProductDto {
     pub category: Option<(String, String)>,
     pub skus: Vec<SkuDto>,
     pub image: Option<String>,
+    /// Whether a buyer is signed in (a guest is asked for a contact to deliver to).
+    pub signed_in: bool,
 }
 
 #[cfg(feature = "ssr")]
@@ -152,10 +154,11 @@ pub async fn get_product(slug: String) -> Result<Option<ProductDto>, AppError> {
         usage_notes: p.usage_notes,
         category: cat.map(|c| (c.slug, convert::pick(locale, c.name_zh, c.name_en))),
         image: p.image,
+        signed_in: crate::ssr::current_user().await?.is_some(),
         skus: {
             let mut out = Vec::with_capacity(skus.len());
             for s in skus {
-                let stock = shop.cache.stock_state(&shop.db, &shop.gate, &s).await?;
+                let stock = shop.cache.stock_state(&shop.db, &shop.admission, &s).await?;
                 out.push(SkuDto { stock: stock.into(), ..convert::sku(locale, s) });
             }
             out

@@ -47,15 +47,15 @@ pub struct AdminCatalog {
 }
 
 #[cfg(feature = "ssr")]
-const CATALOG_ROLES: [quanyi::accounts::Role; 2] = [quanyi::accounts::Role::Owner, quanyi::accounts::Role::Operator];
+const CATALOG_ROLES: [quanyi::identity::Role; 2] = [quanyi::identity::Role::Owner, quanyi::identity::Role::Operator];
 
 #[cfg(feature = "ssr")]
 async fn admin_product(
-    db: &quanyi::db::Db,
+    db: &quanyi::platform::db::Db,
     p: quanyi::catalog::Product,
     category: String,
 ) -> Result<AdminProduct, AppError> {
-    use quanyi::money::{Currency, Money};
+    use quanyi::platform::money::{Currency, Money};
     let amount = |e4: i64| Money::from_e4(e4, Currency::CNY).amount.normalize().to_string();
     let mut skus = vec![];
     for s in quanyi::catalog::skus_of(db, p.id).await? {
@@ -103,7 +103,7 @@ pub async fn get_admin_catalog() -> Result<AdminCatalog, AppError> {
         let cat = cats.iter().find(|c| c.id == p.category_id).map(|c| c.slug.clone()).unwrap_or_default();
         products.push(admin_product(&shop.db, p, cat).await?);
     }
-    let report = crate::ssr::session().await?.remove("catalog_report").await.ok().flatten();
+    let report = crate::ssr::peek_flash(&crate::ssr::session().await?, "catalog_report").await;
     Ok(AdminCatalog {
         categories: cats.into_iter().map(|c| (c.slug, format!("{} {}", c.icon, c.name_zh))).collect(),
         products,
@@ -127,8 +127,8 @@ pub async fn get_admin_product(slug: String) -> Result<(Vec<(String, String)>, O
 }
 
 #[cfg(feature = "ssr")]
-fn catalog_error(e: quanyi::catalog_admin::CatalogError) -> AppError {
-    if let quanyi::catalog_admin::CatalogError::Db(db) = &e {
+fn catalog_error(e: quanyi::catalog::admin::CatalogError) -> AppError {
+    if let quanyi::catalog::admin::CatalogError::Db(db) = &e {
         tracing::error!(error = %db, "catalog save failed");
     }
     AppError::code(e.code())
@@ -138,8 +138,8 @@ fn catalog_error(e: quanyi::catalog_admin::CatalogError) -> AppError {
 pub async fn save_category(slug: String, name_zh: String, name_en: String, icon: String) -> Result<(), AppError> {
     let user = crate::ssr::require_role(&CATALOG_ROLES).await?;
     let shop = crate::ssr::shop()?;
-    let input = quanyi::catalog_admin::CategoryInput { slug, name_zh, name_en, icon, sort_order: 100 };
-    quanyi::catalog_admin::save_category(&shop.db, &shop.clock, &crate::ssr::actor(user), &input)
+    let input = quanyi::catalog::admin::CategoryInput { slug, name_zh, name_en, icon, sort_order: 100 };
+    quanyi::catalog::admin::save_category(&shop.db, &shop.clock, &crate::ssr::actor(user), &input)
         .await
         .map_err(catalog_error)?;
     leptos_axum::redirect("/admin/catalog?saved=1");
@@ -163,7 +163,7 @@ pub async fn save_product(
 ) -> Result<(), AppError> {
     let user = crate::ssr::require_role(&CATALOG_ROLES).await?;
     let shop = crate::ssr::shop()?;
-    let input = quanyi::catalog_admin::ProductInput {
+    let input = quanyi::catalog::admin::ProductInput {
         slug,
         category_slug: category,
         name_zh,
@@ -176,7 +176,7 @@ pub async fn save_product(
         accent_color,
         on_shelf: on_shelf.is_some(),
     };
-    let p = quanyi::catalog_admin::save_product(&shop.db, &shop.clock, &crate::ssr::actor(user), &input)
+    let p = quanyi::catalog::admin::save_product(&shop.db, &shop.clock, &crate::ssr::actor(user), &input)
         .await
         .map_err(catalog_error)?;
     leptos_axum::redirect(&format!("/admin/catalog/{}?saved=1", p.slug));
@@ -202,7 +202,7 @@ pub async fn save_sku(
 ) -> Result<(), AppError> {
     let user = crate::ssr::require_role(&CATALOG_ROLES).await?;
     let shop = crate::ssr::shop()?;
-    let input = quanyi::catalog_admin::SkuInput {
+    let input = quanyi::catalog::admin::SkuInput {
         code: code.trim().to_uppercase(),
         product_slug: product.clone(),
         name_zh,
@@ -220,7 +220,7 @@ pub async fn save_sku(
             Some(v) => Some(v.parse().map_err(|_| AppError::code("bad_limits"))?),
         },
     };
-    quanyi::catalog_admin::save_sku(&shop.db, &shop.clock, &crate::ssr::actor(user), &input)
+    quanyi::catalog::admin::save_sku(&shop.db, &shop.clock, &crate::ssr::actor(user), &input)
         .await
         .map_err(catalog_error)?;
     leptos_axum::redirect(&format!("/admin/catalog/{}?saved=1", product.trim()));
@@ -254,11 +254,11 @@ pub struct BatchDetail {
 }
 
 #[cfg(feature = "ssr")]
-const STOCK_ROLES: [quanyi::accounts::Role; 2] = [quanyi::accounts::Role::Owner, quanyi::accounts::Role::Operator];
+const STOCK_ROLES: [quanyi::identity::Role; 2] = [quanyi::identity::Role::Owner, quanyi::identity::Role::Operator];
 
 #[cfg(feature = "ssr")]
-async fn batch_row(db: &quanyi::db::Db, b: quanyi::entities::batch::Model) -> Result<BatchRow, AppError> {
-    use quanyi::money::{Currency, Money};
+async fn batch_row(db: &quanyi::platform::db::Db, b: quanyi::entities::batch::Model) -> Result<BatchRow, AppError> {
+    use quanyi::platform::money::{Currency, Money};
     let sku = quanyi::catalog::sku_by_id(db, b.sku_id).await?.map(|s| s.code).unwrap_or_default();
     Ok(BatchRow {
         id: b.id,
@@ -289,7 +289,7 @@ pub async fn get_batches() -> Result<Vec<BatchRow>, AppError> {
 
 #[server(prefix = "/api", endpoint = "admin/batch")]
 pub async fn get_batch(id: i32) -> Result<BatchDetail, AppError> {
-    use quanyi::money::{Currency, Money};
+    use quanyi::platform::money::{Currency, Money};
     crate::ssr::require_role(&STOCK_ROLES).await?;
     let shop = crate::ssr::shop()?;
     let b = quanyi::inventory::batch_by_id(&shop.db, id).await?.ok_or_else(|| AppError::code("not_found"))?;

@@ -36,7 +36,7 @@ pub struct InventoryPage {
 const IMPORT_FLASH: &str = "import_summary";
 
 #[cfg(feature = "ssr")]
-const STOCK_ROLES: [quanyi::accounts::Role; 2] = [quanyi::accounts::Role::Owner, quanyi::accounts::Role::Operator];
+const STOCK_ROLES: [quanyi::identity::Role; 2] = [quanyi::identity::Role::Owner, quanyi::identity::Role::Operator];
 
 #[server(prefix = "/api", endpoint = "admin/inventory")]
 pub async fn get_inventory() -> Result<InventoryPage, AppError> {
@@ -56,7 +56,7 @@ pub async fn get_inventory() -> Result<InventoryPage, AppError> {
             void: c["void"],
         });
     }
-    let last_import = crate::ssr::session().await?.remove::<ImportSummary>(IMPORT_FLASH).await.ok().flatten();
+    let last_import = crate::ssr::peek_flash::<ImportSummary>(&crate::ssr::session().await?, IMPORT_FLASH).await;
     Ok(InventoryPage { skus, last_import })
 }
 
@@ -69,7 +69,7 @@ pub async fn import_codes_paste(sku: String, cost: String, supplier: String, cod
     let spec = BatchSpec {
         sku_code: sku.clone(),
         unit_cost,
-        currency: quanyi::money::Currency::CNY,
+        currency: quanyi::platform::money::Currency::CNY,
         supplier,
         expires_at: None,
         source: "paste",
@@ -108,7 +108,7 @@ pub async fn import_codes_paste(sku: String, cost: String, supplier: String, cod
         rejected: report.rejected.len(),
         problems: problems.into_iter().take(100).map(|(_, p)| p).collect(),
     };
-    crate::ssr::session().await?.insert(IMPORT_FLASH, summary).await.map_err(|_| AppError::internal())?;
+    crate::ssr::put_flash(&crate::ssr::session().await?, IMPORT_FLASH, summary).await?;
     leptos_axum::redirect("/admin/inventory");
     Ok(())
 }

@@ -110,10 +110,10 @@ pub mod access {
 
     /// This visitor, as the one who would see or pay `order_no`: its member, and whether
     /// this browser bought the order (or opened its private link).
-    pub async fn payer(order_no: &str) -> Result<quanyi::cashier::Payer, AppError> {
+    pub async fn payer(order_no: &str) -> Result<quanyi::payments::settlement::Payer, AppError> {
         let user_id = current_user().await?.map(|u| u.id);
         let list: Vec<String> = session().await?.get(VISIBLE).await.ok().flatten().unwrap_or_default();
-        Ok(quanyi::cashier::Payer { user_id, browser_knows: list.iter().any(|o| o == order_no) })
+        Ok(quanyi::payments::settlement::Payer { user_id, browser_knows: list.iter().any(|o| o == order_no) })
     }
 
     /// The order, if this visitor may see it: its member, or the browser that bought it
@@ -152,13 +152,13 @@ pub async fn checkout(
 /// sealed for the delivery email and shows the link once on the order page.
 ///
 /// One line ("buy now", or a cart of one) queues at its SKU's till with whoever else is
-/// buying it, and is held in one transaction with them (`quanyi::till::mall`); a cart of
+/// buying it, and is held in one transaction with them (`quanyi::checkout::sale_queue::storefront`); a cart of
 /// several SKUs is created on its own. Either way flash-sale admission answers first
 /// (`sold_out` or `busy` from memory, before anything is written), and nothing is written
 /// to the session unless an order was made.
 #[cfg(feature = "ssr")]
 pub async fn place_order(
-    user: Option<&quanyi::accounts::User>,
+    user: Option<&quanyi::identity::User>,
     email: Option<String>,
     phone: Option<String>,
     lookup_password: Option<String>,
@@ -191,23 +191,26 @@ pub async fn place_order(
     };
     let new = match lines {
         [line] => {
-            shop.gate.refuse_if_sold_out(&line.sku_code).map_err(coded)?;
+            shop.admission.refuse_if_sold_out(&line.sku_code).map_err(coded)?;
             let lookup_password_hash = hash_password().await?;
-            let checkout = quanyi::till::Checkout {
+            let checkout = quanyi::checkout::sale_queue::Checkout {
                 buyer,
                 sku_code: line.sku_code.clone(),
                 quantity: line.quantity,
                 topup_account: line.topup_account.clone(),
                 lookup_password_hash,
             };
-            shop.till.hold(&shop, checkout).await.map_err(coded)?
+            shop.sale_queues.hold(&shop, checkout).await.map_err(coded)?
         }
         _ => {
-            let _admission =
-                shop.gate.admit(lines.iter().map(|l| l.sku_code.as_str())).map_err(|e| AppError::code(e.code()))?;
+            let _admission = shop
+                .admission
+                .admit(lines.iter().map(|l| l.sku_code.as_str()))
+                .map_err(|e| AppError::code(e.code()))?;
             // The private link and the look-up password are kept in the order's own commit.
-            let kept = quanyi::orders::Kept { vault: &shop.vault, lookup_password_hash: hash_password().await? };
-            let created = quanyi::orders::create_order_with_link(
+            let kept =
+                quanyi::checkout::place::Kept { vault: &shop.vault, lookup_password_hash: hash_password().await? };
+            let created = quanyi::checkout::place::create_order_with_link(
                 &shop.db,
                 kept,
                 &shop.clock,
@@ -217,10 +220,10 @@ pub async fn place_order(
                 "web",
             )
             .await;
-            shop.gate.learn(&created);
+            shop.admission.learn(&created);
             let new = created.map_err(coded)?;
             for l in lines {
-                shop.gate.in_stock(&l.sku_code);
+                shop.admission.in_stock(&l.sku_code);
                 shop.cache.sold(&l.sku_code).await;
             }
             new
@@ -232,7 +235,7 @@ pub async fn place_order(
     }
     access::grant_in(&s, &order_no).await?;
     let link = format!("{}/o/{}?t={}", shop.config.origin(), order_no, new.lookup_token);
-    s.insert(access::LOOKUP_FLASH, (order_no.clone(), link)).await.map_err(|_| AppError::internal())?;
+    crate::ssr::put_flash(&s, access::LOOKUP_FLASH, (order_no.clone(), link)).await?;
     Ok(order_no)
 }
 
@@ -246,11 +249,11 @@ fn qr_svg(text: &str) -> Option<String> {
 #[server(prefix = "/api", endpoint = "order")]
 pub async fn get_order(order_no: String) -> Result<OrderView, AppError> {
     use crate::ssr::*;
-    use quanyi::money::{Currency, Money};
+    use quanyi::platform::money::{Currency, Money};
     let shop = shop()?;
     let order = access::visible_order(&order_no).await.inspect_err(|_| not_found())?;
     let revealed = access::is_revealed(&order.order_no).await?;
-    let codes = quanyi::orders::delivered_codes(&shop.db, &shop.vault, order.id).await.map_err(|e| {
+    let codes = quanyi::fulfilment::delivered_codes(&shop.db, &shop.vault, order.id).await.map_err(|e| {
         tracing::error!(error = %e, "opening codes failed");
         AppError::internal()
     })?;
@@ -275,7 +278,7 @@ pub async fn get_order(order_no: String) -> Result<OrderView, AppError> {
                 .iter()
                 .filter(|(line_id, _, _)| *line_id == l.id)
                 .map(|(_, _, plain)| CodeView {
-                    masked: quanyi::vault::Vault::mask(plain),
+                    masked: quanyi::platform::vault::Vault::mask(plain),
                     plain: revealed.then(|| plain.clone()),
                     qr_svg: (revealed && l.kind == "redemption_link").then(|| qr_svg(plain)).flatten(),
                 })
@@ -289,11 +292,8 @@ pub async fn get_order(order_no: String) -> Result<OrderView, AppError> {
         None => None,
     };
     let s = session().await?;
-    let lookup_link = s
-        .remove::<(String, String)>(access::LOOKUP_FLASH)
+    let lookup_link = crate::ssr::peek_flash::<(String, String)>(&s, access::LOOKUP_FLASH)
         .await
-        .ok()
-        .flatten()
         .filter(|(no, _)| *no == order.order_no)
         .map(|(_, link)| link);
     let can_resend = matches!(order.status.as_str(), "fulfilled" | "partially_refunded" | "awaiting_topup")
@@ -356,7 +356,7 @@ pub async fn pay_wallet(order_no: String) -> Result<(), AppError> {
     let shop = crate::ssr::shop()?;
     let user = crate::ssr::require_user().await?;
     let order = access::visible_order(&order_no).await?;
-    quanyi::orders::pay_with_wallet(&shop.db, &shop.clock, &order.order_no, user.id)
+    quanyi::payments::record::pay_with_wallet(&shop.db, &shop.clock, &order.order_no, user.id)
         .await
         .map_err(|e| AppError::code(e.code()))?;
     leptos_axum::redirect(&format!("/orders/{}", order.order_no));
@@ -382,7 +382,7 @@ pub struct OrderRow {
 
 #[server(prefix = "/api", endpoint = "my-orders")]
 pub async fn my_orders() -> Result<Vec<OrderRow>, AppError> {
-    use quanyi::money::{Currency, Money};
+    use quanyi::platform::money::{Currency, Money};
     let shop = crate::ssr::shop()?;
     let user = crate::ssr::require_user().await?;
     let mut rows = vec![];

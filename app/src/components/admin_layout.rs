@@ -1,6 +1,5 @@
 //! The admin's frame: navigation for every area, those still to come marked as such.
 //! The server refuses non-staff before this renders; the check here is for the view.
-use super::Shell;
 use crate::api::{Logout, get_shell_data};
 use crate::i18n::{current_locale, t};
 use leptos::prelude::*;
@@ -31,7 +30,6 @@ pub fn AdminLayout() -> impl IntoView {
     let logout = ServerAction::<Logout>::new();
     provide_context(logout);
     let shell = Resource::new(move || (location.pathname.get(), logout.version().get()), |_| get_shell_data());
-    provide_context(Shell(shell));
     let other = locale.other();
     view! {
         <div class="admin">

@@ -1,14 +1,9 @@
 //! The mall's frame: header with search, language, cart and account; category bar; footer.
 use super::encode_component;
-use crate::api::{Logout, ShellData, get_shell_data};
-use crate::error::AppError;
+use crate::api::{Logout, get_shell_data};
 use crate::i18n::{current_locale, t};
 use leptos::prelude::*;
 use leptos_router::{components::Outlet, hooks::use_location};
-
-/// The frame's data, shared with pages that need to know who is signed in.
-#[derive(Clone, Copy)]
-pub struct Shell(pub Resource<Result<ShellData, AppError>>);
 
 /// Bumped by pages whose actions change what the header shows (the cart count) without
 /// leaving the page, so the frame reloads its data.
@@ -36,7 +31,6 @@ pub fn MallLayout() -> impl IntoView {
     provide_context(ShellRefresh(refresh));
     let shell =
         Resource::new(move || (location.pathname.get(), logout.version().get(), refresh.get()), |_| get_shell_data());
-    provide_context(Shell(shell));
     let here = move || {
         let search = location.search.get();
         let path = location.pathname.get();
@@ -44,27 +38,30 @@ pub fn MallLayout() -> impl IntoView {
     };
     let other = locale.other();
     view! {
+        // The frame's data is read in this one `Suspense` and nowhere else: a resource read
+        // in several boundaries is what stalled renders in Leptos (leptos#4851).
         <header class="site-header">
-            <div class="bar container">
-                <a class="logo" href="/">
-                    <span class="logo-mark">"权"</span>
-                    <span class="logo-text">{t(locale, "brand.name")}</span>
-                </a>
-                <form class="search" action="/search" method="get" role="search">
-                    <input type="search" name="q" placeholder=t(locale, "nav.search_placeholder") aria-label=t(locale, "nav.search")/>
-                    <button type="submit" aria-label=t(locale, "nav.search")>"🔍"</button>
-                </form>
-                <nav class="tools">
-                    <a class="tool lang" rel="external" href=move || format!("/lang/{}?next={}", other.tag(), encode_component(&here()))>
-                        {t(locale, "nav.switch_lang")}
-                    </a>
-                    <Suspense fallback=|| ()>
-                        {move || Suspend::new(async move {
-                            let data = shell.await.ok();
-                            let count = data.as_ref().map(|d| d.cart_count).unwrap_or(0);
-                            let unread = data.as_ref().map(|d| d.unread).unwrap_or(0);
-                            let me = data.and_then(|d| d.me);
-                            view! {
+            <Suspense fallback=|| ()>
+                {move || Suspend::new(async move {
+                    let data = shell.await.ok();
+                    let count = data.as_ref().map(|d| d.cart_count).unwrap_or(0);
+                    let unread = data.as_ref().map(|d| d.unread).unwrap_or(0);
+                    let cats = data.as_ref().map(|d| d.categories.clone()).unwrap_or_default();
+                    let me = data.and_then(|d| d.me);
+                    view! {
+                        <div class="bar container">
+                            <a class="logo" href="/">
+                                <span class="logo-mark">"权"</span>
+                                <span class="logo-text">{t(locale, "brand.name")}</span>
+                            </a>
+                            <form class="search" action="/search" method="get" role="search">
+                                <input type="search" name="q" placeholder=t(locale, "nav.search_placeholder") aria-label=t(locale, "nav.search")/>
+                                <button type="submit" aria-label=t(locale, "nav.search")>"🔍"</button>
+                            </form>
+                            <nav class="tools">
+                                <a class="tool lang" rel="external" href=move || format!("/lang/{}?next={}", other.tag(), encode_component(&here()))>
+                                    {t(locale, "nav.switch_lang")}
+                                </a>
                                 <a class="tool cart" href="/cart" title=t(locale, "nav.cart") aria-label=t(locale, "nav.cart")>
                                     "🛒"<span class="badge" data-testid="cart-count">{count}</span>
                                 </a>
@@ -85,15 +82,8 @@ pub fn MallLayout() -> impl IntoView {
                                         <a class="tool primary" href="/register">{t(locale, "nav.register")}</a>
                                     }.into_any(),
                                 }}
-                            }
-                        })}
-                    </Suspense>
-                </nav>
-            </div>
-            <Suspense fallback=|| ()>
-                {move || Suspend::new(async move {
-                    let cats = shell.await.map(|d| d.categories).unwrap_or_default();
-                    view! {
+                            </nav>
+                        </div>
                         <nav class="category-bar" aria-label=t(locale, "nav.categories")>
                             <div class="container chips">
                                 <a class="chip" href="/">{t(locale, "nav.home")}</a>

@@ -8,7 +8,7 @@ mod product_card;
 pub use admin_layout::AdminLayout;
 pub use form_error::{FormError, ResultView};
 pub use guest_contact::GuestContact;
-pub use mall_layout::{MallLayout, Shell, ShellRefresh};
+pub use mall_layout::{MallLayout, ShellRefresh};
 pub use product_card::ProductCard;
 
 /// Percent-encodes a path for use as a query value.

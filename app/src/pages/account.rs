@@ -1,6 +1,5 @@
-use crate::api::{ChangePassword, Logout};
-use crate::components::{FormError, ResultView, Shell};
-use crate::error::AppError;
+use crate::api::{ChangePassword, Logout, get_me};
+use crate::components::{FormError, ResultView};
 use crate::i18n::{current_locale, t};
 use leptos::prelude::*;
 use leptos_meta::Title;
@@ -9,7 +8,7 @@ use leptos_router::hooks::use_query_map;
 #[component]
 pub fn Account() -> impl IntoView {
     let locale = current_locale();
-    let Shell(shell) = expect_context::<Shell>();
+    let me = Resource::new(|| (), |_| get_me());
     let logout = expect_context::<ServerAction<Logout>>();
     let change = ServerAction::<ChangePassword>::new();
     let query = use_query_map();
@@ -27,7 +26,7 @@ pub fn Account() -> impl IntoView {
         <Title text=t(locale, "account.title")/>
         <Suspense fallback=move || view! { <p class="muted">{t(locale, "common.loading")}</p> }>
             {move || Suspend::new(async move {
-                let me = shell.await.and_then(|d| d.me.ok_or_else(AppError::login_required));
+                let me = me.await;
                 view! {
                     <ResultView result=me view=move |me| view! {
                         <h1 class="page-title">{t(locale, "account.title")}</h1>

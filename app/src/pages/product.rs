@@ -1,5 +1,5 @@
 use crate::api::{Checkout, get_product};
-use crate::components::{FormError, GuestContact, ResultView, Shell};
+use crate::components::{FormError, GuestContact, ResultView};
 use crate::i18n::{current_locale, t};
 use leptos::prelude::*;
 use leptos_meta::{Meta, Title};
@@ -10,16 +10,14 @@ pub fn ProductPage() -> impl IntoView {
     let locale = current_locale();
     let params = use_params_map();
     let data = Resource::new(move || params.get().get("slug").unwrap_or_default(), get_product);
-    let Shell(shell) = expect_context::<Shell>();
     let checkout = ServerAction::<Checkout>::new();
     view! {
             <Suspense fallback=move || view! { <p class="muted">{t(locale, "common.loading")}</p> }>
                 {move || Suspend::new(async move {
-                    let signed_in = shell.await.ok().and_then(|s| s.me).is_some();
                     view! {
                         <ResultView result=data.await view=move |p| match p {
                             None => view! { <super::NotFound/> }.into_any(),
-                            Some(p) => view! {
+                            Some(p) => { let signed_in = p.signed_in; view! {
                                 <Title text=p.name.clone()/>
                                 <Meta name="description" content=p.summary.clone()/>
                                 <nav class="crumbs small muted">
@@ -82,7 +80,7 @@ pub fn ProductPage() -> impl IntoView {
                                         <p class="pre">{p.usage_notes}</p>
                                     </section>
                                 </article>
-                            }.into_any(),
+                            }.into_any() },
                         }/>
                     }
                 })}

@@ -13,10 +13,10 @@ use axum::{
 };
 use governor::{DefaultKeyedRateLimiter, Quota, RateLimiter};
 use quanyi::{
+    checkout::sale_queue::{Purchase, Purchased},
     orders::{self, OrderError},
+    platform::vault::Vault,
     resellers::{self, Idempotency},
-    till::{Purchase, Rung},
-    vault::Vault,
 };
 use sea_orm::ConnectionTrait;
 use serde::Deserialize;
@@ -73,7 +73,7 @@ impl From<OrderError> for ApiError {
 async fn authenticate(
     state: &AppState,
     headers: &HeaderMap,
-) -> Result<(quanyi::entities::api_key::Model, quanyi::accounts::User), ApiError> {
+) -> Result<(quanyi::entities::api_key::Model, quanyi::identity::User), ApiError> {
     let key = headers
         .get(header::AUTHORIZATION)
         .and_then(|v| v.to_str().ok())
@@ -139,7 +139,7 @@ struct OrderRequest {
 }
 
 async fn order_json(db: &impl ConnectionTrait, vault: &Vault, o: &orders::Order) -> Result<Value, OrderError> {
-    let codes = orders::delivered_codes(db, vault, o.id).await?;
+    let codes = quanyi::fulfilment::delivered_codes(db, vault, o.id).await?;
     let lines: Vec<_> = orders::lines(db, o.id)
         .await?
         .into_iter()
@@ -188,15 +188,15 @@ async fn create_order(
     // the key's record is asked first (read only). Answers given here ran nothing, so
     // nothing is kept for replay; `busy` (the till's queue is full) is the same. The crowd's
     // records are read together at the till's recall desk.
-    if let Err(e) = shop.gate.refuse_if_sold_out(&req.sku) {
-        return match shop.till.recall(shop, key.id, idem, &hash).await {
+    if let Err(e) = shop.admission.refuse_if_sold_out(&req.sku) {
+        return match shop.sale_queues.recall(shop, key.id, idem, &hash).await {
             Ok(Some(seen)) => idempotent_answer(seen),
             Ok(None) => ApiError::from(e).into_response(),
             Err(e) => ApiError::internal(e).into_response(),
         };
     }
-    // Rung up at the SKU's till with whoever else is waiting: one transaction for the
-    // record, the order, its codes, the debit and the kept answer of each (`quanyi::till`).
+    // Purchased up at the SKU's till with whoever else is waiting: one transaction for the
+    // record, the order, its codes, the debit and the kept answer of each (`quanyi::checkout::sale_queue`).
     let purchase = Purchase {
         api_key_id: key.id,
         user_id: user.id,
@@ -208,12 +208,12 @@ async fn create_order(
         topup_account: req.topup_account,
         ip: peer.ip().to_string(),
     };
-    match shop.till.ring(shop, purchase).await {
-        Ok(Rung::Kept { status, body }) => {
+    match shop.sale_queues.ring(shop, purchase).await {
+        Ok(Purchased::Kept { status, body }) => {
             let status = StatusCode::from_u16(status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
             (status, [(header::CONTENT_TYPE, "application/json")], body).into_response()
         }
-        Ok(Rung::SeenBefore(seen)) => idempotent_answer(seen),
+        Ok(Purchased::SeenBefore(seen)) => idempotent_answer(seen),
         Err(OrderError::Db(e)) => ApiError::internal(e).into_response(),
         Err(e) => ApiError::from(e).into_response(),
     }

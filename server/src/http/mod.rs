@@ -1,7 +1,7 @@
 //! The HTTP surface: Leptos pages and server functions, health checks, the language
 //! switch and static files, wrapped in the shop's middleware.
 pub mod api;
-mod guards;
+pub mod guards;
 mod pages;
 mod uploads;
 mod webhooks;
@@ -16,7 +16,7 @@ use axum::{
 };
 use leptos::prelude::*;
 use leptos_axum::{LeptosRoutes, generate_route_list};
-use quanyi::{Shop, session_store::DbSessionStore};
+use quanyi::{Shop, identity::sessions::DbSessionStore};
 use std::time::Duration;
 use tower_http::{
     request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetRequestIdLayer},
@@ -87,10 +87,11 @@ pub fn router(shop: Shop) -> Result<Router, Box<dyn std::error::Error>> {
         .leptos_routes_with_context(&state, routes, ctx.clone(), move || app::shell(shell_options.clone()))
         .nest_service("/pkg", static_pkg)
         .fallback(leptos_axum::file_and_error_handler_with_context::<AppState, _>(ctx, app::shell))
-        .layer(axum::middleware::from_fn(guards::hedged_pages))
+        .layer(axum::middleware::from_fn(guards::page_watchdog))
         .layer(axum::middleware::from_fn(guards::honest_error_status))
         .layer(from_fn_with_state(shop.clone(), guards::staff_writes))
         .layer(from_fn_with_state(shop.clone(), guards::admin_pages))
+        .layer(axum::middleware::from_fn(guards::acknowledge_flashes))
         .layer(sessions)
         .layer(from_fn_with_state(shop.clone(), guards::same_origin))
         .layer(from_fn_with_state(shop.clone(), guards::body_size))
@@ -136,7 +137,7 @@ async fn healthz() -> &'static str {
 
 /// The process can reach its database.
 async fn readyz(State(shop): State<Shop>) -> Response {
-    match quanyi::db::ping(&shop.db).await {
+    match quanyi::platform::db::ping(&shop.db).await {
         Ok(()) => "ready".into_response(),
         Err(e) => {
             tracing::error!(error = %e, "readiness check failed");

@@ -13,7 +13,7 @@ use axum::{
     response::{IntoResponse, Redirect, Response},
     routing::post,
 };
-use quanyi::{Shop, accounts::Role};
+use quanyi::{Shop, identity::Role};
 use sha2::{Digest, Sha256};
 use tower_http::{services::ServeDir, set_header::SetResponseHeaderLayer};
 use tower_sessions::Session;
@@ -38,9 +38,9 @@ pub fn routes(shop: &Shop) -> Router<AppState> {
 }
 
 /// The staff member behind the request, if their role may do this.
-async fn staff(shop: &Shop, session: &Session, roles: &[Role]) -> Option<quanyi::accounts::User> {
+async fn staff(shop: &Shop, session: &Session, roles: &[Role]) -> Option<quanyi::identity::User> {
     let user = app::ssr::user_from_session(shop, session).await.ok().flatten()?;
-    roles.contains(&quanyi::accounts::role_of(&user)).then_some(user)
+    roles.contains(&quanyi::identity::role_of(&user)).then_some(user)
 }
 
 fn back(page: &str, error: &str) -> Response {
@@ -87,12 +87,12 @@ async fn upload_codes(State(shop): State<Shop>, session: Session, form: Multipar
     let spec = quanyi::inventory::BatchSpec {
         sku_code: text(&f, "sku"),
         unit_cost,
-        currency: quanyi::money::Currency::CNY,
+        currency: quanyi::platform::money::Currency::CNY,
         supplier: text(&f, "supplier"),
         expires_at,
         source: "upload",
     };
-    let actor = quanyi::accounts::Actor::web(user, None);
+    let actor = quanyi::identity::Actor::web(user, None);
     let batch = match quanyi::inventory::open_batch(&shop.db, &shop.clock, &actor, &spec, &codes).await {
         Ok(b) => b,
         Err(e) => return back(page, e.code()),
@@ -124,18 +124,18 @@ async fn upload_catalog(State(shop): State<Shop>, session: Session, form: Multip
     let Some(user) = staff(&shop, &session, &CATALOG_ROLES).await else { return back(page, "forbidden") };
     let Ok(f) = fields(form).await else { return back(page, "bad_request") };
     let Some(file) = f.get("file").filter(|b| !b.is_empty()) else { return back(page, "empty_import") };
-    let actor = quanyi::accounts::Actor::web(user, None);
+    let actor = quanyi::identity::Actor::web(user, None);
     let report: Result<String, Vec<(usize, String)>> =
-        match quanyi::catalog_admin::import_csv(&shop.db, &shop.clock, &actor, file).await {
+        match quanyi::catalog::admin::import_csv(&shop.db, &shop.clock, &actor, file).await {
             Ok(r) => Ok(format!("{} / {} / {}", r.rows, r.products, r.skus)),
-            Err(quanyi::catalog_admin::CatalogError::Rows(rows)) => Err(rows.into_iter().take(100).collect()),
+            Err(quanyi::catalog::admin::CatalogError::Rows(rows)) => Err(rows.into_iter().take(100).collect()),
             Err(e) => {
                 tracing::error!(error = %e, "catalog import failed");
                 return back(page, "internal");
             }
         };
     let failed = report.is_err();
-    if session.insert(CATALOG_REPORT, report).await.is_err() {
+    if app::ssr::put_flash(&session, CATALOG_REPORT, report).await.is_err() {
         return back(page, "internal");
     }
     if failed { back(page, "csv_errors") } else { Redirect::to(&format!("{page}?imported=1")).into_response() }
@@ -175,7 +175,7 @@ async fn upload_image(State(shop): State<Shop>, session: Session, form: Multipar
     if tokio::fs::create_dir_all(&dir).await.is_err() || tokio::fs::write(dir.join(&name), bytes).await.is_err() {
         return back(&page, "internal");
     }
-    match quanyi::catalog_admin::set_image(&shop.db, &slug, Some(&name)).await {
+    match quanyi::catalog::admin::set_image(&shop.db, &slug, Some(&name)).await {
         Ok(()) => Redirect::to(&format!("{page}?saved=1")).into_response(),
         Err(e) => back(&page, e.code()),
     }

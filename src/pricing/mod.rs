@@ -1,0 +1,132 @@
+//! Pricing: what each line of an order costs, and how that price was made. [`quote`] is
+//! the one function that prices lines — for the product page, the cart's preview, the
+//! single-path checkout, the sale queues and the reseller API alike — so a preview never
+//! differs from the charge. Today a price is the SKU's list price; the marketing engine
+//! adds its stages here (tier or contract price, campaign price, coupons, the floor), each
+//! recorded as a [`Step`] on the line.
+use crate::{catalog::Sku, platform::money::Money};
+
+/// Who is buying, and through which door: what later stages (tiers, contract prices,
+/// campaigns' audiences) decide by. The list price depends on neither.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct PriceContext {
+    pub user_id: Option<i32>,
+    pub channel: Channel,
+}
+
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum Channel {
+    /// The mall: product pages and the cart.
+    #[default]
+    Web,
+    /// The reseller API.
+    Api,
+}
+
+/// One line to price: `quantity` units of `sku`.
+#[derive(Clone, Copy, Debug)]
+pub struct QuoteLine<'a> {
+    pub sku: &'a Sku,
+    pub quantity: u32,
+}
+
+/// The stage of pricing a step belongs to, in the order stages apply.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Stage {
+    /// The SKU's list price.
+    List,
+}
+
+/// One step in making a line's unit price: the stage, what set it (for the list price, the
+/// SKU's code), and the unit price after it, in ten-thousandths.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Step {
+    pub stage: Stage,
+    pub source: String,
+    pub unit_price_e4: i64,
+}
+
+/// A priced line: its unit price, quantity, total and how the price was made.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct LinePrice {
+    pub unit_price_e4: i64,
+    pub quantity: u32,
+    pub total_e4: i64,
+    pub steps: Vec<Step>,
+}
+
+impl LinePrice {
+    pub fn unit_price(&self, sku: &Sku) -> Money {
+        Money::from_e4(self.unit_price_e4, crate::catalog::price(sku).currency)
+    }
+}
+
+/// The lines priced, in the order given, and their sum.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Quote {
+    pub lines: Vec<LinePrice>,
+    pub total_e4: i64,
+}
+
+/// Prices `lines` for a buyer in `context`. Pure: the same lines and context always give
+/// the same quote, so previews, checkouts and payments agree.
+pub fn quote(context: &PriceContext, lines: &[QuoteLine<'_>]) -> Quote {
+    let _ = context; // no stage that depends on the buyer yet
+    let lines: Vec<LinePrice> = lines
+        .iter()
+        .map(|l| {
+            let list = Step { stage: Stage::List, source: l.sku.code.clone(), unit_price_e4: l.sku.price_e4 };
+            let unit_price_e4 = list.unit_price_e4;
+            LinePrice {
+                unit_price_e4,
+                quantity: l.quantity,
+                total_e4: unit_price_e4 * i64::from(l.quantity),
+                steps: vec![list],
+            }
+        })
+        .collect();
+    let total_e4 = lines.iter().map(|l| l.total_e4).sum();
+    Quote { lines, total_e4 }
+}
+
+/// The price of one line: [`quote`] of that line alone.
+pub fn line(context: &PriceContext, sku: &Sku, quantity: u32) -> LinePrice {
+    quote(context, &[QuoteLine { sku, quantity }]).lines.remove(0)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn sku(code: &str, price_e4: i64) -> Sku {
+        Sku {
+            id: 1,
+            product_id: 1,
+            code: code.into(),
+            name_zh: String::new(),
+            name_en: String::new(),
+            face_value_e4: price_e4,
+            price_e4,
+            currency: "CNY".into(),
+            kind: "card_code".into(),
+            min_per_order: 1,
+            max_per_order: 10,
+            on_shelf: true,
+            created_at: chrono::DateTime::UNIX_EPOCH,
+            low_stock_threshold: 0,
+            topup_pattern: None,
+            max_per_buyer: None,
+        }
+    }
+
+    #[test]
+    fn a_line_costs_its_list_price_times_its_quantity_and_says_so() {
+        let (a, b) = (sku("A", 12_3400), sku("B", 5_0000));
+        let q =
+            quote(&PriceContext::default(), &[QuoteLine { sku: &a, quantity: 3 }, QuoteLine { sku: &b, quantity: 1 }]);
+        assert_eq!(q.lines[0].total_e4, 37_0200);
+        assert_eq!(q.lines[0].steps, [Step { stage: Stage::List, source: "A".into(), unit_price_e4: 12_3400 }]);
+        assert_eq!(q.total_e4, 42_0200);
+        assert_eq!(line(&PriceContext::default(), &b, 2).total_e4, 10_0000);
+    }
+}

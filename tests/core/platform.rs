@@ -1,0 +1,136 @@
+//! Platform: the database set-up on both backends, migrations, the job runner, connections.
+use crate::support::accounts::*;
+use crate::support::aftersales::*;
+use crate::support::pipeline::*;
+
+db_test!(sqlite_has_wal_and_foreign_keys, |t| {
+    use sea_orm::ConnectionTrait;
+    if t.backend == quanyi::testing::Backend::Sqlite {
+        let row =
+            t.db.query_one_raw(sea_orm::Statement::from_string(t.db.get_database_backend(), "PRAGMA journal_mode"))
+                .await
+                .unwrap()
+                .unwrap();
+        assert_eq!(row.try_get_by_index::<String>(0).unwrap(), "wal");
+        let row =
+            t.db.query_one_raw(sea_orm::Statement::from_string(t.db.get_database_backend(), "PRAGMA foreign_keys"))
+                .await
+                .unwrap()
+                .unwrap();
+        assert_eq!(row.try_get_by_index::<i32>(0).unwrap(), 1);
+    }
+    // A product pointing at a missing category is refused on both backends.
+    let r = t.db.execute_unprepared(
+        "INSERT INTO products (category_id, slug, name_zh, name_en, summary_zh, summary_en, description, usage_notes, brand, accent_color, on_shelf, sort_order, created_at, updated_at) \
+         VALUES (9999, 'x', 'x', 'x', 'x', 'x', 'x', 'x', 'x', '#000', true, 0, '2026-01-01T00:00:00Z', '2026-01-01T00:00:00Z')",
+    ).await;
+    assert!(r.is_err());
+});
+
+db_test!(the_newest_migration_goes_down_and_up_again, |t| {
+    let applied = |s: Vec<(String, bool)>| s.iter().filter(|(_, a)| *a).count();
+    let all = quanyi::platform::db::migration_status(&t.db).await.unwrap().len();
+    quanyi::platform::db::migrate_down(&t.db, 1).await.unwrap();
+    assert_eq!(applied(quanyi::platform::db::migration_status(&t.db).await.unwrap()), all - 1);
+    quanyi::platform::db::migrate_up(&t.db).await.unwrap();
+    assert_eq!(applied(quanyi::platform::db::migration_status(&t.db).await.unwrap()), all);
+});
+
+db_test!(while_the_sale_desks_are_busy_the_runner_leaves_deliveries_queued_and_runs_the_other_jobs, |t| {
+    use quanyi::entities::{delivery as delivery_row, job};
+    use sea_orm::{ColumnTrait, EntityTrait, PaginatorTrait, QueryFilter};
+    let shop = seeded_shop(&t).await;
+    stock(&shop, "BREW-1", "RUSH", 1).await;
+    let new = place(&shop, &guest("rush@example.com"), &lines(&[("BREW-1", 1)])).await.unwrap();
+    pay_test(&shop, &new.order.order_no).await;
+    // The payment queued its email; another job (a fulfilment, already done) is due too.
+    let now = shop.clock.now();
+    platform::jobs::enqueue(&shop.db, now, quanyi::fulfilment::Fulfil { order_id: new.order.id }, now, None)
+        .await
+        .unwrap();
+    let sent = async |shop: &Shop| {
+        delivery_row::Entity::find().filter(delivery_row::Column::Status.eq("sent")).count(&shop.db).await.unwrap()
+    };
+    let queued_deliveries = async |shop: &Shop| {
+        job::Entity::find()
+            .filter(job::Column::Kind.is_in(["deliver", "deliver_many"]))
+            .filter(job::Column::Status.eq("queued"))
+            .count(&shop.db)
+            .await
+            .unwrap()
+    };
+    assert_eq!(queued_deliveries(&shop).await, 1);
+
+    // Held back: only the fulfilment runs; the email stays queued, unclaimed.
+    assert_eq!(jobs::run_due_with(&shop, false).await.unwrap(), 1);
+    let fulfil = job::Entity::find().filter(job::Column::Kind.eq("fulfil")).all(&shop.db).await.unwrap();
+    assert_eq!(fulfil.iter().map(|j| j.status.as_str()).collect::<Vec<_>>(), ["done"]);
+    assert_eq!((sent(&shop).await, queued_deliveries(&shop).await), (0, 1));
+    assert_eq!(jobs::run_due_with(&shop, false).await.unwrap(), 0);
+    // Let through: the email goes.
+    assert_eq!(jobs::run_due_with(&shop, true).await.unwrap(), 1);
+    assert_eq!((sent(&shop).await, queued_deliveries(&shop).await), (1, 0));
+    std::fs::remove_dir_all(&shop.config.data_dir).ok();
+});
+
+db_test!(connections_to_postgres_send_statements_without_delay, |t| {
+    // sqlx 0.9.0 leaves Nagle's algorithm on; `db::connect` turns it off (see there), or
+    // every statement longer than a segment waits up to 40 ms for a delayed ACK.
+    use sea_orm::ConnectionTrait;
+    t.db.execute_unprepared("SELECT 1").await.unwrap();
+    if t.backend != Backend::Postgres {
+        return;
+    }
+    let url: sqlx::postgres::PgConnectOptions = t.url.parse().unwrap();
+    let peers: Vec<std::net::SocketAddr> =
+        std::net::ToSocketAddrs::to_socket_addrs(&(url.get_host(), url.get_port())).unwrap().collect();
+    // Each connection to PostgreSQL this process holds: (fd, does it send without delay?).
+    // (Other tests in this process open connections too; one caught between its connect
+    // and its `after_connect` is looked at again below.)
+    let look = || {
+        let mut found = vec![];
+        for entry in std::fs::read_dir("/proc/self/fd").unwrap().flatten() {
+            let Some(fd) = entry.file_name().to_str().and_then(|n| n.parse::<i32>().ok()) else { continue };
+            if !std::fs::read_link(entry.path()).is_ok_and(|l| l.to_string_lossy().starts_with("socket:")) {
+                continue;
+            }
+            // SAFETY: borrowed for two system calls; a socket closed meanwhile only errs.
+            let fd_ref = unsafe { std::os::fd::BorrowedFd::borrow_raw(fd) };
+            let socket = socket2::SockRef::from(&fd_ref);
+            if socket.peer_addr().ok().and_then(|a| a.as_socket()).is_some_and(|a| peers.contains(&a)) {
+                found.push((fd, socket.tcp_nodelay().unwrap_or(true)));
+            }
+        }
+        found
+    };
+    let first = look();
+    assert!(!first.is_empty(), "no connection to PostgreSQL found");
+    if first.iter().any(|(_, nodelay)| !nodelay) {
+        tokio::time::sleep(std::time::Duration::from_secs(1)).await;
+        let again = look();
+        for (fd, _) in first.iter().filter(|(_, nodelay)| !nodelay) {
+            let still = again.iter().find(|(f, _)| f == fd).is_some_and(|(_, nodelay)| !nodelay);
+            assert!(!still, "a connection to PostgreSQL still delays its segments a second later");
+        }
+    }
+});
+
+// After a sellout the till's recall desk needs a connection or two more than the sale did.
+// Opened then, each cost 70–110 ms (a new server process, and a look through the thousands
+// of sockets a sale holds), and every sold-out answer waited behind them: the serving
+// shop opens its whole PostgreSQL pool at start. The CLI opens one at a time.
+db_test!(the_serving_shop_opens_its_postgres_pool_before_the_first_request, |t| {
+    let serving = quanyi::platform::db::connect_for_serving(&t.url, 6).await.unwrap();
+    let cli = quanyi::platform::db::connect(&t.url, 6).await.unwrap();
+    let opened = |db: &quanyi::platform::db::Db| match t.backend {
+        Backend::Postgres => db.get_postgres_connection_pool().size(),
+        Backend::Sqlite => db.get_sqlite_connection_pool().size(),
+    };
+    match t.backend {
+        Backend::Postgres => assert_eq!((opened(&serving), opened(&cli)), (6, 1)),
+        // A SQLite connection is a file handle: opened when needed.
+        Backend::Sqlite => assert_eq!((opened(&serving), opened(&cli)), (1, 1)),
+    }
+    serving.close().await.unwrap();
+    cli.close().await.unwrap();
+});

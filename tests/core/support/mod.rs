@@ -1,0 +1,5 @@
+pub mod accounts;
+pub mod aftersales;
+pub mod checkout_batches;
+pub mod pipeline;
+pub mod till;
