@@ -9,6 +9,7 @@ mod m20261125_000004_cart_delivery_stripe;
 mod m20261202_000005_order_lookups;
 mod m20261205_000006_hold_sweep;
 mod m20261205_000007_code_order_index;
+mod m20261207_000008_order_locale;
 
 pub struct Migrator;
 
@@ -23,6 +24,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261202_000005_order_lookups::Migration),
             Box::new(m20261205_000006_hold_sweep::Migration),
             Box::new(m20261205_000007_code_order_index::Migration),
+            Box::new(m20261207_000008_order_locale::Migration),
         ]
     }
 }

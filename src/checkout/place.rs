@@ -308,6 +308,7 @@ pub(crate) fn pending_order(
         lookup_token_hash: Set(hash_token(lookup_token)),
         lookup_token_sealed: Set(None),
         lookup_password_hash: Set(None),
+        locale: Set(crate::notifications::templates::Language::of(buyer.locale.as_deref()).tag().into()),
         status: Set(Status::PendingPayment.as_str().into()),
         total_e4: Set(total_e4),
         refunded_e4: Set(0),
@@ -364,42 +365,18 @@ async fn place(
     Ok(order)
 }
 
-/// Creates an order and reserves its codes for `policy.hold`. Sold out, or over the
-/// buyer's hold limit: nothing is created and nothing is held.
-pub async fn create_order(
-    db: &Db,
-    clock: &Clock,
-    policy: &HoldPolicy,
-    buyer: &Buyer,
-    lines: &[LineRequest],
-    channel: &str,
-) -> Result<NewOrder, OrderError> {
-    create(db, None, clock, policy, buyer, lines, channel).await
-}
-
 /// What the mall's checkout keeps with a new order in the order's own commit: its private
-/// link, sealed (see `delivery::keep_private_link`), and the look-up password the guest
+/// link, sealed (see `notifications::keep_private_link`), and the look-up password the guest
 /// chose, hashed ([`hash_lookup_password`]).
 pub struct Kept<'a> {
     pub vault: &'a crate::platform::vault::Vault,
     pub lookup_password_hash: Option<String>,
 }
 
-/// [`create_order`] for the mall's checkout: what [`Kept`] names is written in the same
-/// commit, not in writes of its own (an order is never left without its password).
-pub async fn create_order_with_link(
-    db: &Db,
-    kept: Kept<'_>,
-    clock: &Clock,
-    policy: &HoldPolicy,
-    buyer: &Buyer,
-    lines: &[LineRequest],
-    channel: &str,
-) -> Result<NewOrder, OrderError> {
-    create(db, Some(kept), clock, policy, buyer, lines, channel).await
-}
-
-async fn create(
+/// Creates an order and reserves its codes for `policy.hold`; with `kept`, what it names
+/// is written in the same commit (an order is never left without its password). Sold out,
+/// or over the buyer's hold limit: nothing is created and nothing is held.
+pub async fn create_order(
     db: &Db,
     kept: Option<Kept<'_>>,
     clock: &Clock,

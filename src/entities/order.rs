@@ -29,6 +29,8 @@ pub struct Model {
     pub lookup_token_sealed: Option<Vec<u8>>,
     pub provider_session: Option<String>,
     pub lookup_password_hash: Option<String>,
+    /// The language the buyer shopped in (`zh-CN` or `en`): their messages are written in it.
+    pub locale: String,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

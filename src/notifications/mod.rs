@@ -9,7 +9,10 @@
 //!
 //! What a message carries: the order, masked codes, the usage notes and the private link
 //! that opens the order (whose token is kept sealed by the vault, never in clear). Codes
-//! themselves are only ever shown in clear on the order page.
+//! themselves are only ever shown in clear on the order page. What it says comes from the
+//! message's templates (`templates/<kind>/<language>/`), in the language the buyer shopped in.
+pub mod templates;
+
 use crate::{
     Clock, Shop,
     entities::{delivery, message, order, order_line},
@@ -241,7 +244,7 @@ pub enum Requester {
 pub async fn resend(shop: &Shop, order_no: &str, by: Requester) -> Result<u32, DeliveryError> {
     let now = shop.clock.now();
     let order = orders::by_no(&shop.db, order_no).await?.ok_or(DeliveryError::NotFound)?;
-    if !matches!(order.status.as_str(), "fulfilled" | "partially_refunded" | "awaiting_topup") {
+    if !order.state().is_some_and(orders::Status::delivered) {
         return Err(DeliveryError::NothingToSend);
     }
     if order.contact_email.is_none() && order.contact_phone.is_none() {
@@ -422,15 +425,30 @@ async fn record(
     Ok(())
 }
 
-/// What a delivery says, in both languages (the order does not know its buyer's).
-pub struct Rendered {
-    pub subject: String,
-    pub text: String,
-    pub html: String,
-    pub sms: String,
+/// What the "your order is ready" message says, for its template.
+#[derive(serde::Serialize)]
+struct OrderReady {
+    order_no: String,
+    resend: bool,
+    /// Where the buyer sees the codes: the private link for a guest, else the order page.
+    link: String,
+    lines: Vec<ReadyLine>,
 }
 
-fn render(shop: &Shop, order: &order::Model, reason: &str, c: &Contents) -> Rendered {
+#[derive(serde::Serialize)]
+struct ReadyLine {
+    product: String,
+    sku: String,
+    quantity: i32,
+    /// The codes masked: the message never carries a code in clear.
+    codes: Vec<String>,
+    refunded: i32,
+    notes: String,
+}
+
+/// The order's "ready" message, in the language the buyer shopped in.
+fn render(shop: &Shop, order: &order::Model, reason: &str, c: &Contents) -> Result<templates::Message, String> {
+    let language = templates::Language::of(Some(&order.locale));
     let lines = c.lines.get(&order.id).map(Vec::as_slice).unwrap_or_default();
     let link = match &order.lookup_token_sealed {
         Some(sealed) if order.user_id.is_none() => shop
@@ -447,64 +465,29 @@ fn render(shop: &Shop, order: &order::Model, reason: &str, c: &Contents) -> Rend
             format!("{}/find-order", shop.config.origin())
         }
     });
-    let no = &order.order_no;
-    let again = if reason == "resend" { "（重发）" } else { "" };
-    let subject = format!("【权益商城】订单 {no} 已发货{again} / Your order {no} is ready");
-    let mut text = format!(
-        "您好，您在权益商城的订单 {no} 已发货。\nHello, your Quanyi order {no} is ready.\n\n\
-         查看卡密 / See your codes: {link}\n\n"
-    );
-    let mut html = format!(
-        "<!doctype html><html><body style=\"font-family:sans-serif;color:#222\">\
-         <h2 style=\"color:#e8453c\">权益商城 · Quanyi</h2>\
-         <p>您好，您的订单 <b>{}</b> 已发货。<br>Hello, your order <b>{}</b> is ready.</p>\
-         <p><a href=\"{}\" style=\"background:#e8453c;color:#fff;padding:10px 16px;border-radius:6px;text-decoration:none\">查看卡密 / See your codes</a></p>",
-        esc(no),
-        esc(no),
-        esc(&link)
-    );
-    for l in lines {
-        let masked: Vec<String> =
-            c.codes.iter().filter(|(line_id, _, _)| *line_id == l.id).map(|(_, _, plain)| Vault::mask(plain)).collect();
-        let notes = c.notes.get(&l.sku_id).map(String::as_str).unwrap_or_default();
-        text.push_str(&format!("· {} — {} × {}\n", l.product_name, l.sku_name, l.quantity));
-        for m in &masked {
-            text.push_str(&format!("    {m}\n"));
-        }
-        if l.refunded > 0 {
-            text.push_str(&format!("    已退款 {} 件 / {} refunded\n", l.refunded, l.refunded));
-        }
-        html.push_str(&format!(
-            "<h3 style=\"margin-bottom:4px\">{} — {} × {}</h3><ul>{}</ul>",
-            esc(&l.product_name),
-            esc(&l.sku_name),
-            l.quantity,
-            masked.iter().map(|m| format!("<li><code>{}</code></li>", esc(m))).collect::<String>()
-        ));
-        if !notes.is_empty() {
-            text.push_str(&format!("  使用说明 / How to use:\n  {}\n", notes.replace('\n', "\n  ")));
-            html.push_str(&format!(
-                "<p style=\"white-space:pre-line;color:#555\"><b>使用说明 / How to use</b>\n{}</p>",
-                esc(notes)
-            ));
-        }
-    }
-    text.push_str("\n为保护您的权益，卡密只在订单页显示。请勿转发此邮件。\nCodes are shown only on the order page. Do not forward this email.\n");
-    html.push_str(
-        "<p style=\"color:#888;font-size:12px\">为保护您的权益，卡密只在订单页显示。请勿转发此邮件。<br>\
-         Codes are shown only on the order page. Do not forward this email.</p></body></html>",
-    );
-    let sms = format!("【权益商城】订单{no}已发货，查看卡密：{link} / Order {no} is ready: {link}");
-    Rendered { subject, text, html, sms }
-}
-
-fn esc(s: &str) -> String {
-    s.replace('&', "&amp;").replace('<', "&lt;").replace('>', "&gt;").replace('"', "&quot;")
+    let lines = lines
+        .iter()
+        .map(|l| ReadyLine {
+            product: language.pick(&l.product_name),
+            sku: language.pick(&l.sku_name),
+            quantity: l.quantity,
+            codes: c
+                .codes
+                .iter()
+                .filter(|(line_id, _, _)| *line_id == l.id)
+                .map(|(_, _, plain)| Vault::mask(plain))
+                .collect(),
+            refunded: l.refunded,
+            notes: c.notes.get(&l.sku_id).cloned().unwrap_or_default(),
+        })
+        .collect();
+    let data = OrderReady { order_no: order.order_no.clone(), resend: reason == "resend", link, lines };
+    templates::render("order_ready", language, data)
 }
 
 async fn render_and_send(shop: &Shop, row: &Delivery, c: &Contents) -> Result<Option<String>, String> {
     let order = c.orders.get(&row.order_id).ok_or("no order")?;
-    let r = render(shop, order, &row.reason, c);
+    let r = render(shop, order, &row.reason, c)?;
     match row.channel.as_str() {
         "email" => send_email(shop, &row.recipient, &r).await,
         "sms" => LogSms::new(shop).send(&row.recipient, &r.sms).await,
@@ -516,7 +499,7 @@ fn outbox_dir(shop: &Shop) -> std::path::PathBuf {
     shop.config.data_dir.join("outbox")
 }
 
-async fn send_email(shop: &Shop, to: &str, r: &Rendered) -> Result<Option<String>, String> {
+async fn send_email(shop: &Shop, to: &str, r: &templates::Message) -> Result<Option<String>, String> {
     use lettre::{
         AsyncFileTransport, AsyncSmtpTransport, AsyncTransport, Tokio1Executor,
         message::{Mailbox, MultiPart},

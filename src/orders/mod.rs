@@ -37,6 +37,27 @@ pub enum Status {
 }
 
 impl Status {
+    pub const ALL: [Status; 8] = [
+        Self::PendingPayment,
+        Self::Paid,
+        Self::Fulfilled,
+        Self::AwaitingTopup,
+        Self::Refunded,
+        Self::PartiallyRefunded,
+        Self::Expired,
+        Self::Cancelled,
+    ];
+
+    pub fn parse(s: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|st| st.as_str() == s)
+    }
+
+    /// Codes or a top-up went out (or are waiting for staff) and not everything was
+    /// refunded: the buyer may ask for the messages again, staff may refund the rest.
+    pub fn delivered(self) -> bool {
+        matches!(self, Self::Fulfilled | Self::AwaitingTopup | Self::PartiallyRefunded)
+    }
+
     pub fn as_str(self) -> &'static str {
         match self {
             Self::PendingPayment => "pending_payment",
@@ -48,6 +69,23 @@ impl Status {
             Self::Expired => "expired",
             Self::Cancelled => "cancelled",
         }
+    }
+}
+
+/// What an order's state allows, asked of the order rather than of its status string.
+impl order::Model {
+    pub fn state(&self) -> Option<Status> {
+        Status::parse(&self.status)
+    }
+
+    /// What staff may still refund, in ten-thousandths: nothing unless it was delivered.
+    pub fn refundable_e4(&self) -> Option<i64> {
+        self.state().is_some_and(Status::delivered).then_some(self.total_e4 - self.refunded_e4)
+    }
+
+    /// Whether its delivery messages may be sent again: delivered, to a contact it has.
+    pub fn can_resend(&self) -> bool {
+        self.state().is_some_and(Status::delivered) && (self.contact_email.is_some() || self.contact_phone.is_some())
     }
 }
 
@@ -155,6 +193,8 @@ pub struct Buyer {
     pub phone: Option<String>,
     pub ip: String,
     pub session_key: Option<String>,
+    /// The language the buyer shops in (`zh-CN` or `en`); the order's messages use it.
+    pub locale: Option<String>,
 }
 
 #[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]

@@ -23,17 +23,23 @@ pub enum PaymentOutcome {
     AlreadyApplied,
 }
 
+/// What a payment provider says: this order was paid this much, in this event.
+#[derive(Clone, Copy, Debug)]
+pub struct PaymentNotice<'a> {
+    pub provider: &'a str,
+    pub event_id: &'a str,
+    pub order_no: &'a str,
+    pub amount_e4: i64,
+    pub payment_ref: Option<&'a str>,
+}
+
 /// A payment provider says an order is paid: records it and fulfils.
 pub async fn confirm_payment(
     db: &Db,
     clock: &Clock,
-    provider: &str,
-    event_id: &str,
-    order_no: &str,
-    amount_e4: i64,
-    payment_ref: Option<&str>,
+    payment: &PaymentNotice<'_>,
 ) -> Result<PaymentOutcome, OrderError> {
-    let (outcome, order_id) = record_payment(db, clock, provider, event_id, order_no, amount_e4, payment_ref).await?;
+    let (outcome, order_id) = record_payment(db, clock, payment).await?;
     if outcome == PaymentOutcome::Applied {
         crash_point("after_paid");
         fulfil(db, clock, order_id).await?;
@@ -49,12 +55,9 @@ pub async fn confirm_payment(
 pub async fn record_payment(
     db: &Db,
     clock: &Clock,
-    provider: &str,
-    event_id: &str,
-    order_no: &str,
-    amount_e4: i64,
-    payment_ref: Option<&str>,
+    payment: &PaymentNotice<'_>,
 ) -> Result<(PaymentOutcome, i32), OrderError> {
+    let PaymentNotice { provider, event_id, order_no, amount_e4, payment_ref } = *payment;
     let now = clock.now();
     let txn = db::begin_write(db).await?;
     let order = by_no(&txn, order_no).await?.ok_or(OrderError::NotFound)?;

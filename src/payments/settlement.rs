@@ -1,9 +1,9 @@
-//! The cashier (出纳): payment confirmations — the test provider's pay button, Stripe's
+//! Settlement (出纳): payment confirmations — the test provider's pay button, Stripe's
 //! signed webhooks — recorded and fulfilled together.
 //!
 //! A confirmation is the payment's event id (unique per provider), its order and amount.
-//! Confirmations that arrive while a batch is being committed wait at the cashier's desk
-//! and go in the next one (`batch::Batcher`): up to [`BATCH`] in one write transaction, which
+//! Confirmations that arrive while a batch is being committed wait at the settlement's
+//! batcher and go in the next one (`platform::group_commit::Batcher`): up to [`BATCH`] in one write transaction, which
 //! records each event with its effect — the order `paid` — and delivers it in the same
 //! commit: the held codes sold and allocated, the lines marked delivered, the order
 //! `fulfilled`, its messages and outbox rows queued. So a payment is never on record
@@ -170,11 +170,13 @@ async fn confirm_alone(shop: &Shop, c: &Confirmation) -> Answer {
     crate::payments::record::confirm_payment(
         &shop.db,
         &shop.clock,
-        &c.provider,
-        &c.event_id,
-        order_no,
-        amount_e4,
-        c.payment_ref.as_deref(),
+        &crate::payments::record::PaymentNotice {
+            provider: &c.provider,
+            event_id: &c.event_id,
+            order_no,
+            amount_e4,
+            payment_ref: c.payment_ref.as_deref(),
+        },
     )
     .await
 }

@@ -1,11 +1,12 @@
 //! Group commit: callers who want the same kind of write at the same moment queue at one
-//! desk, and a single task serves whoever is waiting together — up to a batch at a time,
+//! [`Batcher`], and a single task serves whoever is waiting together — up to a batch at a time,
 //! in arrival order, usually in one transaction — then answers each.
 //!
 //! While one batch is served the next gathers, so under load each commit carries many
 //! callers, and alone a caller is served at once (a batch of one): nothing waits for a
-//! timer. The desks of this shop: session saves (`session_store`), payment confirmations
-//! (`cashier`) and the reseller till's recall reads (`till`).
+//! timer. The batchers of this shop: session saves (`identity::sessions`), payment
+//! confirmations (`payments::settlement`) and the reseller sale queue's idempotency
+//! look-ups (`checkout::sale_queue`). The per-SKU sale queues run a loop of their own.
 use std::{
     future::Future,
     sync::{Arc, Mutex},

@@ -230,6 +230,7 @@ db_test!(concurrent_buyers_never_get_the_same_code, |t| {
         tasks.push(tokio::spawn(async move {
             let new = quanyi::checkout::place::create_order(
                 &shop.db,
+                None,
                 &shop.clock,
                 &shop.hold_policy(),
                 &buyer(i),
@@ -241,11 +242,13 @@ db_test!(concurrent_buyers_never_get_the_same_code, |t| {
             quanyi::payments::record::confirm_payment(
                 &shop.db,
                 &shop.clock,
-                "test",
-                &format!("evt-{i}"),
-                &new.order.order_no,
-                total,
-                None,
+                &quanyi::payments::record::PaymentNotice {
+                    provider: "test",
+                    event_id: &format!("evt-{i}"),
+                    order_no: &new.order.order_no,
+                    amount_e4: total,
+                    payment_ref: None,
+                },
             )
             .await?;
             Ok::<_, OrderError>(new.order.id)
@@ -279,23 +282,34 @@ db_test!(lapsed_holds_return_to_stock_and_caps_stop_hoarding, |t| {
     let policy = orders::HoldPolicy { max_units_per_session: 5, ..shop.hold_policy() };
     let mut b = buyer(7);
     b.session_key = Some("sess-1".into());
-    quanyi::checkout::place::create_order(&shop.db, &shop.clock, &policy, &b, &line("BREW-1", 3), "web").await.unwrap();
-    let e = quanyi::checkout::place::create_order(&shop.db, &shop.clock, &policy, &b, &line("BREW-1", 3), "web")
+    quanyi::checkout::place::create_order(&shop.db, None, &shop.clock, &policy, &b, &line("BREW-1", 3), "web")
+        .await
+        .unwrap();
+    let e = quanyi::checkout::place::create_order(&shop.db, None, &shop.clock, &policy, &b, &line("BREW-1", 3), "web")
         .await
         .unwrap_err();
     assert!(matches!(e, OrderError::HoldLimit));
     assert_eq!(status_count(&shop.db, "reserved").await, 3);
     // Same IP, other sessions: the IP cap (30) holds too.
     let policy_ip = orders::HoldPolicy { max_units_per_ip: 6, ..shop.hold_policy() };
-    let e =
-        quanyi::checkout::place::create_order(&shop.db, &shop.clock, &policy_ip, &buyer(7), &line("BREW-1", 4), "web")
-            .await
-            .unwrap_err();
+    let e = quanyi::checkout::place::create_order(
+        &shop.db,
+        None,
+        &shop.clock,
+        &policy_ip,
+        &buyer(7),
+        &line("BREW-1", 4),
+        "web",
+    )
+    .await
+    .unwrap_err();
     assert!(matches!(e, OrderError::HoldLimit));
     // Fifteen minutes on, the job runner's sweep expires the hold and stock returns.
     clock.advance(chrono::Duration::minutes(16));
     jobs::run_due(&shop).await.unwrap();
     assert_eq!(status_count(&shop.db, "reserved").await, 0);
     assert_eq!(status_count(&shop.db, "available").await, 40);
-    quanyi::checkout::place::create_order(&shop.db, &shop.clock, &policy, &b, &line("BREW-1", 5), "web").await.unwrap();
+    quanyi::checkout::place::create_order(&shop.db, None, &shop.clock, &policy, &b, &line("BREW-1", 5), "web")
+        .await
+        .unwrap();
 });

@@ -35,6 +35,7 @@ db_test!(a_crash_between_payment_and_delivery_is_finished_by_the_job_runner, |t|
     import(&shop, "BREW-1", &codes("CRASH", 3)).await;
     let new = quanyi::checkout::place::create_order(
         &shop.db,
+        None,
         &shop.clock,
         &shop.hold_policy(),
         &buyer(3),
@@ -47,11 +48,13 @@ db_test!(a_crash_between_payment_and_delivery_is_finished_by_the_job_runner, |t|
     let (outcome, order_id) = quanyi::payments::record::record_payment(
         &shop.db,
         &shop.clock,
-        "test",
-        "evt-crash",
-        &new.order.order_no,
-        new.order.total_e4,
-        None,
+        &quanyi::payments::record::PaymentNotice {
+            provider: "test",
+            event_id: "evt-crash",
+            order_no: &new.order.order_no,
+            amount_e4: new.order.total_e4,
+            payment_ref: None,
+        },
     )
     .await
     .unwrap();
@@ -84,15 +87,23 @@ db_test!(a_late_payment_without_stock_is_refunded_and_staff_alerted, |t| {
     wallet::post(&shop.db, &clock, user.id, 1_000_000, "topup", None, None, None).await.unwrap();
     let mut b = buyer(9);
     b.user_id = Some(user.id);
-    let slow =
-        quanyi::checkout::place::create_order(&shop.db, &clock, &shop.hold_policy(), &b, &line("BREW-1", 2), "web")
-            .await
-            .unwrap();
+    let slow = quanyi::checkout::place::create_order(
+        &shop.db,
+        None,
+        &clock,
+        &shop.hold_policy(),
+        &b,
+        &line("BREW-1", 2),
+        "web",
+    )
+    .await
+    .unwrap();
     clock.advance(chrono::Duration::minutes(16));
     jobs::run_due(&shop).await.unwrap();
     // Someone else buys the released stock; then the first buyer's payment arrives.
     let fast = quanyi::checkout::place::create_order(
         &shop.db,
+        None,
         &clock,
         &shop.hold_policy(),
         &buyer(10),
@@ -104,11 +115,13 @@ db_test!(a_late_payment_without_stock_is_refunded_and_staff_alerted, |t| {
     quanyi::payments::record::confirm_payment(
         &shop.db,
         &clock,
-        "test",
-        "evt-fast",
-        &fast.order.order_no,
-        fast.order.total_e4,
-        None,
+        &quanyi::payments::record::PaymentNotice {
+            provider: "test",
+            event_id: "evt-fast",
+            order_no: &fast.order.order_no,
+            amount_e4: fast.order.total_e4,
+            payment_ref: None,
+        },
     )
     .await
     .unwrap();
@@ -121,11 +134,13 @@ db_test!(a_late_payment_without_stock_is_refunded_and_staff_alerted, |t| {
     quanyi::payments::record::confirm_payment(
         &shop.db,
         &clock,
-        "test",
-        "evt-slow",
-        &slow.order.order_no,
-        slow.order.total_e4,
-        None,
+        &quanyi::payments::record::PaymentNotice {
+            provider: "test",
+            event_id: "evt-slow",
+            order_no: &slow.order.order_no,
+            amount_e4: slow.order.total_e4,
+            payment_ref: None,
+        },
     )
     .await
     .unwrap();
@@ -144,6 +159,7 @@ db_test!(an_invalid_code_is_reissued_once_and_audited, |t| {
     import(&shop, "BREW-1", &codes("REISSUE", 3)).await;
     let new = quanyi::checkout::place::create_order(
         &shop.db,
+        None,
         &shop.clock,
         &shop.hold_policy(),
         &buyer(20),
@@ -155,11 +171,13 @@ db_test!(an_invalid_code_is_reissued_once_and_audited, |t| {
     quanyi::payments::record::confirm_payment(
         &shop.db,
         &shop.clock,
-        "test",
-        "evt-r",
-        &new.order.order_no,
-        new.order.total_e4,
-        None,
+        &quanyi::payments::record::PaymentNotice {
+            provider: "test",
+            event_id: "evt-r",
+            order_no: &new.order.order_no,
+            amount_e4: new.order.total_e4,
+            payment_ref: None,
+        },
     )
     .await
     .unwrap();
@@ -198,6 +216,7 @@ db_test!(an_invalid_code_is_reissued_once_and_audited, |t| {
     // With the shelf empty, a reissue is refused and changes nothing.
     let other = quanyi::checkout::place::create_order(
         &shop.db,
+        None,
         &shop.clock,
         &shop.hold_policy(),
         &buyer(21),
@@ -209,11 +228,13 @@ db_test!(an_invalid_code_is_reissued_once_and_audited, |t| {
     quanyi::payments::record::confirm_payment(
         &shop.db,
         &shop.clock,
-        "test",
-        "evt-r2",
-        &other.order.order_no,
-        other.order.total_e4,
-        None,
+        &quanyi::payments::record::PaymentNotice {
+            provider: "test",
+            event_id: "evt-r2",
+            order_no: &other.order.order_no,
+            amount_e4: other.order.total_e4,
+            payment_ref: None,
+        },
     )
     .await
     .unwrap();
@@ -232,6 +253,7 @@ db_test!(two_fulfilments_of_one_order_at_once_deliver_once_and_refund_nothing, |
     for i in 0..20 {
         let new = quanyi::checkout::place::create_order(
             &shop.db,
+            None,
             &shop.clock,
             &shop.hold_policy(),
             &buyer(i),
@@ -243,11 +265,13 @@ db_test!(two_fulfilments_of_one_order_at_once_deliver_once_and_refund_nothing, |
         let (_, id) = quanyi::payments::record::record_payment(
             &shop.db,
             &shop.clock,
-            "test",
-            &format!("evt-twice-{i}"),
-            &new.order.order_no,
-            new.order.total_e4,
-            None,
+            &quanyi::payments::record::PaymentNotice {
+                provider: "test",
+                event_id: &format!("evt-twice-{i}"),
+                order_no: &new.order.order_no,
+                amount_e4: new.order.total_e4,
+                payment_ref: None,
+            },
         )
         .await
         .unwrap();

@@ -126,15 +126,30 @@ db_test!(stock_states_count_no_further_than_they_need, |t| {
     // A buyer asking for more than is left is told "sold out" and nothing is held.
     import(&shop, "BREW-10", &codes("LAST", 2)).await;
     let policy = shop.hold_policy();
-    let err =
-        quanyi::checkout::place::create_order(&shop.db, &shop.clock, &policy, &buyer(1), &line("BREW-10", 3), "web")
-            .await;
+    let err = quanyi::checkout::place::create_order(
+        &shop.db,
+        None,
+        &shop.clock,
+        &policy,
+        &buyer(1),
+        &line("BREW-10", 3),
+        "web",
+    )
+    .await;
     assert!(matches!(err, Err(OrderError::SoldOut { .. })), "{err:?}");
     assert_eq!(status_count(&shop.db, "reserved").await, 0);
     assert!(
-        quanyi::checkout::place::create_order(&shop.db, &shop.clock, &policy, &buyer(1), &line("BREW-10", 2), "web")
-            .await
-            .is_ok()
+        quanyi::checkout::place::create_order(
+            &shop.db,
+            None,
+            &shop.clock,
+            &policy,
+            &buyer(1),
+            &line("BREW-10", 2),
+            "web"
+        )
+        .await
+        .is_ok()
     );
     assert_eq!(status_count(&shop.db, "reserved").await, 2);
 });

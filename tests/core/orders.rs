@@ -50,6 +50,7 @@ db_test!(guests_find_orders_by_number_and_contact_and_guessing_is_throttled, |t|
     import(&shop, "BREW-1", &codes("LOOK", 2)).await;
     let new = quanyi::checkout::place::create_order(
         &shop.db,
+        None,
         &shop.clock,
         &shop.hold_policy(),
         &buyer(30),

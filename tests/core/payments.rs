@@ -248,6 +248,7 @@ db_test!(a_payment_event_delivered_five_times_fulfils_once, |t| {
     import(&shop, "BREW-1", &codes("ONCE", 5)).await;
     let new = quanyi::checkout::place::create_order(
         &shop.db,
+        None,
         &shop.clock,
         &shop.hold_policy(),
         &buyer(1),
@@ -264,7 +265,18 @@ db_test!(a_payment_event_delivered_five_times_fulfils_once, |t| {
         // The same event five times, plus a second event id racing it.
         let event = if i == 4 { "evt-other".to_owned() } else { "evt-1".to_owned() };
         tasks.push(tokio::spawn(async move {
-            quanyi::payments::record::confirm_payment(&shop.db, &shop.clock, "test", &event, &no, total, None).await
+            quanyi::payments::record::confirm_payment(
+                &shop.db,
+                &shop.clock,
+                &quanyi::payments::record::PaymentNotice {
+                    provider: "test",
+                    event_id: &event,
+                    order_no: &no,
+                    amount_e4: total,
+                    payment_ref: None,
+                },
+            )
+            .await
         }));
     }
     let outcomes: Vec<_> = futures_collect(tasks).await;
@@ -279,6 +291,7 @@ db_test!(a_payment_event_delivered_five_times_fulfils_once, |t| {
     // A wrong amount is refused and changes nothing.
     let other = quanyi::checkout::place::create_order(
         &shop.db,
+        None,
         &shop.clock,
         &shop.hold_policy(),
         &buyer(2),
@@ -290,11 +303,13 @@ db_test!(a_payment_event_delivered_five_times_fulfils_once, |t| {
     let e = quanyi::payments::record::confirm_payment(
         &shop.db,
         &shop.clock,
-        "test",
-        "evt-cheap",
-        &other.order.order_no,
-        1,
-        None,
+        &quanyi::payments::record::PaymentNotice {
+            provider: "test",
+            event_id: "evt-cheap",
+            order_no: &other.order.order_no,
+            amount_e4: 1,
+            payment_ref: None,
+        },
     )
     .await
     .unwrap_err();
@@ -311,6 +326,7 @@ db_test!(wallet_payments_never_overdraw, |t| {
     b.user_id = Some(user.id);
     let order = quanyi::checkout::place::create_order(
         &shop.db,
+        None,
         &shop.clock,
         &shop.hold_policy(),
         &b,

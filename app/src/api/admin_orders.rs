@@ -163,13 +163,11 @@ pub async fn get_admin_order(order_no: String) -> Result<AdminOrder, AppError> {
         .into_iter()
         .map(|d| delivery_row(d, o.order_no.clone()))
         .collect();
-    let refundable = if matches!(o.status.as_str(), "fulfilled" | "awaiting_topup" | "partially_refunded") {
-        Money::from_e4(o.total_e4 - o.refunded_e4, Currency::CNY).amount.normalize().to_string()
-    } else {
-        String::new()
-    };
-    let can_resend = matches!(o.status.as_str(), "fulfilled" | "partially_refunded" | "awaiting_topup")
-        && (o.contact_email.is_some() || o.contact_phone.is_some());
+    let refundable = o
+        .refundable_e4()
+        .map(|e4| Money::from_e4(e4, Currency::CNY).amount.normalize().to_string())
+        .unwrap_or_default();
+    let can_resend = o.can_resend();
     Ok(AdminOrder {
         deliveries,
         refundable,

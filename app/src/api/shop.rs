@@ -183,6 +183,7 @@ pub async fn place_order(
         phone: phone.filter(|p| !p.trim().is_empty()),
         ip: client_ip(),
         session_key: Some(tag.clone()),
+        locale: Some(crate::i18n::current_locale().tag().into()),
     };
     let lookup_password = lookup_password.filter(|p| user.is_none() && !p.is_empty());
     let hash_password = async || match &lookup_password {
@@ -210,9 +211,9 @@ pub async fn place_order(
             // The private link and the look-up password are kept in the order's own commit.
             let kept =
                 quanyi::checkout::place::Kept { vault: &shop.vault, lookup_password_hash: hash_password().await? };
-            let created = quanyi::checkout::place::create_order_with_link(
+            let created = quanyi::checkout::place::create_order(
                 &shop.db,
-                kept,
+                Some(kept),
                 &shop.clock,
                 &shop.hold_policy(),
                 &buyer,
@@ -296,8 +297,7 @@ pub async fn get_order(order_no: String) -> Result<OrderView, AppError> {
         .await
         .filter(|(no, _)| *no == order.order_no)
         .map(|(_, link)| link);
-    let can_resend = matches!(order.status.as_str(), "fulfilled" | "partially_refunded" | "awaiting_topup")
-        && (order.contact_email.is_some() || order.contact_phone.is_some());
+    let can_resend = order.can_resend();
     Ok(OrderView {
         can_resend,
         stripe: shop.config.stripe_enabled(),

@@ -725,7 +725,7 @@ async fn ring_up_and_count(
         None => None,
     };
     if left == Some(0) {
-        // The door answers `sold_out` from memory for a moment (see `flash::AdmissionControl`).
+        // The door answers `sold_out` from memory for a moment (see `admission::AdmissionControl`).
         shop.admission.mark_sold_out(&sku);
     }
     let mut sold = held.iter().any(Result::is_ok);

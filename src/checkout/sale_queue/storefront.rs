@@ -92,7 +92,7 @@ impl HeldUnits {
 /// Returns one answer per checkout, in order, and the SKU's id when it holds codes (so the
 /// till can count what is left).
 /// `side`: this batch's place among the batches of its till rung up at the same time, and
-/// `beside`: the units those granted per IP (see `till::BatchesInProgress`).
+/// `beside`: the units those granted per IP (see `sale_queue::BatchesInProgress`).
 pub(super) async fn hold_and_write(
     txn: &WriteTxn,
     shop: &Shop,

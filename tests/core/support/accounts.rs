@@ -1,4 +1,4 @@
-//! Helpers and imports of the tests that came from `tests/accounts.rs`.
+//! Login-throttle limits for the identity tests. (Imports are re-exported for the area modules.)
 #![allow(dead_code, unused_imports)]
 pub use quanyi::{
     Clock, db_test,

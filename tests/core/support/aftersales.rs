@@ -1,4 +1,4 @@
-//! Helpers and imports of the tests that came from `tests/aftersales.rs`.
+//! A seeded shop, members and guests, placing and paying orders through the single path. (Imports are re-exported for the area modules.)
 #![allow(dead_code, unused_imports)]
 pub use quanyi::{
     Clock, Shop,
@@ -102,7 +102,7 @@ pub fn decode_mime(raw: &str) -> String {
 }
 
 pub async fn place(shop: &Shop, buyer: &Buyer, lines: &[LineRequest]) -> Result<orders::NewOrder, OrderError> {
-    quanyi::checkout::place::create_order(&shop.db, &shop.clock, &shop.hold_policy(), buyer, lines, "web").await
+    quanyi::checkout::place::create_order(&shop.db, None, &shop.clock, &shop.hold_policy(), buyer, lines, "web").await
 }
 
 pub async fn pay_test(shop: &Shop, order_no: &str) {

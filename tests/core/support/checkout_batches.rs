@@ -1,4 +1,4 @@
-//! Helpers and imports of the tests that came from `tests/checkout_batches.rs`.
+//! Checkouts, buyers and settings for orders placed and paid in batches. (Imports are re-exported for the area modules.)
 #![allow(dead_code, unused_imports)]
 pub use quanyi::{
     Clock, Shop,

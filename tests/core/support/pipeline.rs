@@ -1,4 +1,4 @@
-//! Helpers and imports of the tests that came from `tests/pipeline.rs`.
+//! Importing codes, buyers and order lines for the stock and payment invariants. (Imports are re-exported for the area modules.)
 #![allow(dead_code, unused_imports)]
 pub use quanyi::{
     Clock, Shop, db_test,

@@ -1,4 +1,4 @@
-//! Helpers and imports of the tests that came from `tests/till.rs`.
+//! Resellers and their API purchases through the sale queue. (Imports are re-exported for the area modules.)
 #![allow(dead_code, unused_imports)]
 pub use quanyi::{
     Clock, Shop,
