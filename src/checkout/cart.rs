@@ -2,7 +2,8 @@
 //! here, in `cart_items`, so it follows them across devices. At login the guest's cart
 //! is merged into the member's. Nothing is reserved until checkout: a cart holds no stock.
 use crate::{
-    Clock, catalog,
+    Clock,
+    checkout::rules,
     entities::{cart_item, product, sku},
     orders::LineRequest,
     platform::db::Db,
@@ -36,6 +37,17 @@ pub enum CartError {
 }
 
 impl CartError {
+    /// A line refused by the checkout's rules ([`rules::line`]).
+    fn from_rule(e: crate::orders::OrderError) -> Self {
+        use crate::orders::OrderError as E;
+        match e {
+            E::BadTopupAccount => Self::BadTopupAccount,
+            E::Db(e) => Self::Db(e),
+            E::UnknownSku => Self::UnknownSku,
+            _ => Self::BadQuantity,
+        }
+    }
+
     pub fn code(&self) -> &'static str {
         match self {
             Self::UnknownSku => "unknown_sku",
@@ -61,18 +73,7 @@ async fn sku_on_shelf(db: &impl ConnectionTrait, code: &str) -> Result<sku::Mode
 /// the SKU's per-order maximum.
 pub async fn add_to(db: &impl ConnectionTrait, cart: &mut Vec<Item>, item: Item) -> Result<(), CartError> {
     let s = sku_on_shelf(db, &item.sku_code).await?;
-    if item.quantity == 0 || item.quantity as i32 > s.max_per_order {
-        return Err(CartError::BadQuantity);
-    }
-    let account = if s.kind == catalog::SkuKind::DirectTopup.as_str() {
-        let a = item.topup_account.as_deref().map(str::trim).unwrap_or_default().to_owned();
-        if !crate::orders::topup_account_ok(s.topup_pattern.as_deref(), &a) {
-            return Err(CartError::BadTopupAccount);
-        }
-        Some(a)
-    } else {
-        None
-    };
+    let account = rules::line(&s, item.quantity, item.topup_account.as_deref()).map_err(CartError::from_rule)?;
     let full = cart.len() >= MAX_ITEMS;
     match cart.iter_mut().find(|i| i.sku_code == s.code) {
         Some(existing) => {
@@ -99,9 +100,7 @@ pub async fn set_quantity(
         return Ok(());
     }
     let s = sku_on_shelf(db, sku_code).await?;
-    if (quantity as i32) < s.min_per_order || quantity as i32 > s.max_per_order {
-        return Err(CartError::BadQuantity);
-    }
+    rules::quantity(&s, quantity).map_err(CartError::from_rule)?;
     if let Some(i) = cart.iter_mut().find(|i| i.sku_code == s.code) {
         i.quantity = quantity;
     }

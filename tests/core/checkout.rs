@@ -313,3 +313,128 @@ db_test!(lapsed_holds_return_to_stock_and_caps_stop_hoarding, |t| {
         .await
         .unwrap();
 });
+
+/// Random checkouts of one SKU: a guest's contact, address, browser and quantity, drawn
+/// from small pools so buyers meet each other's holds and limits.
+fn random_checkouts(runner: &mut proptest::test_runner::TestRunner) -> Vec<Checkout> {
+    use proptest::{prelude::*, strategy::ValueTree};
+    let checkout = (
+        prop::sample::select(vec!["", "a@example.com", "A@Example.com", "b@example.com", "c@example.com"]),
+        prop::sample::select(vec!["10.0.0.1", "10.0.0.2", "10.0.0.3"]),
+        prop::sample::select(vec!["s1", "s2", "s3", "s4"]),
+        0..4u32,
+    )
+        .prop_map(|(email, ip, session, q)| buy(guest_at(email, ip, session), "BREW-1", q));
+    prop::collection::vec(checkout, 1..16).new_tree(runner).unwrap().current()
+}
+
+db_test!(checkouts_held_together_get_what_each_would_get_alone_on_the_single_path, |t| {
+    // Two shops alike: on one, each round's checkouts are held together as one batch of
+    // the sale queue; on the other, placed one after another by `create_order` (the cart's
+    // and the fallback's path). Round after round — holds and per-buyer counts carrying
+    // over — every checkout gets the same decision on both.
+    let other = TestDb::new(t.backend).await;
+    let configure = |c: &mut quanyi::Config| {
+        c.max_held_units_per_session = 3;
+        c.max_held_units_per_ip = 5;
+    };
+    let together = with_config(&t.seeded_shop(Clock::system()).await, configure);
+    let alone = with_config(&other.seeded_shop(Clock::system()).await, configure);
+    for shop in [&together, &alone] {
+        set_max_per_buyer(shop, "BREW-1", 3).await;
+    }
+    let mut runner = proptest::test_runner::TestRunner::deterministic();
+    let mut decided = std::collections::BTreeMap::<&str, usize>::new();
+    for round in 0..8 {
+        for shop in [&together, &alone] {
+            stock(shop, "BREW-1", &format!("R{round}-"), 4).await;
+        }
+        let checkouts = random_checkouts(&mut runner);
+        let batch: Vec<&str> = sale_queue::hold_together(&together, &checkouts)
+            .await
+            .iter()
+            .map(|r| r.as_ref().map(|_| "held").unwrap_or_else(|e| e.code()))
+            .collect();
+        let mut one_by_one = vec![];
+        for c in &checkouts {
+            let line = orders::LineRequest { sku_code: c.sku_code.clone(), quantity: c.quantity, topup_account: None };
+            let r = quanyi::checkout::place::create_order(
+                &alone.db,
+                None,
+                &alone.clock,
+                &alone.hold_policy(),
+                &c.buyer,
+                &[line],
+                "web",
+            )
+            .await;
+            one_by_one.push(r.as_ref().map(|_| "held").unwrap_or_else(|e| e.code()));
+        }
+        assert_eq!(batch, one_by_one, "round {round}: {checkouts:#?}");
+        for d in batch {
+            *decided.entry(d).or_default() += 1;
+        }
+    }
+    // The rounds met every rule.
+    for rule in ["held", "contact_required", "bad_quantity", "hold_limit", "sold_out"] {
+        assert!(decided.contains_key(rule), "no checkout was {rule}: {decided:?}");
+    }
+    let reserved = |shop: &Shop| {
+        let db = shop.db.clone();
+        async move { code::Entity::find().filter(code::Column::Status.eq("reserved")).count(&db).await.unwrap() }
+    };
+    assert_eq!(reserved(&together).await, reserved(&alone).await);
+});
+
+/// A trigger that makes the database refuse any order from this address: a fault in one
+/// order of a batch.
+async fn poison_orders_from(shop: &Shop, ip: &str) {
+    use sea_orm::ConnectionTrait;
+    let sql = match shop.db.get_database_backend() {
+        sea_orm::DbBackend::Postgres => vec![
+            format!(
+                "CREATE FUNCTION poison() RETURNS trigger AS $$ BEGIN IF NEW.client_ip = '{ip}' THEN \
+                 RAISE EXCEPTION 'poisoned'; END IF; RETURN NEW; END $$ LANGUAGE plpgsql"
+            ),
+            "CREATE TRIGGER poison BEFORE INSERT ON orders FOR EACH ROW EXECUTE FUNCTION poison()".into(),
+        ],
+        _ => vec![format!(
+            "CREATE TRIGGER poison BEFORE INSERT ON orders WHEN NEW.client_ip = '{ip}' \
+             BEGIN SELECT RAISE(ABORT, 'poisoned'); END"
+        )],
+    };
+    for s in sql {
+        shop.db.execute_unprepared(&s).await.unwrap();
+    }
+}
+
+db_test!(a_batch_the_database_refuses_is_placed_one_by_one, |t| {
+    let shop = t.seeded_shop(Clock::system()).await;
+    stock(&shop, "BREW-1", "POISON", 10).await;
+    poison_orders_from(&shop, "10.6.6.6").await;
+    let batch = [
+        buy(guest_at("a@example.com", "10.0.0.1", "s1"), "BREW-1", 1),
+        buy(guest_at("b@example.com", "10.6.6.6", "s2"), "BREW-1", 1),
+        buy(guest_at("c@example.com", "10.0.0.3", "s3"), "BREW-1", 2),
+    ];
+    let r = sale_queue::hold_together(&shop, &batch).await;
+    assert!(r[0].is_ok() && r[2].is_ok(), "{r:?}");
+    assert_eq!(refusal(&r[1]), "internal");
+    assert_eq!(order::Entity::find().count(&shop.db).await.unwrap(), 2);
+    let reserved = code::Entity::find().filter(code::Column::Status.eq("reserved")).count(&shop.db).await.unwrap();
+    assert_eq!(reserved, 3, "the failed order holds nothing");
+
+    // The reseller API's batch too: the other purchases are bought and kept, the failed
+    // one kept nothing (its retry with the same key is safe).
+    use crate::support::till::{purchase, reseller};
+    let who = reseller(&shop, "Poison Co", "1000").await;
+    let mut bad = purchase(who, "k2", "BREW-1", 1);
+    bad.ip = "10.6.6.6".into();
+    let r =
+        sale_queue::ring_up(&shop, &[purchase(who, "k1", "BREW-1", 1), bad, purchase(who, "k3", "BREW-1", 1)]).await;
+    assert!(matches!(r[0], Ok(quanyi::checkout::sale_queue::Purchased::Kept { status: 201, .. })), "{r:?}");
+    assert!(matches!(r[2], Ok(quanyi::checkout::sale_queue::Purchased::Kept { status: 201, .. })), "{r:?}");
+    assert_eq!(refusal(&r[1]), "internal");
+    let kept = quanyi::entities::api_request::Entity::find().count(&shop.db).await.unwrap();
+    assert_eq!(kept, 2, "no record for the purchase that failed");
+});

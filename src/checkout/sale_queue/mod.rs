@@ -27,10 +27,11 @@ pub use storefront::Checkout;
 use crate::{
     Shop,
     checkout::admission::SOLD_OUT_FRESH,
-    checkout::place::BuyerKeys,
+    checkout::rules::{self, BuyerKeys},
+    checkout::snapshot,
     entities::{allocation, api_request, order, order_line, payment_event, product, sku, wallet as wallet_row},
     inventory::{self, Claim},
-    orders::{self, NewOrder, Order, OrderError, Status},
+    orders::{self, Buyer, NewOrder, Order, OrderError, Status},
     platform::db::{self, WriteTxn},
     platform::group_commit::Batcher,
     platform::money::Currency,
@@ -629,19 +630,21 @@ struct Sale {
     purchase: usize,
     order_no: String,
     codes: Vec<inventory::Code>,
-    price: crate::pricing::LinePrice,
+    accepted: rules::Accepted,
 }
 
 /// Rings up a batch of purchases of one SKU in one transaction; one answer per purchase,
-/// in order. A database failure rolls the whole batch back: every purchase then answers
-/// an internal error, and nothing happened (a retry with the same key is safe).
+/// in order. A batch the database refuses is rung up again one by one; a purchase that
+/// fails alone answers an internal error, and nothing of it happened (a retry with the
+/// same key is safe).
 pub async fn ring_up(shop: &Shop, purchases: &[Purchase]) -> Vec<Result<Purchased, OrderError>> {
     ring_up_and_count(shop, purchases, &[], &BatchSequencer::default()).await.resellers
 }
 
 /// Holds stock for a batch of mall checkouts of one SKU in one transaction (see
-/// [`mall`]); one answer per checkout, in order. A database failure rolls the whole batch
-/// back: every checkout then answers an internal error, and nothing was created.
+/// [`storefront`]); one answer per checkout, in order. A batch the database refuses is
+/// held again one by one; a checkout that fails alone answers an internal error, and
+/// nothing was created for it.
 pub async fn hold_together(shop: &Shop, checkouts: &[Checkout]) -> Vec<Result<NewOrder, OrderError>> {
     ring_up_and_count(shop, &[], checkouts, &BatchSequencer::default()).await.mall
 }
@@ -666,13 +669,65 @@ async fn on_shelf(txn: &impl ConnectionTrait, code: &str) -> Result<Option<(sku:
 }
 
 /// Rings up the resellers' purchases and the mall's checkouts of one SKU waiting together,
-/// in one transaction, then counts what stock they left.
+/// in one transaction, then counts what stock they left. A batch the database refuses is
+/// rolled back whole, and each of its orders is then rung up alone (one bad row must not
+/// fail 63 good ones); only an order that fails alone answers an internal error.
 async fn ring_up_and_count(
     shop: &Shop,
     purchases: &[Purchase],
     checkouts: &[Checkout],
     side: &BatchSequencer,
 ) -> RungUp {
+    let e = match try_ring_up(shop, purchases, checkouts, side).await {
+        Ok(rung) => return rung,
+        Err(e) => e,
+    };
+    let failed = || OrderError::Db(DbErr::Custom("the order could not be placed".into()));
+    if purchases.len() + checkouts.len() == 1 {
+        tracing::error!(error = %e, "the till could not ring up an order");
+        return RungUp {
+            resellers: purchases.iter().map(|_| Err(failed())).collect(),
+            mall: checkouts.iter().map(|_| Err(failed())).collect(),
+            left: None,
+        };
+    }
+    tracing::warn!(error = %e, orders = purchases.len() + checkouts.len(), "a till batch failed; ringing up one by one");
+    let mut rung = RungUp { resellers: vec![], mall: vec![], left: None };
+    for p in purchases {
+        match try_ring_up(shop, std::slice::from_ref(p), &[], side).await {
+            Ok(one) => {
+                rung.resellers.extend(one.resellers);
+                rung.left = one.left;
+            }
+            Err(e) => {
+                tracing::error!(error = %e, "the till could not ring up an order");
+                rung.resellers.push(Err(failed()));
+            }
+        }
+    }
+    for c in checkouts {
+        match try_ring_up(shop, &[], std::slice::from_ref(c), side).await {
+            Ok(one) => {
+                rung.mall.extend(one.mall);
+                rung.left = one.left;
+            }
+            Err(e) => {
+                tracing::error!(error = %e, "the till could not ring up an order");
+                rung.mall.push(Err(failed()));
+            }
+        }
+    }
+    rung
+}
+
+/// [`ring_up_and_count`] in one transaction; an error when the database refused it (then
+/// nothing of it happened).
+async fn try_ring_up(
+    shop: &Shop,
+    purchases: &[Purchase],
+    checkouts: &[Checkout],
+    side: &BatchSequencer,
+) -> Result<RungUp, DbErr> {
     let started = Instant::now();
     // A batch with checkouts waits for the one before to have judged, before it takes a
     // connection or a lock: that one never waits on it.
@@ -702,18 +757,7 @@ async fn ring_up_and_count(
         ms = started.elapsed().as_secs_f64() * 1e3,
         "till batch"
     );
-    let ((kept, api_sku), (held, mall_sku)) = match outcome {
-        Ok(written) => written,
-        Err(e) => {
-            tracing::error!(error = %e, orders = purchases.len() + checkouts.len(), "the till could not ring up a batch");
-            let failed = || OrderError::Db(DbErr::Custom("the order batch failed".into()));
-            return RungUp {
-                resellers: purchases.iter().map(|_| Err(failed())).collect(),
-                mall: checkouts.iter().map(|_| Err(failed())).collect(),
-                left: None,
-            };
-        }
-    };
+    let ((kept, api_sku), (held, mall_sku)) = outcome?;
     let sku = purchases
         .first()
         .map(|p| p.sku_code.trim())
@@ -751,7 +795,7 @@ async fn ring_up_and_count(
     if sold {
         shop.cache.sold(&sku).await;
     }
-    RungUp { resellers, mall: held, left: left.map(|n| n as i64) }
+    Ok(RungUp { resellers, mall: held, left: left.map(|n| n as i64) })
 }
 
 /// Inside the batch's transaction: judges each purchase and writes what was bought.
@@ -817,48 +861,39 @@ async fn judge_and_write(
         }
         return keep_answers(txn, shop, purchases, verdicts, &record_of, &[], &[]).await.map(|a| (a, None));
     };
-    let topup = s.kind == "direct_topup";
-    let mut candidates = vec![];
-    for &i in &fresh {
-        let p = &purchases[i];
-        let q = p.quantity as i32;
-        let refusal = if p.quantity == 0 || q < s.min_per_order || q > s.max_per_order {
-            Some(OrderError::BadQuantity)
-        } else if topup
-            && !orders::topup_account_ok(
-                s.topup_pattern.as_deref(),
-                p.topup_account.as_deref().map(str::trim).unwrap_or_default(),
-            )
-        {
-            Some(OrderError::BadTopupAccount)
-        } else {
-            None
-        };
-        match refusal {
-            Some(e) => verdicts[i] = Some(Verdict::Refused(e)),
-            None => candidates.push(i),
-        }
-    }
-    if candidates.is_empty() {
-        return keep_answers(txn, shop, purchases, verdicts, &record_of, &[], &[])
-            .await
-            .map(|a| (a, (!topup).then_some(s.id)));
-    }
+    let topup = rules::is_topup(&s);
+    let buyers_of: Vec<Buyer> = fresh
+        .iter()
+        .map(|&i| Buyer { user_id: Some(purchases[i].user_id), ip: purchases[i].ip.clone(), ..Default::default() })
+        .collect();
+    let requests: Vec<rules::Request<'_>> = fresh
+        .iter()
+        .zip(&buyers_of)
+        .map(|(&i, buyer)| rules::Request {
+            buyer,
+            lines: vec![orders::LineRequest {
+                sku_code: purchases[i].sku_code.clone(),
+                quantity: purchases[i].quantity,
+                topup_account: purchases[i].topup_account.clone(),
+            }],
+            channel: crate::pricing::Channel::Api,
+        })
+        .collect();
     let buyers: Vec<i32> = {
-        let mut u: Vec<i32> = candidates.iter().map(|&i| purchases[i].user_id).collect();
+        let mut u: Vec<i32> = fresh.iter().map(|&i| purchases[i].user_id).collect();
         u.sort_unstable();
         u.dedup();
         u
     };
 
     // Per-buyer limits: what each buyer already holds or bought of this SKU.
-    let mut units_before = HashMap::new();
+    let mut bought = vec![];
     if s.max_per_buyer.is_some() {
         let keys: Vec<BuyerKeys> =
             buyers.iter().map(|&u| BuyerKeys { user_id: Some(u), email: None, phone: None }).collect();
         let keys: Vec<&BuyerKeys> = keys.iter().collect();
-        crate::checkout::place::lock_buyers(txn, &keys).await?;
-        units_before.extend(buyers.iter().copied().zip(crate::checkout::place::units_bought(txn, &keys, s.id).await?));
+        snapshot::lock_buyers(txn, &keys).await?;
+        bought = snapshot::bought(txn, &keys, s.id).await?;
     }
     // Balances, locked until the commit (in one order, so batches never deadlock).
     let mut wallets = wallet_row::Entity::find()
@@ -870,39 +905,35 @@ async fn judge_and_write(
     let balance_before: HashMap<i32, i64> =
         wallets.all(txn).await?.into_iter().map(|w| (w.user_id, w.balance_e4)).collect();
     // Stock for everyone who might buy; what is not needed goes back below.
-    let wanted: u32 = if topup { 0 } else { candidates.iter().map(|&i| purchases[i].quantity).sum() };
+    let wanted: u32 = if topup {
+        0
+    } else {
+        fresh
+            .iter()
+            .map(|&i| purchases[i].quantity)
+            .filter(|&q| rules::quantity(&s, q).is_ok())
+            .fold(0u32, u32::saturating_add)
+    };
     let mut stock = if wanted > 0 { inventory::claim(txn, s.id, wanted, now, Claim::Sale).await? } else { vec![] };
     stock.reverse(); // pop() hands out the lowest ids first
 
-    let mut balance = balance_before.clone();
-    let mut units_taken: HashMap<i32, i64> = HashMap::new();
+    let mut snap = rules::Snapshot {
+        skus: HashMap::from([(s.code.clone(), s.clone())]),
+        stock: HashMap::from([(s.id, stock.len() as i64)]),
+        holds: None,
+        bought,
+        balances: Some(balance_before.clone()),
+    };
     let mut sales: Vec<Sale> = vec![];
-    for &i in &candidates {
-        let p = &purchases[i];
-        let q = p.quantity as usize;
-        let price = crate::pricing::line(
-            &crate::pricing::PriceContext { user_id: Some(p.user_id), channel: crate::pricing::Channel::Api },
-            &s,
-            p.quantity,
-        );
-        let cost = price.total_e4;
-        let taken = units_taken.get(&p.user_id).copied().unwrap_or(0);
-        let verdict = if let Some(max) = s.max_per_buyer
-            && units_before.get(&p.user_id).copied().unwrap_or(0) + taken + q as i64 > max as i64
-        {
-            Verdict::Refused(OrderError::BuyerLimit { sku_code: s.code.clone(), max })
-        } else if !topup && stock.len() < q {
-            Verdict::Refused(OrderError::SoldOut { sku_code: s.code.clone() })
-        } else if balance.get(&p.user_id).copied().unwrap_or(0) < cost {
-            Verdict::Refused(OrderError::InsufficientBalance)
-        } else {
-            *balance.entry(p.user_id).or_default() -= cost;
-            *units_taken.entry(p.user_id).or_default() += q as i64;
-            let codes = if topup { vec![] } else { (0..q).filter_map(|_| stock.pop()).collect() };
-            sales.push(Sale { purchase: i, order_no: orders::new_order_no(), codes, price });
-            Verdict::Bought(sales.len() - 1)
-        };
-        verdicts[i] = Some(verdict);
+    for (&i, verdict) in fresh.iter().zip(rules::judge(&mut snap, &requests)) {
+        verdicts[i] = Some(match verdict {
+            Ok(accepted) => {
+                let codes = (0..accepted.units).filter_map(|_| stock.pop()).collect();
+                sales.push(Sale { purchase: i, order_no: orders::new_order_no(), codes, accepted });
+                Verdict::Bought(sales.len() - 1)
+            }
+            Err(e) => Verdict::Refused(e),
+        });
     }
     inventory::unclaim(txn, &stock.iter().map(|c| c.id).collect::<Vec<_>>(), Claim::Sale).await?;
     if sales.is_empty() {
@@ -923,7 +954,7 @@ async fn judge_and_write(
             // Never shown: the reseller finds its orders by key.
             lookup_token_hash: Set(orders::hash_token(&orders::new_lookup_token())),
             status: Set(status.as_str().into()),
-            total_e4: Set(sale.price.total_e4),
+            total_e4: Set(sale.accepted.total_e4),
             refunded_e4: Set(0),
             currency: Set(Currency::CNY.code().into()),
             payment_provider: Set(Some("wallet".into())),
@@ -949,10 +980,11 @@ async fn judge_and_write(
             by_no.get(sale.order_no.as_str()).copied().ok_or_else(|| DbErr::Custom("an order was not written".into()))
         })
         .collect::<Result<_, _>>()?;
-    let lines = order_line::Entity::insert_many(sales.iter().zip(&orders_in_sale).map(|(sale, o)| {
-        let p = &purchases[sale.purchase];
-        let account = topup.then(|| p.topup_account.as_deref().unwrap_or_default().trim().to_owned());
-        crate::checkout::place::line_row(o.id, &s, &product, &sale.price, account, if topup { 0 } else { p.quantity })
+    let lines = order_line::Entity::insert_many(sales.iter().zip(&orders_in_sale).flat_map(|(sale, o)| {
+        sale.accepted.lines.iter().map(|l| {
+            let delivered = if topup { 0 } else { l.quantity };
+            crate::checkout::place::line_row(o.id, &s, &product, &l.price, l.topup_account.clone(), delivered)
+        })
     }))
     .exec_with_returning(txn)
     .await?;

@@ -1,19 +1,18 @@
 //! The mall's checkouts at the till: a buyer's "buy now" of one SKU, its codes held for
 //! payment.
 //!
-//! A batch is judged in arrival order against what the checkouts before it left: the
-//! buyer's contact, the quantity, the top-up account, the unpaid units one account, IP and
-//! browser may hold, the SKU's per-buyer limit, the stock. Each checkout hears what
-//! `crate::checkout::place::create_order` would have told it alone. The orders that pass are written
-//! together: one statement each for the orders (with their sealed private links), their
-//! lines and the codes held for them.
+//! A batch is judged by [`rules::judge`] in arrival order, each checkout against what the
+//! ones before it left, so each hears what `crate::checkout::place::create_order` would
+//! have told it alone. The orders that pass are written together: one statement each for
+//! the orders (with their sealed private links), their lines and the codes held for them.
 use crate::{
     Shop,
-    checkout::place::BuyerKeys,
+    checkout::{place, rules, snapshot},
     entities::{order, order_line},
     inventory::{self, Claim},
-    orders::{self, Buyer, NewOrder, OrderError},
+    orders::{self, Buyer, LineRequest, NewOrder, OrderError},
     platform::db::WriteTxn,
+    pricing::Channel,
 };
 use chrono::{DateTime, SubsecRound, Utc};
 use sea_orm::{DbErr, EntityTrait, Set};
@@ -38,59 +37,12 @@ struct Hold {
     /// The private link's secret: stored hashed (to check it) and sealed (for the emails).
     token: String,
     codes: Vec<inventory::Code>,
-    price: crate::pricing::LinePrice,
+    accepted: rules::Accepted,
 }
 
-/// Units held unpaid, per account, IP and browser, as read at the start of the batch plus
-/// what the checkouts before in the batch took.
-#[derive(Default)]
-struct HeldUnits {
-    by_account: HashMap<i32, i64>,
-    by_ip: HashMap<String, i64>,
-    by_session: HashMap<String, i64>,
-}
-
-impl HeldUnits {
-    async fn read(txn: &WriteTxn, now: DateTime<Utc>, buyers: &[&Buyer]) -> Result<Self, DbErr> {
-        let mut accounts: Vec<i32> = buyers.iter().filter_map(|b| b.user_id).collect();
-        let mut ips: Vec<String> = buyers.iter().map(|b| b.ip.clone()).collect();
-        let mut sessions: Vec<String> = buyers.iter().filter_map(|b| b.session_key.clone()).collect();
-        for keys in [&mut ips, &mut sessions] {
-            keys.sort_unstable();
-            keys.dedup();
-        }
-        accounts.sort_unstable();
-        accounts.dedup();
-        Ok(Self {
-            by_account: crate::checkout::place::held_units_by(txn, now, order::Column::UserId, accounts).await?,
-            by_ip: crate::checkout::place::held_units_by(txn, now, order::Column::ClientIp, ips).await?,
-            by_session: crate::checkout::place::held_units_by(txn, now, order::Column::SessionKey, sessions).await?,
-        })
-    }
-
-    /// Would holding `units` more take this buyer over a cap? (As `crate::checkout::place::create_order`
-    /// asks it: a top-up holds no units, and is refused only by a cap already passed.)
-    fn over(&self, b: &Buyer, units: i64, policy: &orders::HoldPolicy) -> bool {
-        let over = |held: Option<&i64>, cap: i64| held.copied().unwrap_or(0) + units > cap;
-        b.user_id.is_some_and(|u| over(self.by_account.get(&u), policy.max_units_per_account))
-            || over(self.by_ip.get(&b.ip), policy.max_units_per_ip)
-            || b.session_key.as_ref().is_some_and(|s| over(self.by_session.get(s), policy.max_units_per_session))
-    }
-
-    fn take(&mut self, b: &Buyer, units: i64) {
-        if let Some(u) = b.user_id {
-            *self.by_account.entry(u).or_default() += units;
-        }
-        *self.by_ip.entry(b.ip.clone()).or_default() += units;
-        if let Some(s) = &b.session_key {
-            *self.by_session.entry(s.clone()).or_default() += units;
-        }
-    }
-}
-
-/// Inside the batch's transaction: judges each checkout and writes the orders that pass.
-/// Returns one answer per checkout, in order, and the SKU's id when it holds codes (so the
-/// till can count what is left).
+/// Inside the batch's transaction: judges the checkouts ([`rules::judge`], in arrival
+/// order) and writes the orders that pass. Returns one answer per checkout, in order, and
+/// the SKU's id when it holds codes (so the till can count what is left).
 /// `side`: this batch's place among the batches of its till rung up at the same time, and
 /// `beside`: the units those granted per IP (see `sale_queue::BatchesInProgress`).
 pub(super) async fn hold_and_write(
@@ -103,122 +55,90 @@ pub(super) async fn hold_and_write(
     let now: DateTime<Utc> = shop.clock.now().trunc_subsecs(6);
     let policy = shop.hold_policy();
     let until = now + policy.hold;
-    let mut verdicts: Vec<Option<Result<usize, OrderError>>> = (0..checkouts.len()).map(|_| None).collect();
-
-    // Who is buying: a guest must leave a valid email or mobile number.
-    let mut contacts = Vec::with_capacity(checkouts.len());
-    for (i, c) in checkouts.iter().enumerate() {
-        match crate::checkout::place::contact(&c.buyer) {
-            Ok(contact) => contacts.push(contact),
-            Err(e) => {
-                verdicts[i] = Some(Err(e));
-                contacts.push((None, None));
-            }
-        }
-    }
+    let requests: Vec<rules::Request<'_>> = checkouts
+        .iter()
+        .map(|c| rules::Request {
+            buyer: &c.buyer,
+            lines: vec![LineRequest {
+                sku_code: c.sku_code.clone(),
+                quantity: c.quantity,
+                topup_account: c.topup_account.clone(),
+            }],
+            channel: Channel::Web,
+        })
+        .collect();
 
     // The SKU, as it is now.
     let code = checkouts.first().map(|c| c.sku_code.trim()).unwrap_or_default();
     let Some((s, product)) = super::on_shelf(txn, code).await? else {
-        for v in verdicts.iter_mut().filter(|v| v.is_none()) {
-            *v = Some(Err(OrderError::UnknownSku));
-        }
         side.judged(HashMap::new());
-        return Ok((answers(verdicts, vec![], vec![]), None));
+        let refused = rules::judge(&mut rules::Snapshot::default(), &requests);
+        return Ok((answers(refused.into_iter().map(|v| v.map(|_| usize::MAX)).collect(), vec![], vec![]), None));
     };
-    let topup = s.kind == "direct_topup";
+    let topup = rules::is_topup(&s);
     let code_sku = (!topup).then_some(s.id);
-    let account = |c: &Checkout| c.topup_account.as_deref().map(str::trim).unwrap_or_default().to_owned();
-    let mut candidates = vec![];
-    for (i, c) in checkouts.iter().enumerate() {
-        if verdicts[i].is_some() {
-            continue;
-        }
-        let q = c.quantity as i32;
-        if c.quantity == 0 || q < s.min_per_order || q > s.max_per_order {
-            verdicts[i] = Some(Err(OrderError::BadQuantity));
-        } else if topup && !orders::topup_account_ok(s.topup_pattern.as_deref(), &account(c)) {
-            verdicts[i] = Some(Err(OrderError::BadTopupAccount));
-        } else {
-            candidates.push(i);
-        }
-    }
-    if candidates.is_empty() {
-        side.judged(HashMap::new());
-        return Ok((answers(verdicts, vec![], vec![]), code_sku));
-    }
+    let buyers: Vec<&Buyer> = checkouts.iter().map(|c| &c.buyer).collect();
 
     // What the buyers already hold unpaid, and (for a flash sale's per-buyer limit) what
     // they hold or bought of this SKU — their keys locked until the commit.
-    let buyers: Vec<&Buyer> = candidates.iter().map(|&i| &checkouts[i].buyer).collect();
     let started = std::time::Instant::now();
-    let mut held = HeldUnits::read(txn, now, &buyers).await?;
+    let mut holds = snapshot::holds(txn, now, policy.clone(), &buyers).await?;
     for (ip, units) in beside.iter().filter(|(ip, _)| buyers.iter().any(|b| &b.ip == *ip)) {
-        *held.by_ip.entry(ip.clone()).or_default() += units;
+        *holds.by_ip.entry(ip.clone()).or_default() += units;
     }
     let held_at = started.elapsed();
     let mut locked_at = held_at;
-    let keys: Vec<BuyerKeys> = candidates
-        .iter()
-        .map(|&i| BuyerKeys {
-            user_id: checkouts[i].buyer.user_id,
-            email: contacts[i].0.clone(),
-            phone: contacts[i].1.clone(),
-        })
-        .collect();
-    let bought_before = match s.max_per_buyer {
+    let bought = match s.max_per_buyer {
         Some(_) => {
-            let keys: Vec<&BuyerKeys> = keys.iter().collect();
-            crate::checkout::place::lock_buyers(txn, &keys).await?;
+            let keys: Vec<_> = buyers.iter().map(|b| snapshot::buyer_keys(b)).collect();
+            let keys: Vec<_> = keys.iter().collect();
+            snapshot::lock_buyers(txn, &keys).await?;
             locked_at = started.elapsed();
-            crate::checkout::place::units_bought(txn, &keys, s.id).await?
+            snapshot::bought(txn, &keys, s.id).await?
         }
-        None => vec![0; keys.len()],
+        None => vec![],
     };
     let bought_at = started.elapsed();
 
     // Stock for everyone who might buy; what is not needed goes back below.
     let hold = Claim::Hold { until };
-    let wanted: u32 = if topup { 0 } else { candidates.iter().map(|&i| checkouts[i].quantity).sum() };
+    let wanted: u32 = if topup {
+        0
+    } else {
+        checkouts
+            .iter()
+            .filter(|c| rules::quantity(&s, c.quantity).is_ok())
+            .fold(0u32, |n, c| n.saturating_add(c.quantity))
+    };
     let mut stock = if wanted > 0 { inventory::claim(txn, s.id, wanted, now, hold).await? } else { vec![] };
     stock.reverse(); // pop() hands out the lowest ids first
 
+    let mut snap = rules::Snapshot {
+        skus: HashMap::from([(s.code.clone(), s.clone())]),
+        stock: HashMap::from([(s.id, stock.len() as i64)]),
+        holds: Some(holds),
+        bought,
+        balances: None,
+    };
     let mut holds: Vec<Hold> = vec![];
-    // Per candidate that passed: its units, for the per-buyer limit of those after it.
-    let mut taken: Vec<(usize, i64)> = vec![];
-    for (k, &i) in candidates.iter().enumerate() {
-        let c = &checkouts[i];
-        let q = i64::from(c.quantity);
-        let units = if topup { 0 } else { q };
-        let before_in_batch: i64 = taken.iter().filter(|(j, _)| keys[*j].shares_with(&keys[k])).map(|(_, n)| n).sum();
-        let verdict = if held.over(&c.buyer, units, &policy) {
-            Err(OrderError::HoldLimit)
-        } else if let Some(max) = s.max_per_buyer
-            && bought_before[k] + before_in_batch + q > i64::from(max)
-        {
-            Err(OrderError::BuyerLimit { sku_code: s.code.clone(), max })
-        } else if !topup && (stock.len() as i64) < q {
-            Err(OrderError::SoldOut { sku_code: s.code.clone() })
-        } else {
-            held.take(&c.buyer, units);
-            taken.push((k, q));
-            let codes = if topup { vec![] } else { (0..q).filter_map(|_| stock.pop()).collect() };
+    let mut verdicts = Vec::with_capacity(checkouts.len());
+    for (i, verdict) in rules::judge(&mut snap, &requests).into_iter().enumerate() {
+        verdicts.push(verdict.map(|accepted| {
+            let codes = (0..accepted.units).filter_map(|_| stock.pop()).collect();
             holds.push(Hold {
                 checkout: i,
                 order_no: orders::new_order_no(),
                 token: orders::new_lookup_token(),
                 codes,
-                price: crate::pricing::line(&crate::checkout::place::price_context(&c.buyer), &s, c.quantity),
+                accepted,
             });
-            Ok(holds.len() - 1)
-        };
-        verdicts[i] = Some(verdict);
+            holds.len() - 1
+        }));
     }
     let claimed_at = started.elapsed();
     let mut granted_by_ip: HashMap<String, i64> = HashMap::new();
     for h in &holds {
-        let c = &checkouts[h.checkout];
-        *granted_by_ip.entry(c.buyer.ip.clone()).or_default() += if topup { 0 } else { i64::from(c.quantity) };
+        *granted_by_ip.entry(checkouts[h.checkout].buyer.ip.clone()).or_default() += h.accepted.units;
     }
     side.judged(granted_by_ip);
     inventory::unclaim(txn, &stock.iter().map(|c| c.id).collect::<Vec<_>>(), hold).await?;
@@ -229,14 +149,8 @@ pub(super) async fn hold_and_write(
     // The orders, waiting for payment, with their private links sealed in.
     let written = order::Entity::insert_many(holds.iter().map(|h| {
         let c = &checkouts[h.checkout];
-        let mut row = crate::checkout::place::pending_order(
-            &c.buyer,
-            contacts[h.checkout].clone(),
-            &h.token,
-            h.price.total_e4,
-            until,
-            now,
-        );
+        let contact = (h.accepted.email.clone(), h.accepted.phone.clone());
+        let mut row = place::pending_order(&c.buyer, contact, &h.token, h.accepted.total_e4, until, now);
         row.order_no = Set(h.order_no.clone());
         row.channel = Set("web".into());
         row.lookup_token_sealed = Set(Some(shop.vault.seal(&h.token, &h.order_no)));
@@ -250,9 +164,8 @@ pub(super) async fn hold_and_write(
     for h in &holds {
         orders_held.push(by_no.remove(&h.order_no).ok_or_else(|| DbErr::Custom("an order was not written".into()))?);
     }
-    order_line::Entity::insert_many(holds.iter().zip(&orders_held).map(|(h, o)| {
-        let c = &checkouts[h.checkout];
-        crate::checkout::place::line_row(o.id, &s, &product, &h.price, topup.then(|| account(c)), 0)
+    order_line::Entity::insert_many(holds.iter().zip(&orders_held).flat_map(|(h, o)| {
+        h.accepted.lines.iter().map(|l| place::line_row(o.id, &s, &product, &l.price, l.topup_account.clone(), 0))
     }))
     .exec_without_returning(txn)
     .await?;
@@ -275,7 +188,7 @@ pub(super) async fn hold_and_write(
 
 /// Each checkout's answer: its order (the index into `orders` and `tokens`) or refusal.
 fn answers(
-    verdicts: Vec<Option<Result<usize, OrderError>>>,
+    verdicts: Vec<Result<usize, OrderError>>,
     orders: Vec<orders::Order>,
     tokens: Vec<String>,
 ) -> Vec<Result<NewOrder, OrderError>> {
@@ -284,12 +197,11 @@ fn answers(
     verdicts
         .into_iter()
         .map(|v| match v {
-            Some(Ok(k)) => made
+            Ok(k) => made
                 .get_mut(k)
                 .and_then(Option::take)
                 .ok_or_else(|| OrderError::Db(DbErr::Custom("a held order went missing".into()))),
-            Some(Err(e)) => Err(e),
-            None => Err(OrderError::Db(DbErr::Custom("a checkout was not judged".into()))),
+            Err(e) => Err(e),
         })
         .collect()
 }
