@@ -197,18 +197,7 @@ db_test!(admin_is_for_staff_only, |t| {
     assert_eq!(identity::count_role(&app.shop.db, identity::Role::Owner).await.unwrap(), 1);
 
     let owner = client();
-    identity::create_user(
-        &app.shop.db,
-        &app.shop.clock,
-        &identity::Actor::cli(),
-        "boss@example.com",
-        "owner",
-        Some(PW),
-    )
-    .await
-    .unwrap();
-    let r = app.login(&owner, "boss@example.com", PW).await;
-    assert_eq!(location(&r), "/admin");
+    assert_eq!(location(&app.owner(&owner, "boss@example.com").await), "/admin");
     let (s, html) = app.get_text(&owner, "/admin").await;
     assert_eq!(s, StatusCode::OK);
     assert!(html.contains("data-testid=\"stat-products\""));
@@ -446,17 +435,7 @@ db_test!(every_page_renders_to_the_end_thousands_of_times_at_once, |t| {
     use std::sync::atomic::Ordering;
     let app = seeded(&t).await;
     let owner = client();
-    identity::create_user(
-        &app.shop.db,
-        &app.shop.clock,
-        &identity::Actor::cli(),
-        "boss@example.com",
-        "owner",
-        Some(PW),
-    )
-    .await
-    .unwrap();
-    assert_eq!(location(&app.login(&owner, "boss@example.com", PW).await), "/admin");
+    assert_eq!(location(&app.owner(&owner, "boss@example.com").await), "/admin");
     let member = client();
     app.register(&member, "crowd@example.com").await;
     let guest = client();

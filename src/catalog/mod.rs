@@ -209,3 +209,27 @@ pub async fn skus_of(db: &impl ConnectionTrait, product_id: i32) -> Result<Vec<S
 pub async fn sku_by_id(db: &impl ConnectionTrait, id: i32) -> Result<Option<Sku>, DbErr> {
     sku::Entity::find_by_id(id).one(db).await
 }
+
+/// A SKU as unit tests of pure rules want it: on the shelf, 1 to 3 per order, no per-buyer
+/// limit unless set.
+#[cfg(test)]
+pub(crate) fn test_sku(id: i32, code: &str, kind: SkuKind, price_e4: i64) -> Sku {
+    Sku {
+        id,
+        product_id: 1,
+        code: code.into(),
+        name_zh: String::new(),
+        name_en: String::new(),
+        face_value_e4: price_e4,
+        price_e4,
+        currency: "CNY".into(),
+        kind: kind.as_str().into(),
+        min_per_order: 1,
+        max_per_order: 3,
+        on_shelf: true,
+        created_at: chrono::DateTime::UNIX_EPOCH,
+        low_stock_threshold: 0,
+        topup_pattern: None,
+        max_per_buyer: None,
+    }
+}

@@ -262,24 +262,8 @@ mod tests {
     use proptest::prelude::*;
 
     fn sku(id: i32, code: &str, kind: &str, price_e4: i64, max_per_buyer: Option<i32>) -> Sku {
-        Sku {
-            id,
-            product_id: 1,
-            code: code.into(),
-            name_zh: String::new(),
-            name_en: String::new(),
-            face_value_e4: price_e4,
-            price_e4,
-            currency: "CNY".into(),
-            kind: kind.into(),
-            min_per_order: 1,
-            max_per_order: 3,
-            on_shelf: true,
-            created_at: chrono::DateTime::UNIX_EPOCH,
-            low_stock_threshold: 0,
-            topup_pattern: None,
-            max_per_buyer,
-        }
+        let kind = SkuKind::parse(kind).unwrap();
+        Sku { max_per_buyer, ..crate::catalog::test_sku(id, code, kind, price_e4) }
     }
 
     /// What the database holds, as far as the rules read it.

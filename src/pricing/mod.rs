@@ -99,24 +99,7 @@ mod tests {
     use super::*;
 
     fn sku(code: &str, price_e4: i64) -> Sku {
-        Sku {
-            id: 1,
-            product_id: 1,
-            code: code.into(),
-            name_zh: String::new(),
-            name_en: String::new(),
-            face_value_e4: price_e4,
-            price_e4,
-            currency: "CNY".into(),
-            kind: "card_code".into(),
-            min_per_order: 1,
-            max_per_order: 10,
-            on_shelf: true,
-            created_at: chrono::DateTime::UNIX_EPOCH,
-            low_stock_threshold: 0,
-            topup_pattern: None,
-            max_per_buyer: None,
-        }
+        Sku { max_per_order: 10, ..crate::catalog::test_sku(1, code, crate::catalog::SkuKind::CardCode, price_e4) }
     }
 
     #[test]

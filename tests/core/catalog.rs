@@ -1,5 +1,5 @@
 //! Catalog: the demo catalog and search.
-use crate::support::accounts::*;
+use crate::support::identity::*;
 
 db_test!(demo_seed_is_idempotent, |t| {
     let clock = Clock::system();

@@ -1,7 +1,7 @@
 //! Checkout: one code one buyer under a crowd, holds that lapse, caps on hoarding, the per-buyer limit, checkouts placed together in arrival order, the cart.
-use crate::support::aftersales::*;
-use crate::support::checkout_batches::*;
-use crate::support::pipeline::*;
+use crate::support::checkout::*;
+use crate::support::inventory::*;
+use crate::support::mall::*;
 
 db_test!(a_member_gets_an_in_site_message_and_the_guest_cart_merges_at_login, |t| {
     let shop = seeded_shop(&t).await;
@@ -426,7 +426,7 @@ db_test!(a_batch_the_database_refuses_is_placed_one_by_one, |t| {
 
     // The reseller API's batch too: the other purchases are bought and kept, the failed
     // one kept nothing (its retry with the same key is safe).
-    use crate::support::till::{purchase, reseller};
+    use crate::support::resellers::{purchase, reseller};
     let who = reseller(&shop, "Poison Co", "1000").await;
     let mut bad = purchase(who, "k2", "BREW-1", 1);
     bad.ip = "10.6.6.6".into();

@@ -1,6 +1,6 @@
 //! Fulfilment: handing over codes after a crash or a late payment, shortfalls refunded, reissued codes, direct top-ups waiting for staff.
-use crate::support::aftersales::*;
-use crate::support::pipeline::*;
+use crate::support::inventory::*;
+use crate::support::mall::*;
 
 db_test!(direct_top_ups_check_the_account_and_wait_for_staff, |t| {
     let shop = seeded_shop(&t).await;

@@ -1,6 +1,6 @@
 //! Identity: registration, sign-in and its throttles, passwords, staff roles and the audit log, sessions.
-use crate::support::accounts::*;
-use crate::support::checkout_batches::*;
+use crate::support::checkout::*;
+use crate::support::identity::*;
 
 db_test!(register_then_login, |t| {
     let clock = Clock::system();

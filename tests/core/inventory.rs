@@ -1,6 +1,6 @@
 //! Inventory: importing codes (duplicates, chunks), sealing at rest, stock states, low-stock alerts.
-use crate::support::aftersales::*;
-use crate::support::pipeline::*;
+use crate::support::inventory::*;
+use crate::support::mall::*;
 
 db_test!(selling_below_the_threshold_raises_one_low_stock_alert, |t| {
     let shop = seeded_shop(&t).await;

@@ -1,5 +1,5 @@
 //! Notifications: the outbox, batched sending and retries, resend limits.
-use crate::support::aftersales::*;
+use crate::support::mall::*;
 
 db_test!(a_paid_order_is_emailed_through_the_outbox_without_its_codes_in_clear, |t| {
     let shop = seeded_shop(&t).await;

@@ -1,6 +1,6 @@
 //! Orders: guests finding their orders, look-up passwords, staff search.
-use crate::support::aftersales::*;
-use crate::support::pipeline::*;
+use crate::support::inventory::*;
+use crate::support::mall::*;
 
 db_test!(a_look_up_password_guards_finding_an_order_and_staff_filter_by_sku_and_day, |t| {
     let shop = seeded_shop(&t).await;

@@ -1,6 +1,6 @@
 //! Payments: each event applied once, wallets that never overdraw, confirmations settled together.
-use crate::support::checkout_batches::*;
-use crate::support::pipeline::*;
+use crate::support::checkout::*;
+use crate::support::inventory::*;
 
 db_test!(payments_confirmed_together_are_each_recorded_once_and_delivered_with_their_codes, |t| {
     let shop = t.seeded_shop(Clock::system()).await;

@@ -1,7 +1,7 @@
 //! Platform: the database set-up on both backends, migrations, the job runner, connections.
-use crate::support::accounts::*;
-use crate::support::aftersales::*;
-use crate::support::pipeline::*;
+use crate::support::identity::*;
+use crate::support::inventory::*;
+use crate::support::mall::*;
 
 db_test!(sqlite_has_wal_and_foreign_keys, |t| {
     use sea_orm::ConnectionTrait;

@@ -1,5 +1,5 @@
 //! Refunds: staff refunds, partial then the rest, never more.
-use crate::support::aftersales::*;
+use crate::support::mall::*;
 
 db_test!(staff_refund_part_then_the_rest_to_the_wallet_and_never_more, |t| {
     let shop = seeded_shop(&t).await;

@@ -1,5 +1,5 @@
 //! Resellers: API purchases placed together in the sale queue, kept answers, limits and top-ups.
-use crate::support::till::*;
+use crate::support::resellers::*;
 
 db_test!(a_batch_is_judged_in_arrival_order_and_every_answer_is_kept_with_what_it_did, |t| {
     let shop = t.seeded_shop(Clock::system()).await;

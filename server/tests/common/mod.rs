@@ -96,6 +96,21 @@ impl TestApp {
     pub async fn login(&self, http: &reqwest::Client, email: &str, password: &str) -> reqwest::Response {
         self.post_form(http, "/api/login", &[("email", email), ("password", password)], "/login").await
     }
+
+    /// A new owner account (made as the CLI makes it), and the login's answer in `http`.
+    pub async fn owner(&self, http: &reqwest::Client, email: &str) -> reqwest::Response {
+        quanyi::identity::create_user(
+            &self.shop.db,
+            &self.shop.clock,
+            &quanyi::identity::Actor::cli(),
+            email,
+            "owner",
+            Some(PW),
+        )
+        .await
+        .unwrap();
+        self.login(http, email, PW).await
+    }
 }
 
 pub fn location(r: &reqwest::Response) -> String {

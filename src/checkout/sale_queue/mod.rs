@@ -693,27 +693,19 @@ async fn ring_up_and_count(
     }
     tracing::warn!(error = %e, orders = purchases.len() + checkouts.len(), "a till batch failed; ringing up one by one");
     let mut rung = RungUp { resellers: vec![], mall: vec![], left: None };
-    for p in purchases {
-        match try_ring_up(shop, std::slice::from_ref(p), &[], side).await {
+    let n = purchases.len();
+    for i in 0..n + checkouts.len() {
+        let (p, c) =
+            if i < n { (&purchases[i..=i], &checkouts[..0]) } else { (&purchases[..0], &checkouts[i - n..=i - n]) };
+        match try_ring_up(shop, p, c, side).await {
             Ok(one) => {
                 rung.resellers.extend(one.resellers);
-                rung.left = one.left;
-            }
-            Err(e) => {
-                tracing::error!(error = %e, "the till could not ring up an order");
-                rung.resellers.push(Err(failed()));
-            }
-        }
-    }
-    for c in checkouts {
-        match try_ring_up(shop, &[], std::slice::from_ref(c), side).await {
-            Ok(one) => {
                 rung.mall.extend(one.mall);
                 rung.left = one.left;
             }
             Err(e) => {
                 tracing::error!(error = %e, "the till could not ring up an order");
-                rung.mall.push(Err(failed()));
+                if p.is_empty() { rung.mall.push(Err(failed())) } else { rung.resellers.push(Err(failed())) }
             }
         }
     }
