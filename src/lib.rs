@@ -50,6 +50,8 @@ pub struct Parts {
     pub settlement: payments::settlement::Settlement,
     /// Whether the sale queues or the settlement are busy (notifications wait for them).
     pub sale_load: platform::group_commit::SaleLoad,
+    /// This instance's place in the domain event log ([`Shop::catch_up`]).
+    pub events: platform::events::Follower,
 }
 
 impl std::ops::Deref for Shop {
@@ -74,19 +76,35 @@ impl Shop {
             sale_queues,
             settlement: Default::default(),
             sale_load: Default::default(),
+            events: Default::default(),
         }))
     }
 
-    /// Staff changed something (catalog, stock, keys, accounts): this instance forgets its
-    /// read copies and sold-out flags.
-    pub fn staff_changed(&self) {
-        self.cache.catalog_changed();
-        self.cache.keys_changed();
-        self.admission.restocked();
-        self.sale_queues.restocked();
+    /// Reads the domain events recorded since the last catch-up — by this instance,
+    /// another one, the CLI or a job — and drops the read copies and sold-out flags they
+    /// make stale. The job runner catches up every second; a request that recorded such
+    /// an event catches up before its answer goes out (`platform::events::written_here`),
+    /// so staff see their change at once.
+    pub async fn catch_up(&self) -> Result<(), sea_orm::DbErr> {
+        use platform::events::Event;
+        self.events
+            .catch_up(&self.db, |events| {
+                if events.contains(&Event::CatalogChanged) {
+                    self.cache.catalog_changed();
+                }
+                if events.contains(&Event::KeysChanged) {
+                    self.cache.keys_changed();
+                }
+                if events.iter().any(|e| matches!(e, Event::StockChanged(_) | Event::CatalogChanged)) {
+                    self.restocked();
+                }
+            })
+            .await?;
+        Ok(())
     }
 
-    /// Codes became available again (a hold expired or was cancelled).
+    /// Stock came back or changed (codes imported or returned from a hold, a SKU saved):
+    /// forget stock states and sold-out flags.
     pub fn restocked(&self) {
         self.cache.stock_changed();
         self.admission.restocked();

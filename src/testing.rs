@@ -145,7 +145,8 @@ impl TestDb {
     }
 }
 
-/// Imports `n` codes `PREFIX-00000`, `PREFIX-00001`, … into a SKU (supplier "Test", ¥1.00).
+/// Imports `n` codes `PREFIX-00000`, `PREFIX-00001`, … into a SKU (supplier "Test", ¥1.00),
+/// and has the shop catch up with the event log, as the admin's import request does.
 pub async fn stock(shop: &crate::Shop, sku: &str, prefix: &str, n: usize) {
     let spec = crate::inventory::BatchSpec {
         sku_code: sku.into(),
@@ -158,6 +159,7 @@ pub async fn stock(shop: &crate::Shop, sku: &str, prefix: &str, n: usize) {
     let text: String = (0..n).map(|i| format!("{prefix}-{i:05}\n")).collect();
     let actor = crate::identity::Actor::cli();
     crate::inventory::import_codes(&shop.db, &shop.clock, &shop.vault, &actor, &spec, &text, |_, _| {}).await.unwrap();
+    shop.catch_up().await.unwrap();
 }
 
 impl Drop for TestDb {

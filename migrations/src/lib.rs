@@ -10,6 +10,7 @@ mod m20261202_000005_order_lookups;
 mod m20261205_000006_hold_sweep;
 mod m20261205_000007_code_order_index;
 mod m20261207_000008_order_locale;
+mod m20261207_000009_domain_events;
 
 pub struct Migrator;
 
@@ -25,6 +26,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261205_000006_hold_sweep::Migration),
             Box::new(m20261205_000007_code_order_index::Migration),
             Box::new(m20261207_000008_order_locale::Migration),
+            Box::new(m20261207_000009_domain_events::Migration),
         ]
     }
 }

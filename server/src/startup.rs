@@ -113,8 +113,13 @@ pub fn spawn_job_runner(shop: Shop) {
                     }
                 }
             }
-            // Once a minute: codes past their batch's expiry leave the shelf.
+            // Once a minute: codes past their batch's expiry leave the shelf, and domain
+            // events older than a week leave the log.
             if n % 60 == 0 {
+                let week_ago = shop.clock.now() - chrono::Duration::days(7);
+                if let Err(e) = quanyi::platform::events::prune(&shop.db, week_ago).await {
+                    tracing::warn!(error = %e, "pruning domain events");
+                }
                 match quanyi::inventory::expire_codes(&shop.db, shop.clock.now()).await {
                     Ok(0) => {}
                     Ok(k) => tracing::info!(codes = k, "codes expired"),

@@ -14,6 +14,7 @@ use crate::{
     identity::Actor,
     identity::audit,
     platform::db::{self, Db},
+    platform::events::{self, Event},
     platform::money::{Currency, Money},
 };
 use sea_orm::{ActiveModelTrait, ColumnTrait, ConnectionTrait, DbErr, EntityTrait, QueryFilter, Set, TryIntoModel};
@@ -209,6 +210,7 @@ pub async fn save_category(
     am.sort_order = Set(input.sort_order);
     let saved = am.save(db).await?.try_into_model()?;
     audit::record(db, clock, actor, "catalog.category", Some(slug), None).await?;
+    events::record(db, clock.now(), [Event::CatalogChanged]).await?;
     Ok(saved)
 }
 
@@ -252,6 +254,7 @@ pub async fn save_product(
     am.updated_at = Set(now);
     let saved = am.save(db).await?.try_into_model()?;
     audit::record(db, clock, actor, "catalog.product", Some(slug), None).await?;
+    events::record(db, clock.now(), [Event::CatalogChanged]).await?;
     Ok(saved)
 }
 
@@ -301,11 +304,17 @@ pub async fn save_sku(
         Some(&Money::from_e4(checked.price_e4, Currency::CNY).display()),
     )
     .await?;
+    events::record(db, clock.now(), [Event::CatalogChanged]).await?;
     Ok(saved)
 }
 
 /// Sets (or clears) a product's image file name.
-pub async fn set_image(db: &impl ConnectionTrait, slug: &str, image: Option<&str>) -> Result<(), CatalogError> {
+pub async fn set_image(
+    db: &impl ConnectionTrait,
+    clock: &Clock,
+    slug: &str,
+    image: Option<&str>,
+) -> Result<(), CatalogError> {
     let res = product::Entity::update_many()
         .col_expr(product::Column::Image, sea_orm::sea_query::Expr::value(image.map(str::to_owned)))
         .filter(product::Column::Slug.eq(slug))
@@ -314,6 +323,7 @@ pub async fn set_image(db: &impl ConnectionTrait, slug: &str, image: Option<&str
     if res.rows_affected == 0 {
         return Err(CatalogError::NotFound);
     }
+    events::record(db, clock.now(), [Event::CatalogChanged]).await?;
     Ok(())
 }
 

@@ -10,6 +10,7 @@ pub mod cart_item;
 pub mod category;
 pub mod code;
 pub mod delivery;
+pub mod domain_event;
 pub mod job;
 pub mod message;
 pub mod order;

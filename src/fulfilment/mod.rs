@@ -128,7 +128,7 @@ pub(crate) async fn fulfil_in(
         result.refunded_e4 += short as i64 * line.unit_price_e4;
     }
     // Codes held beyond what the lines need go back to stock.
-    inventory::release(txn, order.id).await?;
+    inventory::release(txn, order.id, now).await?;
     let to = if result.short > 0 {
         if result.refunded_e4 >= order.total_e4 { Status::Refunded } else { Status::PartiallyRefunded }
     } else if topup_pending {
@@ -142,6 +142,9 @@ pub(crate) async fn fulfil_in(
     if !transition(txn, order.id, &[Status::Paid], to, now).await? {
         // Moved on meanwhile (cannot happen under the lock; never commit half a fulfilment).
         return Ok(None);
+    }
+    if to == Status::Fulfilled {
+        crate::platform::events::record(txn, now, [crate::platform::events::Event::OrderFulfilled(order.id)]).await?;
     }
     if to != Status::Refunded {
         crate::notifications::queue_for_order(txn, now, order, "delivery", None).await?;

@@ -294,6 +294,7 @@ pub async fn set_role(
     active.updated_at = Set(clock.now());
     let user = active.update(db).await?;
     audit::record(db, clock, actor, "user.role", Some(&user.email), Some(&detail)).await?;
+    crate::platform::events::record(db, clock.now(), [crate::platform::events::Event::KeysChanged]).await?;
     Ok(user)
 }
 

@@ -9,6 +9,7 @@ use crate::{
     entities::{batch, code, sku},
     identity::Actor,
     identity::audit,
+    platform::events::{self, Event},
     platform::money::Currency,
     platform::vault::Vault,
 };
@@ -245,6 +246,9 @@ pub async fn fill_batch(
             txn.execute_unprepared("SET LOCAL synchronous_commit TO OFF").await?;
         }
         let inserted = insert_fresh(&txn, &batch, spec.expires_at, &fresh).await?;
+        if inserted > 0 {
+            events::record(&txn, clock.now(), [Event::StockChanged(Some(batch.sku_id))]).await?;
+        }
         if inserted as usize == fresh.len() {
             report.imported += fresh.len();
         } else {
@@ -563,13 +567,14 @@ pub async fn unclaim(txn: &impl ConnectionTrait, code_ids: &[i32], how: Claim) -
     Ok(())
 }
 
-/// Returns an order's reserved codes to stock (guarded: only codes still reserved for it).
-pub async fn release(txn: &impl ConnectionTrait, order_id: i32) -> Result<u64, DbErr> {
-    release_many(txn, &[order_id]).await
+/// Returns an order's reserved codes to stock (guarded: only codes still reserved for it),
+/// with the event that says stock changed.
+pub async fn release(txn: &impl ConnectionTrait, order_id: i32, now: DateTime<Utc>) -> Result<u64, DbErr> {
+    release_many(txn, &[order_id], now).await
 }
 
 /// [`release`] for many orders in one statement.
-pub async fn release_many(txn: &impl ConnectionTrait, order_ids: &[i32]) -> Result<u64, DbErr> {
+pub async fn release_many(txn: &impl ConnectionTrait, order_ids: &[i32], now: DateTime<Utc>) -> Result<u64, DbErr> {
     let res = code::Entity::update_many()
         .col_expr(code::Column::Status, sea_orm::sea_query::Expr::value(CodeStatus::Available.as_str()))
         .col_expr(code::Column::OrderId, sea_orm::sea_query::Expr::value(Option::<i32>::None))
@@ -578,6 +583,9 @@ pub async fn release_many(txn: &impl ConnectionTrait, order_ids: &[i32]) -> Resu
         .filter(code::Column::Status.eq(CodeStatus::Reserved.as_str()))
         .exec(txn)
         .await?;
+    if res.rows_affected > 0 {
+        events::record(txn, now, [Event::StockChanged(None)]).await?;
+    }
     Ok(res.rows_affected)
 }
 
@@ -653,6 +661,7 @@ pub async fn void_code(
         };
     }
     audit::record(db, clock, actor, "code.void", Some(&format!("code:{code_id}")), Some(reason)).await?;
+    events::record(db, clock.now(), [Event::StockChanged(None)]).await?;
     Ok(())
 }
 
@@ -783,6 +792,9 @@ pub async fn expire_codes(db: &impl ConnectionTrait, now: DateTime<Utc>) -> Resu
         .filter(code::Column::ExpiresAt.lt(now))
         .exec(db)
         .await?;
+    if res.rows_affected > 0 {
+        events::record(db, now, [Event::StockChanged(None)]).await?;
+    }
     Ok(res.rows_affected)
 }
 

@@ -299,10 +299,7 @@ impl jobs::Job for ProviderRefund {
 pub fn register_jobs(registry: &mut jobs::Registry<crate::Shop>) {
     registry.each(|shop: &crate::Shop, _id, job: ExpireOrder| {
         Box::pin(async move {
-            let released = expire(&shop.db, &shop.clock, job.order_id).await.map_err(|e| e.to_string())?;
-            if released {
-                shop.restocked();
-            }
+            expire(&shop.db, &shop.clock, job.order_id).await.map_err(|e| e.to_string())?;
             Ok(())
         })
     });
@@ -363,7 +360,7 @@ pub async fn expire(db: &Db, clock: &Clock, order_id: i32) -> Result<bool, DbErr
     }
     let moved = transition(&txn, order_id, &[Status::PendingPayment], Status::Expired, now).await?;
     if moved {
-        inventory::release(&txn, order_id).await?;
+        inventory::release(&txn, order_id, now).await?;
     }
     txn.commit().await?;
     Ok(moved)
@@ -405,7 +402,7 @@ pub async fn expire_lapsed(db: &Db, clock: &Clock, limit: u64) -> Result<usize, 
         .map(|o| o.id)
         .collect();
     if !expired.is_empty() {
-        inventory::release_many(&txn, &expired).await?;
+        inventory::release_many(&txn, &expired, now).await?;
     }
     txn.commit().await?;
     Ok(expired.len())
@@ -413,10 +410,11 @@ pub async fn expire_lapsed(db: &Db, clock: &Clock, limit: u64) -> Result<usize, 
 
 /// A buyer cancels an unpaid order.
 pub async fn cancel(db: &Db, clock: &Clock, order_id: i32) -> Result<bool, DbErr> {
+    let now = clock.now();
     let txn = db::begin_write(db).await?;
-    let moved = transition(&txn, order_id, &[Status::PendingPayment], Status::Cancelled, clock.now()).await?;
+    let moved = transition(&txn, order_id, &[Status::PendingPayment], Status::Cancelled, now).await?;
     if moved {
-        inventory::release(&txn, order_id).await?;
+        inventory::release(&txn, order_id, now).await?;
     }
     txn.commit().await?;
     Ok(moved)

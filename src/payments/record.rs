@@ -7,6 +7,7 @@ use crate::{
     entities::{order, payment_event},
     fulfilment::{Fulfil, fulfil},
     platform::db::{self, Db},
+    platform::events::{self, Event},
     platform::jobs,
     wallet,
 };
@@ -91,6 +92,7 @@ pub async fn record_payment(
         return Ok((PaymentOutcome::AlreadyApplied, order.id));
     }
     note_payment_and_queue_fulfilment(&txn, order.id, provider, payment_ref, now).await?;
+    events::record(&txn, now, [Event::OrderPaid(order.id)]).await?;
     txn.commit().await?;
     Ok((PaymentOutcome::Applied, order.id))
 }
@@ -138,6 +140,7 @@ async fn charge_wallet(
     }
     wallet::post(txn, clock, user_id, -order.total_e4, "payment", Some(order.id), Some(&order.order_no), None).await?;
     wallet_payment(order, now).insert(txn).await?;
+    events::record(txn, now, [Event::OrderPaid(order.id)]).await?;
     Ok(())
 }
 

@@ -23,6 +23,7 @@ use crate::{
     orders::{self, Order, OrderError, Status},
     payments::record::PaymentOutcome,
     platform::db::{self, WriteTxn},
+    platform::events::Event,
     platform::group_commit::Batcher,
 };
 use chrono::{DateTime, SubsecRound, Utc};
@@ -326,7 +327,10 @@ async fn mark_paid(
     if res.rows_affected != paid.len() as u64 {
         return Err(DbErr::Custom(format!("{} of {} orders could be marked paid", res.rows_affected, paid.len())));
     }
-    Ok(())
+    let events = paid
+        .iter()
+        .flat_map(|o| std::iter::once(Event::OrderPaid(o.id)).chain(fulfilled.then_some(Event::OrderFulfilled(o.id))));
+    crate::platform::events::record(txn, now, events).await
 }
 
 /// Marks orders paid and delivers them. Those whose codes are all held for them — every

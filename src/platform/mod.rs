@@ -1,10 +1,12 @@
 //! What every area stands on and no area owns: configuration, the database, the clock, the
-//! master key and the code vault, money, staff alerts, durable jobs and group commit.
+//! master key and the code vault, money, staff alerts, durable jobs, domain events and group
+//! commit.
 //! Nothing here imports an area (a test fails if it does: `tests/architecture.rs`).
 pub mod alerts;
 pub mod clock;
 pub mod config;
 pub mod db;
+pub mod events;
 pub mod group_commit;
 pub mod jobs;
 pub mod keys;

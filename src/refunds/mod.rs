@@ -72,6 +72,7 @@ pub async fn refund(
     if res.rows_affected != 1 {
         return Err(AftersalesError::WrongState);
     }
+    crate::platform::events::record(&txn, now, [crate::platform::events::Event::OrderFulfilled(o.id)]).await?;
     match (o.payment_provider.as_deref(), o.user_id) {
         (Some("wallet"), Some(uid)) => {
             wallet::post(&txn, clock, uid, amount_e4, "refund", Some(o.id), Some(&format!("staff: {reason}")), None)

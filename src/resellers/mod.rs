@@ -331,6 +331,7 @@ pub async fn revoke_key(db: &Db, clock: &Clock, actor: &Actor, key_id: i32) -> R
         == 1;
     if revoked {
         audit::record(&txn, clock, actor, "api_key.revoke", Some(&format!("api_key:{key_id}")), None).await?;
+        crate::platform::events::record(&txn, clock.now(), [crate::platform::events::Event::KeysChanged]).await?;
     }
     txn.commit().await?;
     Ok(revoked)

@@ -134,3 +134,59 @@ db_test!(the_serving_shop_opens_its_postgres_pool_before_the_first_request, |t| 
     serving.close().await.unwrap();
     cli.close().await.unwrap();
 });
+
+db_test!(changes_made_anywhere_reach_every_instances_cache_through_the_event_log, |t| {
+    use quanyi::platform::events::{self, Event};
+    let shop = seeded_shop(&t).await;
+    // Another instance on the same database.
+    let other = Shop::new(shop.db.clone(), (*shop.config).clone(), shop.clock.clone(), shop.vault.clone());
+    for s in [&shop, &other] {
+        s.catch_up().await.unwrap(); // each finds its place at the end of the log
+    }
+    let brew = inventory::sku_by_code(&shop.db, "BREW-1").await.unwrap().unwrap();
+    for s in [&shop, &other] {
+        assert_eq!(s.cache.stock_state(&s.db, &s.admission, &brew).await.unwrap(), "sold_out");
+        assert_eq!(s.cache.categories(&s.db).await.unwrap().iter().filter(|c| c.slug == "new-things").count(), 0);
+    }
+
+    // Codes imported as the CLI imports them, and a category saved: no request, no URL.
+    import(&shop, "BREW-1", &codes("EVT", 3)).await;
+    let input = quanyi::catalog::admin::CategoryInput {
+        slug: "new-things".into(),
+        name_zh: "新品".into(),
+        name_en: "New things".into(),
+        icon: String::new(),
+        sort_order: 9,
+    };
+    quanyi::catalog::admin::save_category(&shop.db, &shop.clock, &Actor::cli(), &input).await.unwrap();
+    for s in [&shop, &other] {
+        // Still the copies (they live a second or two) until the instance catches up …
+        assert_eq!(s.cache.stock_state(&s.db, &s.admission, &brew).await.unwrap(), "sold_out");
+        s.catch_up().await.unwrap();
+        // … then read afresh, in both instances.
+        assert_eq!(s.cache.stock_state(&s.db, &s.admission, &brew).await.unwrap(), "low", "3 codes: low stock");
+        assert_eq!(s.cache.categories(&s.db).await.unwrap().iter().filter(|c| c.slug == "new-things").count(), 1);
+    }
+
+    // Orders: paid and fulfilled once each, whichever path paid them.
+    let start = events::last(&shop.db).await.unwrap();
+    let new = place(&shop, &guest("e@example.com"), &lines(&[("BREW-1", 1)])).await.unwrap();
+    pay_test(&shop, &new.order.order_no).await;
+    pay_test(&shop, &new.order.order_no).await; // a second press changes nothing
+    let after: Vec<Event> = events::after(&shop.db, start, 100).await.unwrap().into_iter().map(|(_, e)| e).collect();
+    assert_eq!(after, [Event::OrderPaid(new.order.id), Event::OrderFulfilled(new.order.id)]);
+
+    // A crowd catching up at once reads the log for all of them, and hears each event once.
+    import(&shop, "BREW-10", &codes("EVT10", 1)).await;
+    let heard: Vec<Vec<Event>> = futures::future::join_all((0..50).map(|_| other.events.catch_up(&other.db, |_| {})))
+        .await
+        .into_iter()
+        .map(|r| r.unwrap())
+        .collect();
+    assert_eq!(heard.concat().iter().filter(|e| matches!(e, Event::StockChanged(_))).count(), 1);
+
+    // A week on, the log is pruned.
+    let gone = events::prune(&shop.db, shop.clock.now() + chrono::Duration::days(1)).await.unwrap();
+    assert!(gone >= 4, "{gone}");
+    assert_eq!(events::last(&shop.db).await.unwrap(), 0);
+});

@@ -122,16 +122,18 @@ pub async fn admin_pages(State(shop): State<Shop>, req: Request, next: Next) -> 
     }
 }
 
-/// After staff change anything (catalog, stock, keys, accounts: every write goes through
-/// `/api/admin/*` or `/admin/upload/*`), this instance drops its read copies and sold-out
-/// flags, so the change shows at once here (other instances see it within seconds).
-pub async fn staff_writes(State(shop): State<Shop>, req: Request, next: Next) -> Response {
-    let path = req.uri().path();
-    let staff_write = req.method() == axum::http::Method::POST
-        && (path.starts_with("/api/admin/") || path.starts_with("/admin/upload/"));
+/// A request that recorded an event making cached reads stale (a catalog save, an import,
+/// a voided code, a revoked key: `platform::events::written_here` moved) has this instance
+/// catch up with the event log before its answer goes out, so whoever made the change sees
+/// it at once. Changes made elsewhere (other instances, the CLI, jobs) are caught up by
+/// the job runner every second.
+pub async fn catch_up_after_writes(State(shop): State<Shop>, req: Request, next: Next) -> Response {
+    let before = quanyi::platform::events::written_here();
     let res = next.run(req).await;
-    if staff_write {
-        shop.staff_changed();
+    if quanyi::platform::events::written_here() != before
+        && let Err(e) = shop.catch_up().await
+    {
+        tracing::warn!(error = %e, "catching up with the event log");
     }
     res
 }

@@ -89,7 +89,7 @@ pub fn router(shop: Shop) -> Result<Router, Box<dyn std::error::Error>> {
         .fallback(leptos_axum::file_and_error_handler_with_context::<AppState, _>(ctx, app::shell))
         .layer(axum::middleware::from_fn(guards::page_watchdog))
         .layer(axum::middleware::from_fn(guards::honest_error_status))
-        .layer(from_fn_with_state(shop.clone(), guards::staff_writes))
+        .layer(from_fn_with_state(shop.clone(), guards::catch_up_after_writes))
         .layer(from_fn_with_state(shop.clone(), guards::admin_pages))
         .layer(axum::middleware::from_fn(guards::acknowledge_flashes))
         .layer(sessions)

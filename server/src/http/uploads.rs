@@ -175,7 +175,7 @@ async fn upload_image(State(shop): State<Shop>, session: Session, form: Multipar
     if tokio::fs::create_dir_all(&dir).await.is_err() || tokio::fs::write(dir.join(&name), bytes).await.is_err() {
         return back(&page, "internal");
     }
-    match quanyi::catalog::admin::set_image(&shop.db, &slug, Some(&name)).await {
+    match quanyi::catalog::admin::set_image(&shop.db, &shop.clock, &slug, Some(&name)).await {
         Ok(()) => Redirect::to(&format!("{page}?saved=1")).into_response(),
         Err(e) => back(&page, e.code()),
     }

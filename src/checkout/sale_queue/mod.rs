@@ -1018,6 +1018,11 @@ async fn judge_and_write(
             e => DbErr::Custom(format!("the till's debit was refused: {e}")),
         })?;
     }
+    let events = orders_in_sale.iter().flat_map(|o| {
+        use crate::platform::events::Event;
+        std::iter::once(Event::OrderPaid(o.id)).chain((!topup).then_some(Event::OrderFulfilled(o.id)))
+    });
+    crate::platform::events::record(txn, now, events).await?;
     crate::notifications::queue_for_orders(txn, now, &orders_in_sale, "delivery", None).await?;
     if !topup {
         inventory::check_low_stock(txn, now, s.id).await?;
