@@ -35,6 +35,20 @@ impl SkuKind {
     }
 }
 
+impl Sku {
+    /// A direct top-up: delivered by topping up an account, it holds no codes.
+    pub fn is_direct_topup(&self) -> bool {
+        self.kind == SkuKind::DirectTopup.as_str()
+    }
+}
+
+impl crate::entities::order_line::Model {
+    /// A line of a direct top-up (the SKU's kind when the order was placed).
+    pub fn is_direct_topup(&self) -> bool {
+        self.kind == SkuKind::DirectTopup.as_str()
+    }
+}
+
 pub fn price(s: &Sku) -> Money {
     Money::from_e4(s.price_e4, Currency::parse(&s.currency).unwrap_or(Currency::CNY))
 }

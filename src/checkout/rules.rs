@@ -17,7 +17,7 @@
 //! a valid account; the caps on units held unpaid (per account, IP and browser); each
 //! SKU's per-buyer limit; the stock; the wallet's balance.
 use crate::{
-    catalog::{Sku, SkuKind},
+    catalog::Sku,
     orders::{Buyer, HoldPolicy, LineRequest, OrderError},
     pricing::{self, Channel, PriceContext, QuoteLine},
 };
@@ -135,7 +135,7 @@ pub struct Accepted {
 
 /// A direct top-up: delivered by topping up an account, it holds no codes.
 pub fn is_topup(sku: &Sku) -> bool {
-    sku.kind == SkuKind::DirectTopup.as_str()
+    sku.is_direct_topup()
 }
 
 /// The quantity within the SKU's per-order limits.
@@ -262,7 +262,7 @@ mod tests {
     use proptest::prelude::*;
 
     fn sku(id: i32, code: &str, kind: &str, price_e4: i64, max_per_buyer: Option<i32>) -> Sku {
-        let kind = SkuKind::parse(kind).unwrap();
+        let kind = crate::catalog::SkuKind::parse(kind).unwrap();
         Sku { max_per_buyer, ..crate::catalog::test_sku(id, code, kind, price_e4) }
     }
 

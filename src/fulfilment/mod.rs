@@ -89,7 +89,7 @@ pub(crate) async fn fulfil_in(
     let mut topup_pending = false;
     let order_lines = lines(txn, order.id).await?;
     for line in &order_lines {
-        if line.kind == "direct_topup" {
+        if line.is_direct_topup() {
             topup_pending = true;
             continue;
         }

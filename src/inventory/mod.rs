@@ -171,7 +171,7 @@ pub async fn open_batch<C: ConnectionTrait>(
     text: &str,
 ) -> Result<batch::Model, InventoryError> {
     let sku = sku_by_code(db, &spec.sku_code).await?.ok_or(InventoryError::UnknownSku)?;
-    if sku.kind == "direct_topup" {
+    if sku.is_direct_topup() {
         return Err(InventoryError::NotACodeSku);
     }
     let cost_e4 =
@@ -669,7 +669,7 @@ pub async fn void_code(
 /// (once: while that alert is open, no second one is raised).
 pub async fn check_low_stock(db: &impl ConnectionTrait, now: DateTime<Utc>, sku_id: i32) -> Result<(), DbErr> {
     let Some(s) = sku::Entity::find_by_id(sku_id).one(db).await? else { return Ok(()) };
-    if s.kind == "direct_topup" || s.low_stock_threshold <= 0 {
+    if s.is_direct_topup() || s.low_stock_threshold <= 0 {
         return Ok(());
     }
     // Counted only up to the threshold: in a flash sale this runs on every order, and a
@@ -754,7 +754,7 @@ pub async fn batch_codes(db: &impl ConnectionTrait, batch_id: i32, limit: u64) -
 /// What the product page says about a SKU's stock: `in_stock`, `low` (below its
 /// threshold) or `sold_out`. Direct top-ups hold no codes and are always in stock.
 pub async fn stock_state(db: &impl ConnectionTrait, s: &sku::Model) -> Result<&'static str, DbErr> {
-    if s.kind == "direct_topup" {
+    if s.is_direct_topup() {
         return Ok("in_stock");
     }
     let threshold = s.low_stock_threshold.max(1) as u64;

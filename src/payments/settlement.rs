@@ -373,7 +373,7 @@ async fn deliver(
             held_for.iter().filter(|((order_id, _), _)| *order_id == o.id).map(|(_, c)| c.len()).sum();
         skus.len() == ls.len()
             && ls.iter().all(|l| {
-                l.kind != "direct_topup"
+                !l.is_direct_topup()
                     && l.delivered == 0
                     && l.refunded == 0
                     && held_for.get(&(o.id, l.sku_id)).map_or(0, Vec::len) == l.quantity as usize

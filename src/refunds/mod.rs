@@ -106,7 +106,7 @@ pub async fn topup_queue(db: &Db, limit: u64) -> Result<Vec<(Order, Vec<order_li
         .await?;
     let mut out = Vec::with_capacity(waiting.len());
     for o in waiting {
-        let lines = orders::lines(db, o.id).await?.into_iter().filter(|l| l.kind == "direct_topup").collect();
+        let lines = orders::lines(db, o.id).await?.into_iter().filter(|l| l.is_direct_topup()).collect();
         out.push((o, lines));
     }
     Ok(out)
@@ -135,7 +135,7 @@ pub async fn topup_done(db: &Db, clock: &Clock, actor: &Actor, order_no: &str) -
             Expr::col(order_line::Column::Quantity).sub(Expr::col(order_line::Column::Refunded)),
         )
         .filter(order_line::Column::OrderId.eq(o.id))
-        .filter(order_line::Column::Kind.eq("direct_topup"))
+        .filter(order_line::Column::Kind.eq(crate::catalog::SkuKind::DirectTopup.as_str()))
         .exec(&txn)
         .await?;
     audit::record(&txn, clock, actor, "order.topup_done", Some(&o.order_no), None).await?;
