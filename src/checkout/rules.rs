@@ -299,13 +299,7 @@ mod tests {
                 }
                 h
             });
-            let keys: Vec<BuyerKeys> = buyers
-                .iter()
-                .map(|b| {
-                    let (email, phone) = crate::checkout::place::contact(b).unwrap_or_default();
-                    BuyerKeys { user_id: b.user_id, email, phone }
-                })
-                .collect();
+            let keys: Vec<BuyerKeys> = buyers.iter().map(|b| crate::checkout::snapshot::buyer_keys(b)).collect();
             Snapshot {
                 skus: self.skus.iter().map(|s| (s.code.clone(), s.clone())).collect(),
                 stock: self.stock.clone(),

@@ -81,20 +81,17 @@ pub async fn record(
     now: DateTime<Utc>,
     events: impl IntoIterator<Item = Event>,
 ) -> Result<(), DbErr> {
-    let rows: Vec<domain_event::ActiveModel> = events
-        .into_iter()
-        .map(|e| domain_event::ActiveModel {
-            kind: Set(e.kind().into()),
-            subject_id: Set(e.subject()),
-            created_at: Set(now),
-            ..Default::default()
-        })
-        .collect();
-    if rows.is_empty() {
+    let events: Vec<Event> = events.into_iter().collect();
+    if events.is_empty() {
         return Ok(());
     }
-    let reads =
-        rows.iter().any(|r| Event::parse(r.kind.as_ref(), *r.subject_id.as_ref()).is_some_and(Event::changes_reads));
+    let rows = events.iter().map(|e| domain_event::ActiveModel {
+        kind: Set(e.kind().into()),
+        subject_id: Set(e.subject()),
+        created_at: Set(now),
+        ..Default::default()
+    });
+    let reads = events.iter().any(|e| e.changes_reads());
     domain_event::Entity::insert_many(rows).exec_without_returning(db).await?;
     if reads {
         RECORDED_HERE.fetch_add(1, Ordering::AcqRel);

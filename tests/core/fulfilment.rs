@@ -45,19 +45,10 @@ db_test!(a_crash_between_payment_and_delivery_is_finished_by_the_job_runner, |t|
     .await
     .unwrap();
     // The payment is recorded; the process dies before fulfilling.
-    let (outcome, order_id) = quanyi::payments::record::record_payment(
-        &shop.db,
-        &shop.clock,
-        &quanyi::payments::record::PaymentNotice {
-            provider: "test",
-            event_id: "evt-crash",
-            order_no: &new.order.order_no,
-            amount_e4: new.order.total_e4,
-            payment_ref: None,
-        },
-    )
-    .await
-    .unwrap();
+    let (outcome, order_id) =
+        quanyi::payments::record::record_payment(&shop.db, &shop.clock, &paid_in_full("evt-crash", &new.order))
+            .await
+            .unwrap();
     assert_eq!(outcome, PaymentOutcome::Applied);
     assert_eq!(allocation::Entity::find().count(&shop.db).await.unwrap(), 0);
     // After restart, the runner finds the queued fulfilment.
@@ -112,38 +103,14 @@ db_test!(a_late_payment_without_stock_is_refunded_and_staff_alerted, |t| {
     )
     .await
     .unwrap();
-    quanyi::payments::record::confirm_payment(
-        &shop.db,
-        &clock,
-        &quanyi::payments::record::PaymentNotice {
-            provider: "test",
-            event_id: "evt-fast",
-            order_no: &fast.order.order_no,
-            amount_e4: fast.order.total_e4,
-            payment_ref: None,
-        },
-    )
-    .await
-    .unwrap();
+    quanyi::payments::record::confirm_payment(&shop.db, &clock, &paid_in_full("evt-fast", &fast.order)).await.unwrap();
     // Paying an expired order from the wallet is refused (nothing taken) …
     let e =
         quanyi::payments::record::pay_with_wallet(&shop.db, &clock, &slow.order.order_no, user.id).await.unwrap_err();
     assert!(matches!(e, OrderError::NotPayable));
     assert_eq!(wallet::balance(&shop.db, user.id).await.unwrap().to_e4(), Some(1_000_000));
     // … but a provider's late confirmation is taken, one code delivered, one refunded.
-    quanyi::payments::record::confirm_payment(
-        &shop.db,
-        &clock,
-        &quanyi::payments::record::PaymentNotice {
-            provider: "test",
-            event_id: "evt-slow",
-            order_no: &slow.order.order_no,
-            amount_e4: slow.order.total_e4,
-            payment_ref: None,
-        },
-    )
-    .await
-    .unwrap();
+    quanyi::payments::record::confirm_payment(&shop.db, &clock, &paid_in_full("evt-slow", &slow.order)).await.unwrap();
     let order = orders::by_no(&shop.db, &slow.order.order_no).await.unwrap().unwrap();
     assert_eq!(order.status, "partially_refunded");
     assert_eq!(order.refunded_e4, 99_000);
@@ -168,19 +135,7 @@ db_test!(an_invalid_code_is_reissued_once_and_audited, |t| {
     )
     .await
     .unwrap();
-    quanyi::payments::record::confirm_payment(
-        &shop.db,
-        &shop.clock,
-        &quanyi::payments::record::PaymentNotice {
-            provider: "test",
-            event_id: "evt-r",
-            order_no: &new.order.order_no,
-            amount_e4: new.order.total_e4,
-            payment_ref: None,
-        },
-    )
-    .await
-    .unwrap();
+    quanyi::payments::record::confirm_payment(&shop.db, &shop.clock, &paid_in_full("evt-r", &new.order)).await.unwrap();
     let before = quanyi::fulfilment::delivered_codes(&shop.db, &shop.vault, new.order.id).await.unwrap();
     let (_, bad_id, bad_code) = before[0].clone();
     let staff = quanyi::identity::create_user(
@@ -225,19 +180,9 @@ db_test!(an_invalid_code_is_reissued_once_and_audited, |t| {
     )
     .await
     .unwrap();
-    quanyi::payments::record::confirm_payment(
-        &shop.db,
-        &shop.clock,
-        &quanyi::payments::record::PaymentNotice {
-            provider: "test",
-            event_id: "evt-r2",
-            order_no: &other.order.order_no,
-            amount_e4: other.order.total_e4,
-            payment_ref: None,
-        },
-    )
-    .await
-    .unwrap();
+    quanyi::payments::record::confirm_payment(&shop.db, &shop.clock, &paid_in_full("evt-r2", &other.order))
+        .await
+        .unwrap();
     let (_, last_id, _) =
         quanyi::fulfilment::delivered_codes(&shop.db, &shop.vault, other.order.id).await.unwrap()[0].clone();
     assert!(matches!(
@@ -265,13 +210,7 @@ db_test!(two_fulfilments_of_one_order_at_once_deliver_once_and_refund_nothing, |
         let (_, id) = quanyi::payments::record::record_payment(
             &shop.db,
             &shop.clock,
-            &quanyi::payments::record::PaymentNotice {
-                provider: "test",
-                event_id: &format!("evt-twice-{i}"),
-                order_no: &new.order.order_no,
-                amount_e4: new.order.total_e4,
-                payment_ref: None,
-            },
+            &paid_in_full(&format!("evt-twice-{i}"), &new.order),
         )
         .await
         .unwrap();

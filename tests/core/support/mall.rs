@@ -105,6 +105,17 @@ pub async fn place(shop: &Shop, buyer: &Buyer, lines: &[LineRequest]) -> Result<
     quanyi::checkout::place::create_order(&shop.db, None, &shop.clock, &shop.hold_policy(), buyer, lines, "web").await
 }
 
+/// The test provider's word that `order` was paid in full, as event `event_id`.
+pub fn paid_in_full<'a>(event_id: &'a str, order: &'a orders::Order) -> quanyi::payments::record::PaymentNotice<'a> {
+    quanyi::payments::record::PaymentNotice {
+        provider: "test",
+        event_id,
+        order_no: &order.order_no,
+        amount_e4: order.total_e4,
+        payment_ref: None,
+    }
+}
+
 pub async fn pay_test(shop: &Shop, order_no: &str) {
     let browser = quanyi::payments::settlement::Payer { user_id: None, browser_knows: true };
     quanyi::payments::test_pay(shop, order_no, browser, "a").await.unwrap();
