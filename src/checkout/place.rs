@@ -173,14 +173,12 @@ fn limited(snap: &rules::Snapshot) -> Vec<i32> {
 fn codes_asked(skus: &HashMap<String, sku::Model>, lines: &[LineRequest]) -> HashMap<i32, u32> {
     let mut asked: HashMap<i32, u32> = HashMap::new();
     for l in lines {
-        if let Some(s) = skus.get(l.sku_code.trim())
-            && !rules::is_topup(s)
-            && rules::line(s, l.quantity, l.topup_account.as_deref()).is_ok()
-        {
+        if let Some(s) = skus.get(l.sku_code.trim()) {
             let n = asked.entry(s.id).or_default();
-            *n = n.saturating_add(l.quantity);
+            *n = n.saturating_add(rules::codes_wanted(s, [l.quantity]));
         }
     }
+    asked.retain(|_, n| *n > 0);
     asked
 }
 

@@ -138,6 +138,16 @@ pub fn is_topup(sku: &Sku) -> bool {
     sku.is_direct_topup()
 }
 
+/// Units of codes worth claiming for these quantities of one SKU: none for a top-up,
+/// and only quantities the rules would let through, so a wild quantity never has the
+/// whole stock counted or claimed.
+pub fn codes_wanted(sku: &Sku, quantities: impl IntoIterator<Item = u32>) -> u32 {
+    if is_topup(sku) {
+        return 0;
+    }
+    quantities.into_iter().filter(|&q| quantity(sku, q).is_ok()).fold(0u32, u32::saturating_add)
+}
+
 /// The quantity within the SKU's per-order limits.
 pub fn quantity(sku: &Sku, quantity: u32) -> Result<(), OrderError> {
     let q = i64::from(quantity);

@@ -15,8 +15,10 @@ use sea_orm::{
     ActiveModelTrait, ColumnTrait, ConnectionTrait, DbErr, EntityTrait, ExprTrait, QueryFilter, Set, sea_query::Expr,
 };
 
-/// Hands a paid order's codes over: queued with every payment so the codes go out even if
-/// the process dies right after the commit.
+/// Hands a paid order's codes over. Versions before the one settlement path queued it with
+/// every payment, in case the process died between the payment's commit and the delivery;
+/// payments are now delivered in their own commit, and the job stays so an order an older
+/// version left paid is still delivered after an upgrade.
 #[derive(Clone, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct Fulfil {
     pub order_id: i32,
@@ -48,8 +50,8 @@ pub struct Fulfilment {
 /// and staff are alerted. Idempotent: a fulfilled order is left alone.
 pub async fn fulfil(db: &Db, clock: &Clock, order_id: i32) -> Result<Fulfilment, OrderError> {
     let txn = db::begin_write(db).await?;
-    // Two fulfilments of one order (the inline one after payment, and the queued job the
-    // payment left in case the process died) must not both see it `paid`: on PostgreSQL
+    // Two fulfilments of one order (say, an older version's queued job and staff's retry)
+    // must not both see it `paid`: on PostgreSQL
     // the second waits on the order's row lock and then finds it fulfilled. (Without this,
     // the loser found its held code taken by the winner, booked it as a shortfall and
     // refunded a delivered order — seen in the flash-sale bench.) SQLite's write lock
@@ -66,8 +68,8 @@ pub async fn fulfil(db: &Db, clock: &Clock, order_id: i32) -> Result<Fulfilment,
         txn.rollback().await?;
         return Ok(Fulfilment::default());
     };
-    // The payment queued this fulfilment as a job in case the process died before it ran;
-    // it ran, so the job is done in the same commit.
+    // An older version's payment queued this fulfilment as a job in case the process died
+    // before it ran; it ran, so the job is done in the same commit.
     jobs::complete_queued(&txn, &format!("fulfil:{}", order.id)).await?;
     txn.commit().await?;
     Ok(result)

@@ -1,7 +1,8 @@
-//! Payments. The built-in test provider (a simulated payment page with pay and fail,
-//! clearly labelled, refused in production unless `allow_test_payments` is set) and the
-//! wallet are here; Stripe (`stripe`) sits behind the same calls.
-pub mod record;
+//! Payments. Every payment — the built-in test provider (a simulated payment page with pay
+//! and fail, clearly labelled, refused in production unless `allow_test_payments` is set),
+//! Stripe (`stripe`), a member's wallet, a reseller's wallet — is recorded and its order
+//! delivered by the settlement (`settlement`), in one transaction. Refunds through the
+//! provider that took the money are here too.
 pub mod settlement;
 pub mod stripe;
 
@@ -40,6 +41,32 @@ impl PaymentError {
     }
 }
 
+/// What a payment did.
+#[derive(Debug, PartialEq, Eq)]
+pub enum PaymentOutcome {
+    /// This event paid the order (and it was delivered, or its top-up queued, in the same
+    /// commit).
+    Applied,
+    /// This event was seen before, or the order was paid by another; nothing changed.
+    AlreadyApplied,
+}
+
+/// Pays a member's order from their wallet: an order not theirs is "not found"; one no
+/// longer waiting for payment is "not payable"; one the balance cannot cover changes
+/// nothing. Settled with the other payments of the moment.
+pub async fn pay_with_wallet(shop: &Shop, order_no: &str, user_id: i32) -> Result<PaymentOutcome, orders::OrderError> {
+    shop.settlement.confirm(shop, settlement::Confirmation::from_wallet(order_no, user_id)).await
+}
+
+/// Test hook: `QUANYI_CRASH_AT=<point>` aborts the process there, so tests can prove
+/// that a restart finishes what a crash interrupted. Inert unless set.
+pub fn crash_point(point: &str) {
+    if std::env::var("QUANYI_CRASH_AT").is_ok_and(|p| p == point) {
+        eprintln!("QUANYI_CRASH_AT={point}: aborting");
+        std::process::abort();
+    }
+}
+
 pub fn test_provider_enabled(shop: &Shop) -> bool {
     !shop.config.is_production() || shop.config.allow_test_payments
 }
@@ -53,7 +80,7 @@ pub async fn test_pay(
     order_no: &str,
     payer: crate::payments::settlement::Payer,
     attempt: &str,
-) -> Result<crate::payments::record::PaymentOutcome, PaymentError> {
+) -> Result<PaymentOutcome, PaymentError> {
     if !test_provider_enabled(shop) {
         return Err(PaymentError::TestProviderDisabled);
     }

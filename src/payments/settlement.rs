@@ -1,30 +1,34 @@
-//! Settlement (出纳): payment confirmations — the test provider's pay button, Stripe's
-//! signed webhooks — recorded and fulfilled together.
+//! Settlement (出纳): the one place a payment is recorded — the test provider's pay
+//! button, Stripe's signed webhooks, the member's wallet — and its order handed its codes.
+//! (The reseller API's sale queue creates its orders already paid from the reseller's
+//! wallet; it records them with [`pay_from_wallets`], the same function this uses.)
 //!
 //! A confirmation is the payment's event id (unique per provider), its order and amount.
 //! Confirmations that arrive while a batch is being committed wait at the settlement's
-//! batcher and go in the next one (`platform::group_commit::Batcher`): up to [`BATCH`] in one write transaction, which
-//! records each event with its effect — the order `paid` — and delivers it in the same
-//! commit: the held codes sold and allocated, the lines marked delivered, the order
-//! `fulfilled`, its messages and outbox rows queued. So a payment is never on record
-//! without its delivery (no fulfilment job is needed: a crash before the commit leaves the
-//! order unpaid and the provider's retry or the buyer's second press pays it once).
+//! batcher and go in the next one (`platform::group_commit::Batcher`): up to [`BATCH`] in
+//! one write transaction, which records each event with its effect — the order `paid`, a
+//! wallet debited — and delivers it in the same commit: the held codes sold and allocated,
+//! the lines marked delivered, the order `fulfilled`, its messages and outbox rows queued.
+//! So a payment is never on record without its delivery (no fulfilment job is needed: a
+//! crash before the commit leaves the order unpaid and the provider's retry or the
+//! buyer's second press pays it once).
 //!
 //! Orders that need more than handing over their held codes — a hold that lapsed, a
 //! top-up, a partial delivery — are fulfilled one by one in the same transaction by
-//! `crate::fulfilment::fulfil_in`, which claims fresh stock, refunds a shortfall and alerts staff.
-//! Each confirmation hears what `crate::payments::record::confirm_payment` would have told it alone; a
-//! batch the database refuses is rolled back whole and each confirmation is then tried
-//! alone by that path.
+//! `crate::fulfilment::fulfil_in`, which claims fresh stock, refunds a shortfall and
+//! alerts staff. A batch the database refuses is rolled back whole and each confirmation
+//! is then settled alone, as a batch of one: what it hears is what it would have heard
+//! had it come alone.
 use crate::{
     Shop,
     entities::{allocation, code, order, order_line, payment_event},
     inventory::{self, CodeStatus},
     orders::{self, Order, OrderError, Status},
-    payments::record::PaymentOutcome,
+    payments::{PaymentOutcome, crash_point},
     platform::db::{self, WriteTxn},
     platform::events::Event,
     platform::group_commit::Batcher,
+    wallet,
 };
 use chrono::{DateTime, SubsecRound, Utc};
 use sea_orm::{
@@ -83,7 +87,28 @@ impl Payer {
     }
 }
 
+/// The provider name of payments from a member's or reseller's wallet.
+pub const WALLET: &str = "wallet";
+
 impl Confirmation {
+    /// A member pays their own order from their wallet: once per order (its event id is
+    /// the order's), only while it waits for payment, never overdrawing.
+    pub fn from_wallet(order_no: &str, user_id: i32) -> Self {
+        let order_no = order_no.trim();
+        Self {
+            provider: WALLET.into(),
+            event_id: wallet_event_id(order_no),
+            order_no: order_no.to_owned(),
+            amount_e4: None,
+            payment_ref: None,
+            payer: Some(Payer { user_id: Some(user_id), browser_knows: false }),
+        }
+    }
+
+    fn from_wallet_of(&self) -> Option<i32> {
+        (self.provider == WALLET).then(|| self.payer.and_then(|p| p.user_id)).flatten()
+    }
+
     /// The amount this confirmation pays, against the order it names.
     fn amount_for(&self, o: &Order) -> i64 {
         self.amount_e4.unwrap_or(o.total_e4)
@@ -134,7 +159,7 @@ pub async fn settle(shop: Shop, batch: Vec<Confirmation>) -> Vec<Answer> {
         let txn = db::begin_write(&shop.db).await?;
         let recorded = record_and_deliver(&txn, &shop, &batch).await;
         if recorded.is_ok() {
-            crate::payments::record::crash_point("before_payment_commit");
+            crash_point("before_payment_commit");
         }
         txn.finish(recorded).await
     }
@@ -143,7 +168,7 @@ pub async fn settle(shop: Shop, batch: Vec<Confirmation>) -> Vec<Answer> {
     match together {
         Ok(answers) => {
             if answers.iter().any(|a| matches!(a, Ok(PaymentOutcome::Applied))) {
-                crate::payments::record::crash_point("after_paid");
+                crash_point("after_paid");
             }
             answers
         }
@@ -158,28 +183,12 @@ pub async fn settle(shop: Shop, batch: Vec<Confirmation>) -> Vec<Answer> {
     }
 }
 
-/// One confirmation on its own, as `crate::payments::record::confirm_payment` judges it.
+/// One confirmation on its own: a batch of one, in its own transaction.
 async fn confirm_alone(shop: &Shop, c: &Confirmation) -> Answer {
-    let order_no = c.order_no.trim();
-    let amount_e4 = match (c.amount_e4, c.payer) {
-        (Some(amount), None) => amount,
-        _ => {
-            let order = orders::by_no(&shop.db, order_no).await?;
-            c.order_to_pay(order.as_ref()).map(|o| c.amount_for(o)).ok_or(OrderError::NotFound)?
-        }
-    };
-    crate::payments::record::confirm_payment(
-        &shop.db,
-        &shop.clock,
-        &crate::payments::record::PaymentNotice {
-            provider: &c.provider,
-            event_id: &c.event_id,
-            order_no,
-            amount_e4,
-            payment_ref: c.payment_ref.as_deref(),
-        },
-    )
-    .await
+    let txn = db::begin_write(&shop.db).await?;
+    let answer = record_and_deliver(&txn, shop, std::slice::from_ref(c)).await;
+    let mut answers = txn.finish(answer).await?;
+    answers.pop().unwrap_or_else(|| Err(OrderError::Db(DbErr::Custom("a payment was not judged".into()))))
 }
 
 /// Inside the batch's transaction: records each confirmation's event and, for those that
@@ -219,16 +228,48 @@ async fn record_and_deliver(txn: &WriteTxn, shop: &Shop, batch: &[Confirmation])
                 .await?
                 .is_some();
             answers[i] = Some(if seen { Ok(PaymentOutcome::AlreadyApplied) } else { Err(OrderError::AmountMismatch) });
-        } else if !in_batch.insert((c.provider.as_str(), c.event_id.as_str())) {
+        } else if c.from_wallet_of().is_none() && !in_batch.insert((c.provider.as_str(), c.event_id.as_str())) {
             answers[i] = Some(Ok(PaymentOutcome::AlreadyApplied));
         } else {
             fresh.push(i);
         }
     }
-    let recorded: HashSet<(String, String)> = if fresh.is_empty() {
+    // Wallet payments are judged here, against the buyers' balances locked until the
+    // commit, one after another in the batch's order: only an order waiting for payment,
+    // never overdrawing. The others are a provider's word that the money was taken.
+    let (from_wallet, from_provider): (Vec<usize>, Vec<usize>) =
+        fresh.iter().partition(|&&i| batch[i].from_wallet_of().is_some());
+    let mut wallet_paid = vec![];
+    let mut balances_before = HashMap::new();
+    if !from_wallet.is_empty() {
+        let mut users: Vec<i32> = from_wallet.iter().filter_map(|&i| batch[i].from_wallet_of()).collect();
+        users.sort_unstable();
+        users.dedup();
+        balances_before = wallet::locked_balances(txn, &users).await?;
+        let mut left = balances_before.clone();
+        let mut paid_here = HashSet::new();
+        for &i in &from_wallet {
+            let c = &batch[i];
+            let (Some(user), Some(o)) = (c.from_wallet_of(), orders.get(c.order_no.trim())) else {
+                answers[i] = Some(Err(OrderError::NotFound));
+                continue;
+            };
+            let balance = left.entry(user).or_insert(0);
+            if o.status != Status::PendingPayment.as_str() || !paid_here.insert(o.id) {
+                // Paid before, or by an earlier press in this batch: what a later press hears.
+                answers[i] = Some(Err(OrderError::NotPayable));
+            } else if *balance < o.total_e4 {
+                answers[i] = Some(Err(OrderError::InsufficientBalance));
+            } else {
+                *balance -= o.total_e4;
+                wallet_paid.push(i);
+            }
+        }
+    }
+    let recorded: HashSet<(String, String)> = if from_provider.is_empty() {
         HashSet::new()
     } else {
-        payment_event::Entity::insert_many(fresh.iter().map(|&i| {
+        payment_event::Entity::insert_many(from_provider.iter().map(|&i| {
             let c = &batch[i];
             payment_event::ActiveModel {
                 provider: Set(c.provider.clone()),
@@ -255,9 +296,10 @@ async fn record_and_deliver(txn: &WriteTxn, shop: &Shop, batch: &[Confirmation])
     // fulfilment then covers it from stock or refunds it). Any other is kept on record.
     let payable = [Status::PendingPayment, Status::Expired, Status::Cancelled].map(Status::as_str);
     let mut paid: Vec<Order> = vec![];
-    for &i in &fresh {
+    for &i in wallet_paid.iter().chain(&from_provider) {
         let c = &batch[i];
-        if !recorded.contains(&(c.provider.clone(), c.event_id.clone())) {
+        let from_wallet = c.from_wallet_of().is_some();
+        if !from_wallet && !recorded.contains(&(c.provider.clone(), c.event_id.clone())) {
             answers[i] = Some(Ok(PaymentOutcome::AlreadyApplied));
             continue;
         }
@@ -274,6 +316,8 @@ async fn record_and_deliver(txn: &WriteTxn, shop: &Shop, batch: &[Confirmation])
             answers[i] = Some(Ok(PaymentOutcome::AlreadyApplied));
         }
     }
+    let wallet_orders: Vec<&Order> = paid.iter().filter(|o| o.payment_provider.as_deref() == Some(WALLET)).collect();
+    pay_from_wallets(txn, now, &balances_before, &wallet_orders).await?;
     if !paid.is_empty() {
         deliver(txn, shop, &paid, &payable, now).await?;
     }
@@ -281,6 +325,53 @@ async fn record_and_deliver(txn: &WriteTxn, shop: &Shop, batch: &[Confirmation])
         .into_iter()
         .map(|a| a.unwrap_or_else(|| Err(OrderError::Db(DbErr::Custom("a payment was not judged".into())))))
         .collect())
+}
+
+/// The event id of an order's payment from a wallet: one per order.
+fn wallet_event_id(order_no: &str) -> String {
+    format!("wallet:{order_no}")
+}
+
+/// Orders paid from their buyers' wallets, inside the caller's transaction: each payment
+/// on record (once per order: a second is refused by the unique event id) and one guarded
+/// debit per buyer from `balances`, the balances read and locked in this transaction
+/// ([`wallet::locked_balances`]). Used by the settlement and by the reseller API's sale
+/// queue, whose orders are created paid.
+pub(crate) async fn pay_from_wallets(
+    txn: &impl ConnectionTrait,
+    now: DateTime<Utc>,
+    balances: &HashMap<i32, i64>,
+    paid: &[&Order],
+) -> Result<(), DbErr> {
+    if paid.is_empty() {
+        return Ok(());
+    }
+    payment_event::Entity::insert_many(paid.iter().map(|o| payment_event::ActiveModel {
+        provider: Set(WALLET.into()),
+        event_id: Set(wallet_event_id(&o.order_no)),
+        kind: Set("payment".into()),
+        order_id: Set(Some(o.id)),
+        created_at: Set(now),
+        ..Default::default()
+    }))
+    .exec_without_returning(txn)
+    .await?;
+    if paid.iter().any(|o| o.user_id.is_none()) {
+        return Err(DbErr::Custom("a wallet payment has no account".into()));
+    }
+    let mut buyers: Vec<i32> = paid.iter().filter_map(|o| o.user_id).collect();
+    buyers.sort_unstable();
+    buyers.dedup();
+    for u in buyers {
+        let theirs: Vec<(i32, &str, i64)> =
+            paid.iter().filter(|o| o.user_id == Some(u)).map(|o| (o.id, o.order_no.as_str(), o.total_e4)).collect();
+        let before = balances.get(&u).copied().unwrap_or(0);
+        wallet::pay_for_orders(txn, now, u, before, &theirs).await.map_err(|e| match e {
+            wallet::WalletError::Db(e) => e,
+            e => DbErr::Custom(format!("a wallet debit was refused: {e}")),
+        })?;
+    }
+    Ok(())
 }
 
 /// `CASE id WHEN … THEN … END` over the orders, for a column that differs per order.

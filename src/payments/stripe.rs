@@ -3,14 +3,14 @@
 //!
 //! The webhook is the only thing that marks an order paid: the buyer's return to the
 //! success URL proves nothing. Each event's id is recorded in the same transaction as its
-//! effect (`crate::payments::record::record_payment`), so an event delivered five times, concurrently and
+//! effect (`crate::payments::settlement`), so an event delivered five times, concurrently and
 //! out of order, pays and fulfils once.
 use super::PaymentError;
 use crate::{
     Shop,
     entities::{order, payment_event},
     orders,
-    payments::record::PaymentOutcome,
+    payments::PaymentOutcome,
 };
 use sea_orm::{ColumnTrait, EntityTrait, QueryFilter, Set, sea_query::Expr, sea_query::OnConflict};
 use std::collections::HashMap;

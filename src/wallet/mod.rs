@@ -94,6 +94,22 @@ pub async fn post(
     Ok(after)
 }
 
+/// Inside a write transaction: these accounts' balances, locked until the commit on
+/// PostgreSQL (in account order, so two batches never wait on each other in opposite
+/// orders; SQLite's write lock is held already). An account without a wallet is absent.
+pub(crate) async fn locked_balances(
+    txn: &impl ConnectionTrait,
+    user_ids: &[i32],
+) -> Result<std::collections::HashMap<i32, i64>, DbErr> {
+    let mut find = wallet::Entity::find()
+        .filter(wallet::Column::UserId.is_in(user_ids.iter().copied()))
+        .order_by_asc(wallet::Column::UserId);
+    if txn.get_database_backend() == sea_orm::DbBackend::Postgres {
+        find = find.lock_exclusive();
+    }
+    Ok(find.all(txn).await?.into_iter().map(|w| (w.user_id, w.balance_e4)).collect())
+}
+
 /// Inside a write transaction: one account pays for several orders at once (the reseller
 /// API's till) — one guarded debit of their sum and one ledger entry per order, each with
 /// the balance after it. `balance_e4` is the balance read (and locked) in the same

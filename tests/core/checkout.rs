@@ -46,7 +46,7 @@ db_test!(a_member_gets_an_in_site_message_and_the_guest_cart_merges_at_login, |t
     let buyer =
         Buyer { user_id: Some(u.id), email: Some(u.email.clone()), ip: "10.2.2.2".into(), ..Default::default() };
     let new = place(&shop, &buyer, &cart::line_requests(&merged)).await.unwrap();
-    quanyi::payments::record::pay_with_wallet(&shop.db, &shop.clock, &new.order.order_no, u.id).await.unwrap();
+    quanyi::payments::pay_with_wallet(&shop, &new.order.order_no, u.id).await.unwrap();
     assert_eq!(orders::lines(&shop.db, new.order.id).await.unwrap().len(), 2);
     assert_eq!(notifications::unread_count(&shop.db, u.id).await.unwrap(), 1);
     let msgs = notifications::messages(&shop.db, u.id, 10).await.unwrap();
@@ -239,18 +239,7 @@ db_test!(concurrent_buyers_never_get_the_same_code, |t| {
             )
             .await?;
             let total = new.order.total_e4;
-            quanyi::payments::record::confirm_payment(
-                &shop.db,
-                &shop.clock,
-                &quanyi::payments::record::PaymentNotice {
-                    provider: "test",
-                    event_id: &format!("evt-{i}"),
-                    order_no: &new.order.order_no,
-                    amount_e4: total,
-                    payment_ref: None,
-                },
-            )
-            .await?;
+            shop.settlement.confirm(&shop, notice(&format!("evt-{i}"), &new.order.order_no, total)).await?;
             Ok::<_, OrderError>(new.order.id)
         }));
     }

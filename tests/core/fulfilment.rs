@@ -30,7 +30,7 @@ db_test!(direct_top_ups_check_the_account_and_wait_for_staff, |t| {
     assert!(refunds::topup_queue(&shop.db, 10).await.unwrap().is_empty());
 });
 
-db_test!(a_crash_between_payment_and_delivery_is_finished_by_the_job_runner, |t| {
+db_test!(an_order_an_older_version_left_paid_and_undelivered_is_delivered_by_the_job_runner, |t| {
     let shop = seeded_shop_at(&t, Clock::system()).await;
     import(&shop, "BREW-1", &codes("CRASH", 3)).await;
     let new = quanyi::checkout::place::create_order(
@@ -44,14 +44,11 @@ db_test!(a_crash_between_payment_and_delivery_is_finished_by_the_job_runner, |t|
     )
     .await
     .unwrap();
-    // The payment is recorded; the process dies before fulfilling.
-    let (outcome, order_id) =
-        quanyi::payments::record::record_payment(&shop.db, &shop.clock, &paid_in_full("evt-crash", &new.order))
-            .await
-            .unwrap();
-    assert_eq!(outcome, PaymentOutcome::Applied);
+    // An older version recorded the payment and queued the fulfilment, then died.
+    paid_but_not_delivered(&shop, &new.order).await;
+    let order_id = new.order.id;
     assert_eq!(allocation::Entity::find().count(&shop.db).await.unwrap(), 0);
-    // After restart, the runner finds the queued fulfilment.
+    // After the upgrade, the runner finds the queued fulfilment.
     assert!(jobs::run_due(&shop).await.unwrap() >= 1);
     let order = orders::by_no(&shop.db, &new.order.order_no).await.unwrap().unwrap();
     assert_eq!(order.status, "fulfilled");
@@ -103,14 +100,13 @@ db_test!(a_late_payment_without_stock_is_refunded_and_staff_alerted, |t| {
     )
     .await
     .unwrap();
-    quanyi::payments::record::confirm_payment(&shop.db, &clock, &paid_in_full("evt-fast", &fast.order)).await.unwrap();
+    shop.settlement.confirm(&shop, paid_in_full("evt-fast", &fast.order)).await.unwrap();
     // Paying an expired order from the wallet is refused (nothing taken) …
-    let e =
-        quanyi::payments::record::pay_with_wallet(&shop.db, &clock, &slow.order.order_no, user.id).await.unwrap_err();
+    let e = quanyi::payments::pay_with_wallet(&shop, &slow.order.order_no, user.id).await.unwrap_err();
     assert!(matches!(e, OrderError::NotPayable));
     assert_eq!(wallet::balance(&shop.db, user.id).await.unwrap().to_e4(), Some(1_000_000));
     // … but a provider's late confirmation is taken, one code delivered, one refunded.
-    quanyi::payments::record::confirm_payment(&shop.db, &clock, &paid_in_full("evt-slow", &slow.order)).await.unwrap();
+    shop.settlement.confirm(&shop, paid_in_full("evt-slow", &slow.order)).await.unwrap();
     let order = orders::by_no(&shop.db, &slow.order.order_no).await.unwrap().unwrap();
     assert_eq!(order.status, "partially_refunded");
     assert_eq!(order.refunded_e4, 99_000);
@@ -135,7 +131,7 @@ db_test!(an_invalid_code_is_reissued_once_and_audited, |t| {
     )
     .await
     .unwrap();
-    quanyi::payments::record::confirm_payment(&shop.db, &shop.clock, &paid_in_full("evt-r", &new.order)).await.unwrap();
+    shop.settlement.confirm(&shop, paid_in_full("evt-r", &new.order)).await.unwrap();
     let before = quanyi::fulfilment::delivered_codes(&shop.db, &shop.vault, new.order.id).await.unwrap();
     let (_, bad_id, bad_code) = before[0].clone();
     let staff = quanyi::identity::create_user(
@@ -180,9 +176,7 @@ db_test!(an_invalid_code_is_reissued_once_and_audited, |t| {
     )
     .await
     .unwrap();
-    quanyi::payments::record::confirm_payment(&shop.db, &shop.clock, &paid_in_full("evt-r2", &other.order))
-        .await
-        .unwrap();
+    shop.settlement.confirm(&shop, paid_in_full("evt-r2", &other.order)).await.unwrap();
     let (_, last_id, _) =
         quanyi::fulfilment::delivered_codes(&shop.db, &shop.vault, other.order.id).await.unwrap()[0].clone();
     assert!(matches!(
@@ -207,14 +201,9 @@ db_test!(two_fulfilments_of_one_order_at_once_deliver_once_and_refund_nothing, |
         )
         .await
         .unwrap();
-        let (_, id) = quanyi::payments::record::record_payment(
-            &shop.db,
-            &shop.clock,
-            &paid_in_full(&format!("evt-twice-{i}"), &new.order),
-        )
-        .await
-        .unwrap();
-        // The inline fulfilment and the queued job's, at the same moment.
+        paid_but_not_delivered(&shop, &new.order).await;
+        let id = new.order.id;
+        // Two fulfilments at the same moment (the queued job and a retry).
         let (a, b) = tokio::join!(
             quanyi::fulfilment::fulfil(&shop.db, &shop.clock, id),
             quanyi::fulfilment::fulfil(&shop.db, &shop.clock, id)

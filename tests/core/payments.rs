@@ -1,6 +1,7 @@
 //! Payments: each event applied once, wallets that never overdraw, confirmations settled together.
 use crate::support::checkout::*;
 use crate::support::inventory::*;
+use crate::support::mall::{notice, place};
 
 db_test!(payments_confirmed_together_are_each_recorded_once_and_delivered_with_their_codes, |t| {
     let shop = t.seeded_shop(Clock::system()).await;
@@ -264,20 +265,7 @@ db_test!(a_payment_event_delivered_five_times_fulfils_once, |t| {
         let total = new.order.total_e4;
         // The same event five times, plus a second event id racing it.
         let event = if i == 4 { "evt-other".to_owned() } else { "evt-1".to_owned() };
-        tasks.push(tokio::spawn(async move {
-            quanyi::payments::record::confirm_payment(
-                &shop.db,
-                &shop.clock,
-                &quanyi::payments::record::PaymentNotice {
-                    provider: "test",
-                    event_id: &event,
-                    order_no: &no,
-                    amount_e4: total,
-                    payment_ref: None,
-                },
-            )
-            .await
-        }));
+        tasks.push(tokio::spawn(async move { shop.settlement.confirm(&shop, notice(&event, &no, total)).await }));
     }
     let outcomes: Vec<_> = futures_collect(tasks).await;
     assert_eq!(outcomes.iter().filter(|o| **o == PaymentOutcome::Applied).count(), 1);
@@ -300,19 +288,7 @@ db_test!(a_payment_event_delivered_five_times_fulfils_once, |t| {
     )
     .await
     .unwrap();
-    let e = quanyi::payments::record::confirm_payment(
-        &shop.db,
-        &shop.clock,
-        &quanyi::payments::record::PaymentNotice {
-            provider: "test",
-            event_id: "evt-cheap",
-            order_no: &other.order.order_no,
-            amount_e4: 1,
-            payment_ref: None,
-        },
-    )
-    .await
-    .unwrap_err();
+    let e = shop.settlement.confirm(&shop, notice("evt-cheap", &other.order.order_no, 1)).await.unwrap_err();
     assert!(matches!(e, OrderError::AmountMismatch));
     assert_eq!(orders::by_no(&shop.db, &other.order.order_no).await.unwrap().unwrap().status, "pending_payment");
 });
@@ -335,9 +311,7 @@ db_test!(wallet_payments_never_overdraw, |t| {
     )
     .await
     .unwrap();
-    let e = quanyi::payments::record::pay_with_wallet(&shop.db, &shop.clock, &order.order.order_no, user.id)
-        .await
-        .unwrap_err();
+    let e = quanyi::payments::pay_with_wallet(&shop, &order.order.order_no, user.id).await.unwrap_err();
     assert!(matches!(e, OrderError::InsufficientBalance));
     assert_eq!(orders::by_no(&shop.db, &order.order.order_no).await.unwrap().unwrap().status, "pending_payment");
     let owner = quanyi::identity::create_user(&shop.db, &shop.clock, &Actor::cli(), "o@example.com", "owner", Some(pw))
@@ -347,13 +321,62 @@ db_test!(wallet_payments_never_overdraw, |t| {
     let actor = Actor::web(owner, Some("127.0.0.1".into()));
     let m = quanyi::platform::money::Money::new("50.00".parse().unwrap(), Currency::CNY);
     wallet::staff_top_up(&shop.db, &shop.clock, &actor, user.id, m, Some("welcome")).await.unwrap();
-    quanyi::payments::record::pay_with_wallet(&shop.db, &shop.clock, &order.order.order_no, user.id).await.unwrap();
+    quanyi::payments::pay_with_wallet(&shop, &order.order.order_no, user.id).await.unwrap();
     assert_eq!(wallet::balance(&shop.db, user.id).await.unwrap().display(), "¥10.40");
     let entries = wallet::entries(&shop.db, user.id, 10).await.unwrap();
     assert_eq!(entries.iter().map(|e| e.amount_e4).sum::<i64>(), 104_000);
-    let again = quanyi::payments::record::pay_with_wallet(&shop.db, &shop.clock, &order.order.order_no, user.id)
-        .await
-        .unwrap_err();
+    let again = quanyi::payments::pay_with_wallet(&shop, &order.order.order_no, user.id).await.unwrap_err();
     assert!(matches!(again, OrderError::NotPayable));
     assert_eq!(wallet::balance(&shop.db, user.id).await.unwrap().display(), "¥10.40");
+});
+
+db_test!(wallet_payments_at_once_take_no_more_than_the_balance_and_each_order_once, |t| {
+    let shop = seeded_shop_at(&t, Clock::system()).await;
+    import(&shop, "STARVIDEO-MONTH", &codes("MANY", 12)).await;
+    let pw = "correct horse battery staple";
+    let user = quanyi::identity::register(&shop.db, &shop.clock, "many@example.com", pw, pw, None).await.unwrap();
+    let mut b = buyer(12);
+    b.user_id = Some(user.id);
+    let mut orders_placed = vec![];
+    for _ in 0..6 {
+        let new = place(&shop, &b, &line("STARVIDEO-MONTH", 1)).await.unwrap();
+        orders_placed.push(new.order);
+    }
+    let price = orders_placed[0].total_e4;
+    // Enough for two orders and a half.
+    wallet::post(&shop.db, &shop.clock, user.id, price * 5 / 2, "topup", None, None, None).await.unwrap();
+    // Each order paid twice at once (a double click), all six at once.
+    let tasks: Vec<_> = orders_placed
+        .iter()
+        .chain(&orders_placed)
+        .map(|o| {
+            let (shop, no) = (shop.clone(), o.order_no.clone());
+            tokio::spawn(async move { quanyi::payments::pay_with_wallet(&shop, &no, user.id).await })
+        })
+        .collect();
+    let mut applied = 0;
+    for task in tasks {
+        match task.await.unwrap() {
+            Ok(PaymentOutcome::Applied) => applied += 1,
+            Err(OrderError::InsufficientBalance | OrderError::NotPayable) => {}
+            other => panic!("unexpected answer: {other:?}"),
+        }
+    }
+    assert_eq!(applied, 2, "two orders fit in the balance");
+    let mut fulfilled = 0;
+    for o in &orders_placed {
+        let now = orders::by_no(&shop.db, &o.order_no).await.unwrap().unwrap();
+        if now.status == "fulfilled" {
+            fulfilled += 1;
+            assert_eq!(now.payment_provider.as_deref(), Some("wallet"));
+        } else {
+            assert_eq!(now.status, "pending_payment");
+        }
+    }
+    assert_eq!(fulfilled, 2);
+    let balance = wallet::balance(&shop.db, user.id).await.unwrap().to_e4().unwrap();
+    assert_eq!(balance, price * 5 / 2 - 2 * price);
+    let entries = wallet::entries(&shop.db, user.id, 20).await.unwrap();
+    assert_eq!(entries.iter().map(|e| e.amount_e4).sum::<i64>(), balance, "the balance is its ledger's sum");
+    assert_eq!(entries.iter().filter(|e| e.kind == "payment").count(), 2);
 });

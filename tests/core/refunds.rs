@@ -18,7 +18,7 @@ db_test!(staff_refund_part_then_the_rest_to_the_wallet_and_never_more, |t| {
     let buyer = Buyer { user_id: Some(u.id), ip: "10.3.3.3".into(), ..Default::default() };
     let new = place(&shop, &buyer, &lines(&[("BREW-1", 2)])).await.unwrap();
     let no = new.order.order_no.clone();
-    quanyi::payments::record::pay_with_wallet(&shop.db, &shop.clock, &no, u.id).await.unwrap();
+    quanyi::payments::pay_with_wallet(&shop, &no, u.id).await.unwrap();
     let balance = || async { wallet::balance(&shop.db, u.id).await.unwrap().to_e4().unwrap() };
     assert_eq!(balance().await, 100_0000 - 19_8000);
 

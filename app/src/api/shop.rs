@@ -356,9 +356,7 @@ pub async fn pay_wallet(order_no: String) -> Result<(), AppError> {
     let shop = crate::ssr::shop()?;
     let user = crate::ssr::require_user().await?;
     let order = access::visible_order(&order_no).await?;
-    quanyi::payments::record::pay_with_wallet(&shop.db, &shop.clock, &order.order_no, user.id)
-        .await
-        .map_err(|e| AppError::code(e.code()))?;
+    quanyi::payments::pay_with_wallet(&shop, &order.order_no, user.id).await.map_err(|e| AppError::code(e.code()))?;
     leptos_axum::redirect(&format!("/orders/{}", order.order_no));
     Ok(())
 }

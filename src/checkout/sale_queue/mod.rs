@@ -29,7 +29,7 @@ use crate::{
     checkout::admission::SOLD_OUT_FRESH,
     checkout::rules::{self, BuyerKeys},
     checkout::snapshot,
-    entities::{allocation, api_request, order, order_line, payment_event, product, sku, wallet as wallet_row},
+    entities::{allocation, api_request, order, order_line, product, sku},
     inventory::{self, Claim},
     orders::{self, Buyer, NewOrder, Order, OrderError, Status},
     platform::db::{self, WriteTxn},
@@ -39,10 +39,7 @@ use crate::{
     wallet,
 };
 use chrono::{DateTime, SubsecRound, Utc};
-use sea_orm::{
-    ColumnTrait, ConnectionTrait, DbBackend, DbErr, EntityTrait, QueryFilter, QueryOrder, QuerySelect, Set,
-    sea_query::OnConflict,
-};
+use sea_orm::{ColumnTrait, ConnectionTrait, DbBackend, DbErr, EntityTrait, QueryFilter, Set, sea_query::OnConflict};
 use std::{
     collections::{HashMap, HashSet},
     sync::{
@@ -799,7 +796,6 @@ async fn judge_and_write(
     purchases: &[Purchase],
 ) -> Result<(Vec<Option<(u16, String)>>, Option<i32>), DbErr> {
     let now: DateTime<Utc> = shop.clock.now().trunc_subsecs(6);
-    let backend = txn.get_database_backend();
     let n = purchases.len();
     let mut verdicts: Vec<Option<Verdict>> = (0..n).map(|_| None).collect();
 
@@ -887,25 +883,10 @@ async fn judge_and_write(
         snapshot::lock_buyers(txn, &keys).await?;
         bought = snapshot::bought(txn, &keys, s.id).await?;
     }
-    // Balances, locked until the commit (in one order, so batches never deadlock).
-    let mut wallets = wallet_row::Entity::find()
-        .filter(wallet_row::Column::UserId.is_in(buyers.iter().copied()))
-        .order_by_asc(wallet_row::Column::UserId);
-    if backend == DbBackend::Postgres {
-        wallets = wallets.lock_exclusive();
-    }
-    let balance_before: HashMap<i32, i64> =
-        wallets.all(txn).await?.into_iter().map(|w| (w.user_id, w.balance_e4)).collect();
+    // Balances, locked until the commit.
+    let balance_before = wallet::locked_balances(txn, &buyers).await?;
     // Stock for everyone who might buy; what is not needed goes back below.
-    let wanted: u32 = if topup {
-        0
-    } else {
-        fresh
-            .iter()
-            .map(|&i| purchases[i].quantity)
-            .filter(|&q| rules::quantity(&s, q).is_ok())
-            .fold(0u32, u32::saturating_add)
-    };
+    let wanted = rules::codes_wanted(&s, fresh.iter().map(|&i| purchases[i].quantity));
     let mut stock = if wanted > 0 { inventory::claim(txn, s.id, wanted, now, Claim::Sale).await? } else { vec![] };
     stock.reverse(); // pop() hands out the lowest ids first
 
@@ -1003,21 +984,7 @@ async fn judge_and_write(
         allocation::Entity::insert_many(allocations).exec_without_returning(txn).await?;
     }
     // Paid from the wallet: the payments on record, one debit per buyer.
-    payment_event::Entity::insert_many(orders_in_sale.iter().map(|o| crate::payments::record::wallet_payment(o, now)))
-        .exec_without_returning(txn)
-        .await?;
-    for &u in &buyers {
-        let paid: Vec<(i32, &str, i64)> = orders_in_sale
-            .iter()
-            .filter(|o| o.user_id == Some(u))
-            .map(|o| (o.id, o.order_no.as_str(), o.total_e4))
-            .collect();
-        let before = balance_before.get(&u).copied().unwrap_or(0);
-        wallet::pay_for_orders(txn, now, u, before, &paid).await.map_err(|e| match e {
-            wallet::WalletError::Db(e) => e,
-            e => DbErr::Custom(format!("the till's debit was refused: {e}")),
-        })?;
-    }
+    crate::payments::settlement::pay_from_wallets(txn, now, &balance_before, &orders_in_sale).await?;
     let events = orders_in_sale.iter().flat_map(|o| {
         use crate::platform::events::Event;
         std::iter::once(Event::OrderPaid(o.id)).chain((!topup).then_some(Event::OrderFulfilled(o.id)))

@@ -72,8 +72,12 @@ pub(super) async fn hold_and_write(
     let code = checkouts.first().map(|c| c.sku_code.trim()).unwrap_or_default();
     let Some((s, product)) = super::on_shelf(txn, code).await? else {
         side.judged(HashMap::new());
-        let refused = rules::judge(&mut rules::Snapshot::default(), &requests);
-        return Ok((answers(refused.into_iter().map(|v| v.map(|_| usize::MAX)).collect(), vec![], vec![]), None));
+        // Judged against an empty shelf: every request is refused, as its rule says.
+        let refused = rules::judge(&mut rules::Snapshot::default(), &requests)
+            .into_iter()
+            .map(|v| Err(v.err().unwrap_or(OrderError::UnknownSku)))
+            .collect();
+        return Ok((answers(refused, vec![], vec![]), None));
     };
     let topup = rules::is_topup(&s);
     let code_sku = (!topup).then_some(s.id);
@@ -102,14 +106,7 @@ pub(super) async fn hold_and_write(
 
     // Stock for everyone who might buy; what is not needed goes back below.
     let hold = Claim::Hold { until };
-    let wanted: u32 = if topup {
-        0
-    } else {
-        checkouts
-            .iter()
-            .filter(|c| rules::quantity(&s, c.quantity).is_ok())
-            .fold(0u32, |n, c| n.saturating_add(c.quantity))
-    };
+    let wanted = rules::codes_wanted(&s, checkouts.iter().map(|c| c.quantity));
     let mut stock = if wanted > 0 { inventory::claim(txn, s.id, wanted, now, hold).await? } else { vec![] };
     stock.reverse(); // pop() hands out the lowest ids first
 

@@ -7,7 +7,7 @@ pub use quanyi::{
     entities::{alert, allocation, code, delivery, job, order, payment_event, sku},
     identity::sessions::DbSessionStore,
     orders::{self, Buyer, OrderError},
-    payments::record::PaymentOutcome,
+    payments::PaymentOutcome,
     payments::settlement::{self, Confirmation},
     testing::stock,
 };

@@ -7,7 +7,7 @@ pub use quanyi::{
     inventory::{self, BatchSpec, Duplicate},
     jobs,
     orders::{self, Buyer, LineRequest, OrderError},
-    payments::record::PaymentOutcome,
+    payments::PaymentOutcome,
     platform::money::Currency,
     testing::{Backend, TestDb},
     wallet,

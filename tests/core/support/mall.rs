@@ -8,6 +8,7 @@ pub use quanyi::{
     inventory, jobs,
     notifications::{self, DeliveryError, Requester},
     orders::{self, Buyer, LineRequest, OrderError},
+    payments::settlement::Confirmation,
     platform,
     platform::alerts,
     platform::money::{Currency, Money},
@@ -106,14 +107,39 @@ pub async fn place(shop: &Shop, buyer: &Buyer, lines: &[LineRequest]) -> Result<
 }
 
 /// The test provider's word that `order` was paid in full, as event `event_id`.
-pub fn paid_in_full<'a>(event_id: &'a str, order: &'a orders::Order) -> quanyi::payments::record::PaymentNotice<'a> {
-    quanyi::payments::record::PaymentNotice {
-        provider: "test",
-        event_id,
-        order_no: &order.order_no,
-        amount_e4: order.total_e4,
+pub fn paid_in_full(event_id: &str, order: &orders::Order) -> Confirmation {
+    notice(event_id, &order.order_no, order.total_e4)
+}
+
+/// The test provider's word that order `order_no` was paid `amount_e4`, as event `event_id`.
+pub fn notice(event_id: &str, order_no: &str, amount_e4: i64) -> Confirmation {
+    Confirmation {
+        provider: "test".into(),
+        event_id: event_id.into(),
+        order_no: order_no.into(),
+        amount_e4: Some(amount_e4),
         payment_ref: None,
+        payer: None,
     }
+}
+
+/// What an older version left when it died between a payment's commit and its delivery:
+/// the order `paid`, its held codes still held, and the fulfilment job queued.
+pub async fn paid_but_not_delivered(shop: &Shop, order: &orders::Order) {
+    use sea_orm::{ActiveModelTrait, Set};
+    let now = shop.clock.now();
+    quanyi::entities::order::ActiveModel {
+        id: Set(order.id),
+        status: Set("paid".into()),
+        paid_at: Set(Some(now)),
+        payment_provider: Set(Some("test".into())),
+        ..Default::default()
+    }
+    .update(&shop.db)
+    .await
+    .unwrap();
+    let job = quanyi::fulfilment::Fulfil { order_id: order.id };
+    quanyi::platform::jobs::enqueue(&shop.db, now, job, now, Some(&format!("fulfil:{}", order.id))).await.unwrap();
 }
 
 pub async fn pay_test(shop: &Shop, order_no: &str) {
