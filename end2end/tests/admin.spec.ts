@@ -1,4 +1,5 @@
 import { test, expect } from '@playwright/test';
+import * as fs from 'fs';
 import { AT_ADMIN, GOOD_PASSWORD, OWNER, login, logout, open, register, uniqueEmail } from './helpers';
 
 test('a visitor is sent to log in, a customer is refused from /admin', async ({ page }) => {
@@ -136,4 +137,25 @@ test('every admin area opens from the navigation, its code fetched on demand', a
   }
   expect(errors).toEqual([]);
   if (test.info().project.name === 'js') expect(chunks.size).toBeGreaterThan(3);
+});
+
+test('admin pages fit a phone and a desktop (screenshots of each)', async ({ page }) => {
+  fs.mkdirSync('test-results/screenshots', { recursive: true });
+  const name = test.info().project.name;
+  await login(page, OWNER.email, OWNER.password, '/login?next=/admin');
+  await expect(page).toHaveURL(AT_ADMIN);
+  const areas = ['/admin', '/admin/catalog', '/admin/catalog/morning-brew-coffee', '/admin/inventory', '/admin/batches',
+    '/admin/orders', '/admin/topups', '/admin/outbox', '/admin/wallets', '/admin/resellers', '/admin/staff', '/admin/audit'];
+  for (const [label, size] of [['phone', { width: 375, height: 812 }], ['desktop', { width: 1280, height: 900 }]] as const) {
+    await page.setViewportSize(size);
+    for (const path of areas) {
+      await open(page, path);
+      await expect(page.getByRole('heading', { level: 1 })).toBeVisible();
+      const slug = path.slice(1).replace(/\//g, '-');
+      await page.screenshot({ path: `test-results/screenshots/${slug}-${label}-${name}.png`, fullPage: true });
+      // Wide tables scroll inside their panel; the page itself never scrolls sideways.
+      const overflow = await page.evaluate(() => document.documentElement.scrollWidth - document.documentElement.clientWidth);
+      expect.soft(overflow, `${path} at ${label} size`).toBeLessThanOrEqual(0);
+    }
+  }
 });

@@ -1,5 +1,6 @@
 import { test, expect } from '@playwright/test';
 import { AT_ADMIN, GOOD_PASSWORD, OWNER, login, open, register, uniqueEmail } from './helpers';
+import * as fs from 'fs';
 
 test('a member buys two SKUs from the cart, pays from the wallet, finds them in my orders and my messages', async ({ page, browser }) => {
   // As a guest: one option into the cart.
@@ -27,6 +28,9 @@ test('a member buys two SKUs from the cart, pays from the wallet, finds them in 
   await topUp.locator('input[name=note]').fill('e2e credit');
   await topUp.locator('button[type=submit]').click();
   await expect(staff.getByTestId('wallet-balance')).toHaveText('¥100.00');
+  fs.mkdirSync('test-results/screenshots', { recursive: true });
+  await staff.setViewportSize({ width: 375, height: 812 });
+  await staff.screenshot({ path: `test-results/screenshots/admin-wallet-phone-${test.info().project.name}.png`, fullPage: true });
   await ctx.close();
 
   // A second option, then checkout of the whole cart.

@@ -115,6 +115,11 @@ test('staff reissue a code the buyer reports as invalid', async ({ page, browser
   await expect(staff.locator('tr[data-active=true]')).toHaveCount(1);
   await expect(staff.locator('table').last()).toContainText('order.reissue');
   await expect(staff.locator('table').last()).toContainText('codes.reveal');
+  fs.mkdirSync('test-results/screenshots', { recursive: true });
+  for (const [label, size] of [['phone', { width: 375, height: 812 }], ['desktop', { width: 1280, height: 900 }]] as const) {
+    await staff.setViewportSize(size);
+    await staff.screenshot({ path: `test-results/screenshots/admin-order-${label}-${test.info().project.name}.png`, fullPage: true });
+  }
   await ctx.close();
 
   await page.reload();

@@ -1,11 +1,15 @@
 //! Shared pieces of the mall and the admin.
 mod admin_layout;
+mod admin_ui;
 mod form_error;
 mod guest_contact;
 mod mall_layout;
 mod product_card;
 
 pub use admin_layout::AdminLayout;
+pub use admin_ui::{
+    AsyncView, CheckField, DataTable, Field, InlineAction, MONEY_PATTERN, MoneyField, PageTitle, Panel, SelectField,
+};
 pub use form_error::{FormError, ResultView};
 pub use guest_contact::GuestContact;
 pub use mall_layout::{MallLayout, ShellRefresh};

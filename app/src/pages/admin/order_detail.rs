@@ -1,7 +1,7 @@
 use super::AuditTable;
 use super::DeliveryTable;
 use crate::api::{ReissueCode, StaffRefund, StaffResend, StaffRevealCodes, get_admin_order};
-use crate::components::{FormError, ResultView};
+use crate::components::{AsyncView, DataTable, Field, FormError, InlineAction, MoneyField, Panel};
 use crate::i18n::{current_locale, t};
 use leptos::prelude::*;
 use leptos_meta::Title;
@@ -33,92 +33,66 @@ pub fn OrderDetail() -> impl IntoView {
         <FormError result=reissue.value()/>
         <FormError result=resend.value()/>
         <FormError result=refund.value()/>
-        <Suspense fallback=move || view! { <p class="muted">{t(locale, "common.loading")}</p> }>
-            {move || Suspend::new(async move {
+        <AsyncView resource=order let:o>
+            {
+                let no = o.order_no.clone();
+                let order_no = move || vec![("order_no", no.clone())];
                 view! {
-                    <ResultView result=order.await view=move |o| {
-                        let no = o.order_no.clone();
-                        let (no_resend, no_refund) = (o.order_no.clone(), o.order_no.clone());
-                        view! {
-                            <div class="order-head">
-                                <h1 class="page-title"><code>{o.order_no.clone()}</code></h1>
-                                <span class=format!("status status-{}", o.status) data-testid="admin-order-status">{t(locale, &format!("status.{}", o.status))}</span>
-                            </div>
-                            <section class="panel">
-                                <dl class="facts">
-                                    <dt>{t(locale, "admin.contact")}</dt><dd>{o.contact.clone()}</dd>
-                                    <dt>{t(locale, "admin.total")}</dt><dd>{o.total.clone()}" ("{o.payment.clone()}")"</dd>
-                                    <dt>{t(locale, "admin.refunded")}</dt><dd>{o.refunded.clone()}</dd>
-                                    <dt>{t(locale, "admin.created")}</dt><dd>{o.created_at.clone()}</dd>
-                                    <dt>{t(locale, "admin.paid")}</dt><dd>{o.paid_at.clone()}</dd>
-                                </dl>
-                            </section>
-                            <section class="panel">
-                                <h2>{t(locale, "admin.codes")}</h2>
-                                <div class="table-wrap">
-                                    <table class="table" data-testid="admin-codes">
-                                        <tbody>
-                                            {o.codes.into_iter().map(|c| {
-                                                let no = no.clone();
-                                                view! {
-                                                    <tr class:muted=!c.active data-active=c.active.to_string()>
-                                                        <td><code>{c.line}</code></td>
-                                                        <td><code data-testid="admin-code">{c.shown}</code></td>
-                                                        <td>{if c.active { t(locale, "admin.code_active") } else { t(locale, "admin.code_replaced") }}</td>
-                                                        <td>{c.active.then(|| view! {
-                                                            <ActionForm action=reissue attr:class="inline role-form" attr:data-testid="reissue-form">
-                                                                <input type="hidden" name="order_no" value=no.clone()/>
-                                                                <input type="hidden" name="code_id" value=c.code_id/>
-                                                                <input type="text" name="reason" maxlength="200" placeholder=t(locale, "admin.reissue_reason")/>
-                                                                <button class="btn small secondary" type="submit">{t(locale, "admin.reissue")}</button>
-                                                            </ActionForm>
-                                                        })}</td>
-                                                    </tr>
-                                                }
-                                            }).collect_view()}
-                                        </tbody>
-                                    </table>
-                                </div>
-                                {(!o.revealed).then(|| view! {
-                                    <ActionForm action=reveal attr:class="inline">
-                                        <input type="hidden" name="order_no" value=no.clone()/>
-                                        <button class="btn small" type="submit" data-testid="staff-reveal">{t(locale, "admin.reveal_audited")}</button>
-                                    </ActionForm>
-                                })}
-                            </section>
-                            <section class="panel">
-                                <h2>{t(locale, "admin.deliveries")}</h2>
-                                <DeliveryTable rows=o.deliveries.clone()/>
-                                {o.can_resend.then(|| view! {
-                                    <ActionForm action=resend attr:class="inline" attr:data-testid="staff-resend">
-                                        <input type="hidden" name="order_no" value=no_resend/>
-                                        <button class="btn small secondary" type="submit">{t(locale, "admin.resend")}</button>
-                                    </ActionForm>
-                                })}
-                            </section>
-                            {(!o.refundable.is_empty()).then(|| view! {
-                                <section class="panel">
-                                    <h2>{t(locale, "admin.refund")}</h2>
-                                    <ActionForm action=refund attr:class="stack" attr:data-testid="refund-form">
-                                        <input type="hidden" name="order_no" value=no_refund/>
-                                        <label>{t(locale, "admin.refund_amount")}
-                                            <input type="text" name="amount" required inputmode="decimal" maxlength="20" value=o.refundable.clone()/>
-                                        </label>
-                                        <label>{t(locale, "admin.refund_reason")}
-                                            <input type="text" name="reason" required maxlength="200"/>
-                                        </label>
-                                        <button class="btn small" type="submit">{t(locale, "admin.refund_submit")}</button>
-                                    </ActionForm>
-                                </section>
-                            })}
-                            <section class="panel">
-                                <h2>{t(locale, "admin.timeline")}</h2>
-                                <AuditTable rows=o.history/>
-                            </section>
-                        }
-                    }/>
+                    <div class="order-head">
+                        <h1 class="page-title"><code>{o.order_no.clone()}</code></h1>
+                        <span class=format!("status status-{}", o.status) data-testid="admin-order-status">{t(locale, &format!("status.{}", o.status))}</span>
+                    </div>
+                    <Panel>
+                        <dl class="facts">
+                            <dt>{t(locale, "admin.contact")}</dt><dd>{o.contact}</dd>
+                            <dt>{t(locale, "admin.total")}</dt><dd>{o.total}" ("{o.payment}")"</dd>
+                            <dt>{t(locale, "admin.refunded")}</dt><dd>{o.refunded}</dd>
+                            <dt>{t(locale, "admin.created")}</dt><dd>{o.created_at}</dd>
+                            <dt>{t(locale, "admin.paid")}</dt><dd>{o.paid_at}</dd>
+                        </dl>
+                    </Panel>
+                    <Panel title="admin.codes" clone:order_no>
+                        <DataTable rows=o.codes testid="admin-codes" let:c clone:order_no>
+                            <tr class:muted=!c.active data-active=c.active.to_string()>
+                                <td><code>{c.line}</code></td>
+                                <td><code data-testid="admin-code">{c.shown}</code></td>
+                                <td>{t(locale, if c.active { "admin.code_active" } else { "admin.code_replaced" })}</td>
+                                <td>{c.active.then(|| {
+                                    let mut hidden = order_no();
+                                    hidden.push(("code_id", c.code_id.to_string()));
+                                    view! {
+                                        <InlineAction action=reissue button="admin.reissue" secondary=true testid="reissue-form" hidden>
+                                            <Field name="reason" maxlength=200 placeholder=t(locale, "admin.reissue_reason")/>
+                                        </InlineAction>
+                                    }
+                                })}</td>
+                            </tr>
+                        </DataTable>
+                        {(!o.revealed).then(|| view! {
+                            <InlineAction action=reveal button="admin.reveal_audited" button_testid="staff-reveal" hidden=order_no()/>
+                        })}
+                    </Panel>
+                    <Panel title="admin.deliveries" clone:order_no>
+                        <DeliveryTable rows=o.deliveries/>
+                        {o.can_resend.then(|| view! {
+                            <InlineAction action=resend button="admin.resend" secondary=true testid="staff-resend" hidden=order_no()/>
+                        })}
+                    </Panel>
+                    {(!o.refundable.is_empty()).then(|| view! {
+                        <Panel title="admin.refund">
+                            <ActionForm action=refund attr:class="stack" attr:data-testid="refund-form">
+                                <input type="hidden" name="order_no" value=o.order_no/>
+                                <MoneyField label="admin.refund_amount" name="amount" required=true maxlength=20 value=o.refundable/>
+                                <Field label="admin.refund_reason" name="reason" required=true maxlength=200/>
+                                <button class="btn small" type="submit">{t(locale, "admin.refund_submit")}</button>
+                            </ActionForm>
+                        </Panel>
+                    })}
+                    <Panel title="admin.timeline">
+                        <AuditTable rows=o.history/>
+                    </Panel>
                 }
-            })}
-        </Suspense>
+            }
+        </AsyncView>
     }
 }

@@ -1,8 +1,7 @@
 use crate::api::{ORDER_STATUSES, get_admin_orders};
-use crate::components::ResultView;
+use crate::components::{AsyncView, DataTable, PageTitle, Panel};
 use crate::i18n::{current_locale, t};
 use leptos::prelude::*;
-use leptos_meta::Title;
 use leptos_router::hooks::use_query_map;
 
 #[component]
@@ -16,8 +15,7 @@ pub fn Orders() -> impl IntoView {
     };
     let rows = Resource::new(filter, |(status, q, sku, from, to)| get_admin_orders(status, q, sku, from, to));
     view! {
-        <Title text=t(locale, "admin.orders")/>
-        <h1 class="page-title">{t(locale, "admin.orders")}</h1>
+        <PageTitle title="admin.orders"/>
         <form class="filters panel" method="get" action="/admin/orders">
             <select name="status" aria-label=t(locale, "admin.order_status")>
                 <option value="">{t(locale, "admin.all_statuses")}</option>
@@ -34,35 +32,18 @@ pub fn Orders() -> impl IntoView {
             <label class="small">{t(locale, "admin.to")}" "<input type="date" name="to" value=move || filter().4.unwrap_or_default()/></label>
             <button class="btn" type="submit">{t(locale, "nav.search")}</button>
         </form>
-        <Suspense fallback=move || view! { <p class="muted">{t(locale, "common.loading")}</p> }>
-            {move || Suspend::new(async move {
-                view! {
-                    <ResultView result=rows.await view=move |rows| view! {
-                        <div class="panel table-wrap">
-                            <table class="table" data-testid="orders-table">
-                                <thead><tr>
-                                    <th>{t(locale, "order.number")}</th>
-                                    <th>{t(locale, "admin.order_status")}</th>
-                                    <th>{t(locale, "admin.contact")}</th>
-                                    <th>{t(locale, "admin.total")}</th>
-                                    <th>{t(locale, "audit.at")}</th>
-                                </tr></thead>
-                                <tbody>
-                                    {rows.into_iter().map(|r| { let href = format!("/admin/orders/{}", r.order_no); view! {
-                                        <tr>
-                                            <td><a href=href><code>{r.order_no}</code></a></td>
-                                            <td><span class=format!("status status-{}", r.status)>{t(locale, &format!("status.{}", r.status))}</span></td>
-                                            <td>{r.contact}</td>
-                                            <td class="nowrap">{r.total}</td>
-                                            <td class="nowrap muted small">{r.created_at}" · "{r.channel}</td>
-                                        </tr>
-                                    }}).collect_view()}
-                                </tbody>
-                            </table>
-                        </div>
-                    }/>
-                }
-            })}
-        </Suspense>
+        <AsyncView resource=rows let:rows>
+            <Panel>
+                <DataTable rows testid="orders-table" head=&["order.number", "admin.order_status", "admin.contact", "admin.total", "audit.at"] let:r>
+                    <tr>
+                        <td><a href=format!("/admin/orders/{}", r.order_no)><code>{r.order_no.clone()}</code></a></td>
+                        <td><span class=format!("status status-{}", r.status)>{t(locale, &format!("status.{}", r.status))}</span></td>
+                        <td>{r.contact}</td>
+                        <td class="nowrap">{r.total}</td>
+                        <td class="nowrap muted small">{r.created_at}" · "{r.channel}</td>
+                    </tr>
+                </DataTable>
+            </Panel>
+        </AsyncView>
     }
 }
