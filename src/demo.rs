@@ -2,6 +2,7 @@
 //! Seeding is idempotent: an existing catalog or owner is left alone.
 use crate::{
     Clock,
+    catalog::SkuKind,
     entities::{category, product, sku},
     identity::{self, Actor, Role},
 };
@@ -19,7 +20,7 @@ pub struct SeedReport {
     pub admin_password: Option<String>,
 }
 
-struct DemoSku(&'static str, &'static str, &'static str, i64, i64, &'static str);
+struct DemoSku(&'static str, &'static str, &'static str, i64, i64, SkuKind);
 struct DemoProduct {
     slug: &'static str,
     category: &'static str,
@@ -52,9 +53,9 @@ const PRODUCTS: &[DemoProduct] = &[
         description: "星影视频 VIP 会员卡密，激活后立即生效，可在手机、平板、电脑和电视端使用。",
         usage: "1. 打开星影视频 App，进入「我的 → 兑换中心」\n2. 输入卡密并确认\n3. 会员有效期自激活之日起计算，卡密有效期 12 个月",
         skus: &[
-            DemoSku("STARVIDEO-MONTH", "月卡", "1 month", 250_000, 198_000, "card_code"),
-            DemoSku("STARVIDEO-QUARTER", "季卡", "3 months", 680_000, 528_000, "card_code"),
-            DemoSku("STARVIDEO-YEAR", "年卡", "12 months", 2_480_000, 1_880_000, "card_code"),
+            DemoSku("STARVIDEO-MONTH", "月卡", "1 month", 250_000, 198_000, SkuKind::CardCode),
+            DemoSku("STARVIDEO-QUARTER", "季卡", "3 months", 680_000, 528_000, SkuKind::CardCode),
+            DemoSku("STARVIDEO-YEAR", "年卡", "12 months", 2_480_000, 1_880_000, SkuKind::CardCode),
         ],
     },
     DemoProduct {
@@ -67,8 +68,8 @@ const PRODUCTS: &[DemoProduct] = &[
         description: "光影TV 超级会员，含电视端权益。兑换链接一次有效。",
         usage: "打开兑换链接，登录您的光影TV 账号后点击「立即领取」。链接仅可使用一次。",
         skus: &[
-            DemoSku("LUMEN-MONTH", "月卡", "1 month", 380_000, 298_000, "redemption_link"),
-            DemoSku("LUMEN-YEAR", "年卡", "12 months", 3_980_000, 2_980_000, "redemption_link"),
+            DemoSku("LUMEN-MONTH", "月卡", "1 month", 380_000, 298_000, SkuKind::RedemptionLink),
+            DemoSku("LUMEN-YEAR", "年卡", "12 months", 3_980_000, 2_980_000, SkuKind::RedemptionLink),
         ],
     },
     DemoProduct {
@@ -81,8 +82,8 @@ const PRODUCTS: &[DemoProduct] = &[
         description: "云听音乐豪华会员兑换码，支持叠加续期。",
         usage: "在云听音乐 App「设置 → 兑换码」中输入兑换码即可到账。",
         skus: &[
-            DemoSku("CLOUDTUNE-MONTH", "月卡", "1 month", 150_000, 118_000, "card_code"),
-            DemoSku("CLOUDTUNE-YEAR", "年卡", "12 months", 1_500_000, 1_080_000, "card_code"),
+            DemoSku("CLOUDTUNE-MONTH", "月卡", "1 month", 150_000, 118_000, SkuKind::CardCode),
+            DemoSku("CLOUDTUNE-YEAR", "年卡", "12 months", 1_500_000, 1_080_000, SkuKind::CardCode),
         ],
     },
     DemoProduct {
@@ -95,8 +96,8 @@ const PRODUCTS: &[DemoProduct] = &[
         description: "晨光咖啡电子饮品券，到店出示券码或在小程序下单时使用。",
         usage: "1. 到店出示券码，或在小程序结算页选择「使用券码」\n2. 每单限用一张\n3. 有效期 90 天，过期作废",
         skus: &[
-            DemoSku("BREW-1", "单杯券", "1 drink", 320_000, 99_000, "card_code"),
-            DemoSku("BREW-10", "十杯套餐", "10 drinks", 3_200_000, 890_000, "card_code"),
+            DemoSku("BREW-1", "单杯券", "1 drink", 320_000, 99_000, SkuKind::CardCode),
+            DemoSku("BREW-10", "十杯套餐", "10 drinks", 3_200_000, 890_000, SkuKind::CardCode),
         ],
     },
     DemoProduct {
@@ -108,7 +109,7 @@ const PRODUCTS: &[DemoProduct] = &[
         summary: ("满 99 减 30，生鲜果蔬到家", "¥30 off ¥99, groceries delivered"),
         description: "鲜享生鲜平台优惠券包，兑换后券自动进入账户。",
         usage: "在鲜享 App「我的 → 优惠券 → 兑换」输入券码，券包即刻到账。",
-        skus: &[DemoSku("FRESH-30", "满99减30", "¥30 off ¥99", 300_000, 90_000, "card_code")],
+        skus: &[DemoSku("FRESH-30", "满99减30", "¥30 off ¥99", 300_000, 90_000, SkuKind::CardCode)],
     },
     DemoProduct {
         slug: "swiftride-credit",
@@ -120,8 +121,8 @@ const PRODUCTS: &[DemoProduct] = &[
         description: "速行出行代金券，兑换后存入账户余额，可用于快车与专车。",
         usage: "速行 App「钱包 → 兑换码」输入卡密即可充值到账户余额。",
         skus: &[
-            DemoSku("SWIFTRIDE-20", "20 元", "¥20", 200_000, 185_000, "card_code"),
-            DemoSku("SWIFTRIDE-50", "50 元", "¥50", 500_000, 460_000, "card_code"),
+            DemoSku("SWIFTRIDE-20", "20 元", "¥20", 200_000, 185_000, SkuKind::CardCode),
+            DemoSku("SWIFTRIDE-50", "50 元", "¥50", 500_000, 460_000, SkuKind::CardCode),
         ],
     },
     DemoProduct {
@@ -134,8 +135,8 @@ const PRODUCTS: &[DemoProduct] = &[
         description: "畅联话费直充，下单时填写充值手机号，充值完成后通知您。",
         usage: "请确认手机号无误；直充订单一经充值无法撤回。",
         skus: &[
-            DemoSku("LINK-TOPUP-50", "50 元", "¥50", 500_000, 495_000, "direct_topup"),
-            DemoSku("LINK-TOPUP-100", "100 元", "¥100", 1_000_000, 988_000, "direct_topup"),
+            DemoSku("LINK-TOPUP-50", "50 元", "¥50", 500_000, 495_000, SkuKind::DirectTopup),
+            DemoSku("LINK-TOPUP-100", "100 元", "¥100", 1_000_000, 988_000, SkuKind::DirectTopup),
         ],
     },
     DemoProduct {
@@ -148,8 +149,8 @@ const PRODUCTS: &[DemoProduct] = &[
         description: "幻境游戏点卡（卡号 + 卡密），可在官网或游戏内充值中心使用。",
         usage: "进入游戏充值中心，选择「点卡充值」，依次输入卡号与卡密。",
         skus: &[
-            DemoSku("DREAM-100", "100 点", "100 points", 100_000, 96_000, "card_code"),
-            DemoSku("DREAM-500", "500 点", "500 points", 500_000, 475_000, "card_code"),
+            DemoSku("DREAM-100", "100 点", "100 points", 100_000, 96_000, SkuKind::CardCode),
+            DemoSku("DREAM-500", "500 点", "500 points", 500_000, 475_000, SkuKind::CardCode),
         ],
     },
 ];
@@ -170,7 +171,7 @@ pub async fn seed_codes(
             .map(|_| {
                 let r: String =
                     (0..8).map(|_| b"23456789ABCDEFGHJKMNPQRSTUVWXYZ"[rng.gen_range(0..31)] as char).collect();
-                if s.kind == "redemption_link" {
+                if s.kind == SkuKind::RedemptionLink {
                     format!("https://redeem.example/{}/{}\n", s.code.to_lowercase(), r)
                 } else {
                     format!("DEMO-{}-{}-{}\n", s.code, &r[..4], &r[4..])
@@ -281,7 +282,7 @@ async fn seed_catalog(db: &impl ConnectionTrait, clock: &Clock) -> Result<(), Db
                 face_value_e4: Set(*face),
                 price_e4: Set(*price),
                 currency: Set("CNY".into()),
-                kind: Set((*kind).into()),
+                kind: Set(*kind),
                 min_per_order: Set(1),
                 max_per_order: Set(10),
                 on_shelf: Set(true),

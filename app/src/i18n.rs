@@ -10,6 +10,14 @@ pub enum Locale {
     En,
 }
 
+#[cfg(feature = "ssr")]
+impl Locale {
+    /// The domain's name for this locale (order lines' names, messages).
+    pub fn language(self) -> quanyi::platform::language::Language {
+        quanyi::platform::language::Language::of(Some(self.tag()))
+    }
+}
+
 impl Locale {
     pub fn tag(self) -> &'static str {
         match self {

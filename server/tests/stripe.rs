@@ -107,7 +107,7 @@ async fn deliver(app: &TestApp, body: &str, signature: Option<&str>) -> (StatusC
 }
 
 async fn status_of(app: &TestApp, order_no: &str) -> String {
-    quanyi::orders::by_no(&app.shop.db, order_no).await.unwrap().unwrap().status
+    quanyi::orders::by_no(&app.shop.db, order_no).await.unwrap().unwrap().status.to_string()
 }
 
 db_test!(one_event_delivered_five_times_concurrently_and_out_of_order_fulfils_once, |t| {

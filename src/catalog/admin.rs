@@ -151,6 +151,7 @@ impl ProductInput {
 }
 
 struct CheckedSku {
+    kind: SkuKind,
     face_e4: i64,
     price_e4: i64,
 }
@@ -162,9 +163,7 @@ impl SkuInput {
         }
         text("name_zh", &self.name_zh, 60, true)?;
         text("name_en", &self.name_en, 60, true)?;
-        if SkuKind::parse(self.kind.trim()).is_none() {
-            return Err(invalid("kind", "bad_kind"));
-        }
+        let kind = SkuKind::parse(self.kind.trim()).ok_or_else(|| invalid("kind", "bad_kind"))?;
         let face_e4 = money_e4("face_value", &self.face_value)?;
         let price_e4 = money_e4("price", &self.price)?;
         if price_e4 <= 0 {
@@ -184,7 +183,7 @@ impl SkuInput {
         {
             return Err(invalid("topup_pattern", "bad_pattern"));
         }
-        Ok(CheckedSku { face_e4, price_e4 })
+        Ok(CheckedSku { kind, face_e4, price_e4 })
     }
 }
 
@@ -285,7 +284,7 @@ pub async fn save_sku(
     am.product_id = Set(p.id);
     am.name_zh = Set(input.name_zh.trim().to_owned());
     am.name_en = Set(input.name_en.trim().to_owned());
-    am.kind = Set(input.kind.trim().to_owned());
+    am.kind = Set(checked.kind);
     am.face_value_e4 = Set(checked.face_e4);
     am.price_e4 = Set(checked.price_e4);
     am.min_per_order = Set(input.min_per_order);

@@ -15,37 +15,19 @@ pub type Category = category::Model;
 pub type Product = product::Model;
 pub type Sku = sku::Model;
 
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum SkuKind {
-    CardCode,
-    DirectTopup,
-    RedemptionLink,
-}
-
-impl SkuKind {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Self::CardCode => "card_code",
-            Self::DirectTopup => "direct_topup",
-            Self::RedemptionLink => "redemption_link",
-        }
-    }
-    pub fn parse(s: &str) -> Option<Self> {
-        [Self::CardCode, Self::DirectTopup, Self::RedemptionLink].into_iter().find(|k| k.as_str() == s)
-    }
-}
+pub use crate::entities::states::SkuKind;
 
 impl Sku {
     /// A direct top-up: delivered by topping up an account, it holds no codes.
     pub fn is_direct_topup(&self) -> bool {
-        self.kind == SkuKind::DirectTopup.as_str()
+        self.kind == SkuKind::DirectTopup
     }
 }
 
 impl crate::entities::order_line::Model {
     /// A line of a direct top-up (the SKU's kind when the order was placed).
     pub fn is_direct_topup(&self) -> bool {
-        self.kind == SkuKind::DirectTopup.as_str()
+        self.kind == SkuKind::DirectTopup
     }
 }
 
@@ -237,7 +219,7 @@ pub(crate) fn test_sku(id: i32, code: &str, kind: SkuKind, price_e4: i64) -> Sku
         face_value_e4: price_e4,
         price_e4,
         currency: "CNY".into(),
-        kind: kind.as_str().into(),
+        kind,
         min_per_order: 1,
         max_per_order: 3,
         on_shelf: true,

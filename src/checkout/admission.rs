@@ -33,11 +33,11 @@ const MAX_TRACKED: usize = 4096;
 #[derive(Debug)]
 pub struct AdmissionControl {
     seats_per_sku: u32,
-    skus: Mutex<HashMap<String, Lane>>,
+    skus: Mutex<HashMap<String, SkuSeats>>,
 }
 
 #[derive(Debug)]
-struct Lane {
+struct SkuSeats {
     seats: Arc<Semaphore>,
     sold_out_at: Option<Instant>,
     /// When the flag went stale, the one checkout let through to find out whether stock
@@ -45,7 +45,7 @@ struct Lane {
     probe_at: Option<Instant>,
 }
 
-impl Lane {
+impl SkuSeats {
     fn new(seats: usize) -> Self {
         Self { seats: Arc::new(Semaphore::new(seats)), sold_out_at: None, probe_at: None }
     }
@@ -78,7 +78,7 @@ impl AdmissionControl {
         Self { seats_per_sku: seats_per_sku.max(1), skus: Mutex::new(HashMap::new()) }
     }
 
-    fn skus(&self) -> MutexGuard<'_, HashMap<String, Lane>> {
+    fn skus(&self) -> MutexGuard<'_, HashMap<String, SkuSeats>> {
         self.skus.lock().unwrap_or_else(|e| e.into_inner())
     }
 
@@ -97,11 +97,11 @@ impl AdmissionControl {
         let mut seats = Vec::with_capacity(codes.len());
         // One order of taking seats (the set is sorted), all or nothing.
         for code in codes {
-            let lane = skus.entry(code.to_owned()).or_insert_with(|| Lane::new(self.seats_per_sku as usize));
-            if lane.closed(now) {
+            let seats_of = skus.entry(code.to_owned()).or_insert_with(|| SkuSeats::new(self.seats_per_sku as usize));
+            if seats_of.closed(now) {
                 return Err(OrderError::SoldOut { sku_code: code.to_owned() });
             }
-            seats.push(lane.seats.clone().try_acquire_owned().map_err(|_| OrderError::Busy)?);
+            seats.push(seats_of.seats.clone().try_acquire_owned().map_err(|_| OrderError::Busy)?);
         }
         Ok(Seats { _seats: seats })
     }
@@ -116,23 +116,23 @@ impl AdmissionControl {
     pub fn mark_sold_out(&self, sku_code: &str) {
         let seats = self.seats_per_sku as usize;
         let mut skus = self.skus();
-        let lane = skus.entry(sku_code.trim().to_owned()).or_insert_with(|| Lane::new(seats));
-        lane.sold_out_at = Some(Instant::now());
-        lane.probe_at = None;
+        let seats_of = skus.entry(sku_code.trim().to_owned()).or_insert_with(|| SkuSeats::new(seats));
+        seats_of.sold_out_at = Some(Instant::now());
+        seats_of.probe_at = None;
     }
 
     /// A checkout of this SKU just sold: its stock is back, if it was ever gone.
     pub fn in_stock(&self, sku_code: &str) {
-        if let Some(lane) = self.skus().get_mut(sku_code.trim()) {
-            lane.sold_out_at = None;
-            lane.probe_at = None;
+        if let Some(seats_of) = self.skus().get_mut(sku_code.trim()) {
+            seats_of.sold_out_at = None;
+            seats_of.probe_at = None;
         }
     }
 
     /// The sold-out flag alone, for checkouts that queue elsewhere instead of taking seats
-    /// (the reseller API's till): `SoldOut` as [`AdmissionControl::admit`] would answer it.
+    /// (the reseller API's sale queue): `SoldOut` as [`AdmissionControl::admit`] would answer it.
     pub fn refuse_if_sold_out(&self, sku_code: &str) -> Result<(), OrderError> {
-        let closed = self.skus().get_mut(sku_code.trim()).is_some_and(|lane| lane.closed(Instant::now()));
+        let closed = self.skus().get_mut(sku_code.trim()).is_some_and(|seats_of| seats_of.closed(Instant::now()));
         if closed {
             return Err(OrderError::SoldOut { sku_code: sku_code.trim().to_owned() });
         }
@@ -146,9 +146,9 @@ impl AdmissionControl {
 
     /// Stock came back (codes imported, a hold released): forget every sold-out flag.
     pub fn restocked(&self) {
-        for lane in self.skus().values_mut() {
-            lane.sold_out_at = None;
-            lane.probe_at = None;
+        for seats_of in self.skus().values_mut() {
+            seats_of.sold_out_at = None;
+            seats_of.probe_at = None;
         }
     }
 }

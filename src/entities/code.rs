@@ -10,7 +10,7 @@ pub struct Model {
     #[sea_orm(unique)]
     pub fingerprint: String,
     pub sealed: Vec<u8>,
-    pub status: String,
+    pub status: super::states::CodeStatus,
     pub order_id: Option<i32>,
     pub reserved_until: Option<DateTimeUtc>,
     pub expires_at: Option<DateTimeUtc>,

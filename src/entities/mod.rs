@@ -19,6 +19,7 @@ pub mod payment_event;
 pub mod product;
 pub mod session;
 pub mod sku;
+pub mod states;
 pub mod user;
 pub mod wallet;
 pub mod wallet_entry;

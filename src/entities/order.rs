@@ -11,7 +11,7 @@ pub struct Model {
     pub contact_email: Option<String>,
     pub contact_phone: Option<String>,
     pub lookup_token_hash: String,
-    pub status: String,
+    pub status: super::states::OrderStatus,
     pub total_e4: i64,
     pub refunded_e4: i64,
     pub currency: String,

@@ -10,9 +10,14 @@ pub struct Model {
     pub quantity: i32,
     pub unit_price_e4: i64,
     pub sku_code: String,
-    pub product_name: String,
-    pub sku_name: String,
-    pub kind: String,
+    /// The product's and the option's names as they were when bought, in each language.
+    #[sea_orm(column_name = "product_name")]
+    pub product_name_zh: String,
+    pub product_name_en: String,
+    #[sea_orm(column_name = "sku_name")]
+    pub sku_name_zh: String,
+    pub sku_name_en: String,
+    pub kind: super::states::SkuKind,
     pub topup_account: Option<String>,
     pub delivered: i32,
     pub refunded: i32,

@@ -13,7 +13,7 @@ pub struct Model {
     pub face_value_e4: i64,
     pub price_e4: i64,
     pub currency: String,
-    pub kind: String,
+    pub kind: super::states::SkuKind,
     pub min_per_order: i32,
     pub max_per_order: i32,
     pub on_shelf: bool,

@@ -84,7 +84,7 @@ pub(crate) async fn fulfil_in(
     order: &Order,
 ) -> Result<Option<Fulfilment>, OrderError> {
     let now = clock.now();
-    if order.status != Status::Paid.as_str() {
+    if order.status != Status::Paid {
         return Ok(None);
     }
     let mut result = Fulfilment::default();

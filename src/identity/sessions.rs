@@ -22,7 +22,7 @@ use tower_sessions::{
 
 /// Most session writes committed in one statement.
 const WRITE_BATCH: usize = 128;
-/// Session writes waiting for the desk before callers wait for room.
+/// Session writes waiting for the batcher before callers wait for room.
 const WRITE_QUEUE: usize = 4096;
 /// Most session loads answered by one read, and reads in flight at once: a load alone is
 /// read at once; under a crowd (a flash sale's buyers each paying) the loads that arrive
@@ -50,17 +50,17 @@ impl DbSessionStore {
     /// The stored row of a session that has not expired, read together with the loads of
     /// other requests waiting at the same moment.
     async fn read(&self, id: String) -> Result<Option<session::Model>> {
-        let desk = self.reads.get_or_init(|| {
+        let batcher = self.reads.get_or_init(|| {
             let db = self.db.clone();
             Batcher::open(READ_QUEUE, READ_BATCH, READS_AT_ONCE, move |ids| read_batch(db.clone(), ids))
         });
-        match desk.serve(id).await {
+        match batcher.serve(id).await {
             Some(found) => found.map_err(backend),
             None => Err(backend("the session reader stopped")),
         }
     }
 
-    fn desk(&self) -> &Batcher<Write, Result<String>> {
+    fn batcher(&self) -> &Batcher<Write, Result<String>> {
         self.writes.get_or_init(|| {
             let db = self.db.clone();
             Batcher::open(WRITE_QUEUE, WRITE_BATCH, 1, move |writes| write_batch(db.clone(), writes))
@@ -70,7 +70,7 @@ impl DbSessionStore {
     /// Queues a write and waits until it is committed; its answer is the id it was stored
     /// under (a new session's id is drawn again on a collision).
     async fn write(&self, write: Write) -> Result<String> {
-        self.desk().serve(write).await.unwrap_or_else(|| Err(backend("the session writer stopped")))
+        self.batcher().serve(write).await.unwrap_or_else(|| Err(backend("the session writer stopped")))
     }
 }
 

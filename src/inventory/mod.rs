@@ -41,27 +41,7 @@ pub fn import_chunk(backend: DbBackend) -> usize {
 /// A code line longer than this is not a code.
 pub const MAX_CODE_CHARS: usize = 512;
 
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum CodeStatus {
-    Available,
-    Reserved,
-    Sold,
-    Void,
-    Expired,
-}
-
-impl CodeStatus {
-    pub const ALL: [CodeStatus; 5] = [Self::Available, Self::Reserved, Self::Sold, Self::Void, Self::Expired];
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Self::Available => "available",
-            Self::Reserved => "reserved",
-            Self::Sold => "sold",
-            Self::Void => "void",
-            Self::Expired => "expired",
-        }
-    }
-}
+pub use crate::entities::states::CodeStatus;
 
 #[derive(Debug, thiserror::Error)]
 pub enum InventoryError {
@@ -325,7 +305,7 @@ async fn insert_fresh(
     values.extend([
         batch.sku_id.into(),
         batch.id.into(),
-        CodeStatus::Available.as_str().into(),
+        CodeStatus::Available.into(),
         expires_at.into(),
         batch.created_at.into(),
     ]);
@@ -458,7 +438,7 @@ pub async fn reserve(
 }
 
 /// What a batch claim takes codes for, before their orders are written in the same
-/// transaction: straight to `sold` (the reseller API's till: paid from the wallet at once)
+/// transaction: straight to `sold` (the reseller API's sale queue: paid from the wallet at once)
 /// or `reserved` until a time (the mall's checkouts, held for payment).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Claim {
@@ -476,7 +456,7 @@ impl Claim {
 }
 
 /// Inside a write transaction: takes up to `quantity` available codes of a SKU, lowest id
-/// first, for orders about to be written in the same transaction (the till); [`assign`]
+/// first, for orders about to be written in the same transaction (the sale queue); [`assign`]
 /// then names their orders and [`unclaim`] returns any left over. The claim is the same
 /// guarded update as [`reserve`]'s (`FOR UPDATE SKIP LOCKED` on PostgreSQL; SQLite's write
 /// lock), so no code is taken twice.
@@ -682,7 +662,7 @@ pub async fn check_low_stock(db: &impl ConnectionTrait, now: DateTime<Utc>, sku_
     if crate::platform::alerts::is_open(db, "low_stock", &subject).await? {
         return Ok(());
     }
-    // Two transactions finding the stock low at once (the cashier settles batches side by
+    // Two transactions finding the stock low at once (the settlement settles batches side by
     // side) raise one alert: the second looks again after the first committed. (Only
     // while none is open: the rest of a sale takes no lock.)
     crate::platform::db::lock_names(db, vec![format!("alert:low_stock:{}", s.id)]).await?;

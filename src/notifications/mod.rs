@@ -87,8 +87,8 @@ pub async fn queue_for_order(
     queue_for_orders(txn, now, &[order], reason, requested_by).await
 }
 
-/// [`queue_for_order`] for many orders, in one statement per table (the cashier and the
-/// reseller till deliver many orders in one commit; a member's order without email or
+/// [`queue_for_order`] for many orders, in one statement per table (the settlement and the
+/// reseller sale queue deliver many orders in one commit; a member's order without email or
 /// mobile gets only its in-site message).
 pub async fn queue_for_orders(
     txn: &impl ConnectionTrait,
@@ -244,7 +244,7 @@ pub enum Requester {
 pub async fn resend(shop: &Shop, order_no: &str, by: Requester) -> Result<u32, DeliveryError> {
     let now = shop.clock.now();
     let order = orders::by_no(&shop.db, order_no).await?.ok_or(DeliveryError::NotFound)?;
-    if !order.state().is_some_and(orders::Status::delivered) {
+    if !order.status.delivered() {
         return Err(DeliveryError::NothingToSend);
     }
     if order.contact_email.is_none() && order.contact_phone.is_none() {
@@ -468,8 +468,8 @@ fn render(shop: &Shop, order: &order::Model, reason: &str, c: &Contents) -> Resu
     let lines = lines
         .iter()
         .map(|l| ReadyLine {
-            product: language.pick(&l.product_name),
-            sku: language.pick(&l.sku_name),
+            product: l.product_name(language).to_owned(),
+            sku: l.sku_name(language).to_owned(),
             quantity: l.quantity,
             codes: c
                 .codes

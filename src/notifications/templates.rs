@@ -6,38 +6,7 @@ use minijinja::{AutoEscape, Environment};
 use serde::Serialize;
 use std::sync::OnceLock;
 
-/// A language messages are written in.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
-pub enum Language {
-    #[default]
-    ZhCn,
-    En,
-}
-
-impl Language {
-    pub const ALL: [Language; 2] = [Language::ZhCn, Language::En];
-
-    pub fn tag(self) -> &'static str {
-        match self {
-            Self::ZhCn => "zh-CN",
-            Self::En => "en",
-        }
-    }
-
-    /// The language a tag names; anything else is the shop's default, Chinese.
-    pub fn of(tag: Option<&str>) -> Self {
-        Self::ALL.into_iter().find(|l| Some(l.tag()) == tag).unwrap_or_default()
-    }
-
-    /// This language's half of a name stored as `"中文 / English"`.
-    pub fn pick(self, name: &str) -> String {
-        match (name.split_once(" / "), self) {
-            (Some((zh, _)), Self::ZhCn) => zh.to_owned(),
-            (Some((_, en)), Self::En) => en.to_owned(),
-            (None, _) => name.to_owned(),
-        }
-    }
-}
+pub use crate::platform::language::Language;
 
 /// A message as rendered: what an email and a text message say.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -114,6 +83,10 @@ mod tests {
         assert!(render("order_ready", Language::En, &data).unwrap().subject.ends_with("is ready (sent again)"));
         assert_eq!(Language::of(Some("en")), Language::En);
         assert_eq!(Language::of(Some("fr")), Language::ZhCn);
-        assert_eq!(Language::En.pick("星影 / StarVideo"), "StarVideo");
+        assert_eq!(
+            (Language::En.choose("星影", "StarVideo"), Language::ZhCn.choose("星影", "StarVideo")),
+            ("StarVideo", "星影")
+        );
+        assert_eq!(Language::En.choose("星影", ""), "星影");
     }
 }

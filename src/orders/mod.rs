@@ -13,6 +13,7 @@ use crate::{
     inventory,
     platform::db::{self, Db},
     platform::jobs,
+    platform::language::Language,
     wallet,
 };
 use chrono::{DateTime, Duration, Utc};
@@ -24,68 +25,42 @@ use sha2::{Digest, Sha256};
 pub type Order = order::Model;
 pub type Line = order_line::Model;
 
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Status {
-    PendingPayment,
-    Paid,
-    Fulfilled,
-    AwaitingTopup,
-    Refunded,
-    PartiallyRefunded,
-    Expired,
-    Cancelled,
-}
+pub use crate::entities::states::OrderStatus as Status;
 
 impl Status {
-    pub const ALL: [Status; 8] = [
-        Self::PendingPayment,
-        Self::Paid,
-        Self::Fulfilled,
-        Self::AwaitingTopup,
-        Self::Refunded,
-        Self::PartiallyRefunded,
-        Self::Expired,
-        Self::Cancelled,
-    ];
-
-    pub fn parse(s: &str) -> Option<Self> {
-        Self::ALL.into_iter().find(|st| st.as_str() == s)
-    }
-
     /// Codes or a top-up went out (or are waiting for staff) and not everything was
     /// refunded: the buyer may ask for the messages again, staff may refund the rest.
     pub fn delivered(self) -> bool {
         matches!(self, Self::Fulfilled | Self::AwaitingTopup | Self::PartiallyRefunded)
     }
-
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Self::PendingPayment => "pending_payment",
-            Self::Paid => "paid",
-            Self::Fulfilled => "fulfilled",
-            Self::AwaitingTopup => "awaiting_topup",
-            Self::Refunded => "refunded",
-            Self::PartiallyRefunded => "partially_refunded",
-            Self::Expired => "expired",
-            Self::Cancelled => "cancelled",
-        }
-    }
 }
 
 /// What an order's state allows, asked of the order rather than of its status string.
 impl order::Model {
-    pub fn state(&self) -> Option<Status> {
-        Status::parse(&self.status)
-    }
-
     /// What staff may still refund, in ten-thousandths: nothing unless it was delivered.
     pub fn refundable_e4(&self) -> Option<i64> {
-        self.state().is_some_and(Status::delivered).then_some(self.total_e4 - self.refunded_e4)
+        self.status.delivered().then_some(self.total_e4 - self.refunded_e4)
+    }
+
+    /// Whether it waits for its payment (its codes held until `reserved_until`).
+    pub fn awaiting_payment(&self) -> bool {
+        self.status == Status::PendingPayment
     }
 
     /// Whether its delivery messages may be sent again: delivered, to a contact it has.
     pub fn can_resend(&self) -> bool {
-        self.state().is_some_and(Status::delivered) && (self.contact_email.is_some() || self.contact_phone.is_some())
+        self.status.delivered() && (self.contact_email.is_some() || self.contact_phone.is_some())
+    }
+}
+
+/// A line's names as the buyer saw them when they bought it.
+impl order_line::Model {
+    pub fn product_name(&self, language: Language) -> &str {
+        language.choose(&self.product_name_zh, &self.product_name_en)
+    }
+
+    pub fn sku_name(&self, language: Language) -> &str {
+        language.choose(&self.sku_name_zh, &self.sku_name_en)
     }
 }
 

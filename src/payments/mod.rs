@@ -73,7 +73,7 @@ pub fn test_provider_enabled(shop: &Shop) -> bool {
 
 /// The simulated payment page's "pay" button, pressed by `payer`: an order they may not
 /// see is "not found". `attempt` identifies this press of the button: pressing twice (or
-/// replaying the post) pays once. Recorded and delivered at the cashier, like a
+/// replaying the post) pays once. Recorded and delivered at the settlement, like a
 /// provider's webhook; the order is read there, in the batch, not once more before.
 pub async fn test_pay(
     shop: &Shop,

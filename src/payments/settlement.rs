@@ -45,10 +45,10 @@ pub const BATCH: usize = 64;
 /// Confirmations waiting beyond which callers wait for room.
 const QUEUE: usize = 4096;
 /// Batches settled at once on PostgreSQL. While one waits for its commit to be flushed
-/// the next is read and written, so the desk is not idle through each flush. Safe because
+/// the next is read and written, so the batcher is not idle through each flush. Safe because
 /// a batch locks its orders (in id order) before judging them: a payment of an order in
 /// two batches is judged by the second only after the first committed. SQLite has one
-/// writer, so there the desk settles one batch at a time.
+/// writer, so there the batcher settles one batch at a time.
 const PARALLEL_PG: usize = 2;
 
 /// A payment provider's word that an order was paid.
@@ -122,10 +122,10 @@ impl Confirmation {
 
 type Answer = Result<PaymentOutcome, OrderError>;
 
-/// This instance's cashier; its desk opens with the first confirmation.
+/// This instance's settlement; its batcher opens with the first confirmation.
 #[derive(Default)]
 pub struct Settlement {
-    desk: OnceLock<Batcher<Confirmation, Answer>>,
+    batcher: OnceLock<Batcher<Confirmation, Answer>>,
 }
 
 impl std::fmt::Debug for Settlement {
@@ -139,14 +139,15 @@ impl Settlement {
     /// now. `Applied` when this event paid the order; `AlreadyApplied` when it was seen
     /// before, or the order was paid by another event.
     pub async fn confirm(&self, shop: &Shop, confirmation: Confirmation) -> Answer {
-        let desk = self.desk.get_or_init(|| {
+        let batcher = self.batcher.get_or_init(|| {
             let shop = shop.clone();
             let parallel = if shop.db.get_database_backend() == DbBackend::Postgres { PARALLEL_PG } else { 1 };
             Batcher::open(QUEUE, BATCH, parallel, move |batch| settle(shop.clone(), batch))
         });
-        desk.serve(confirmation)
+        batcher
+            .serve(confirmation)
             .await
-            .unwrap_or_else(|| Err(OrderError::Db(DbErr::Custom("the cashier stopped before answering".into()))))
+            .unwrap_or_else(|| Err(OrderError::Db(DbErr::Custom("the settlement stopped before answering".into()))))
     }
 }
 
@@ -164,7 +165,7 @@ pub async fn settle(shop: Shop, batch: Vec<Confirmation>) -> Vec<Answer> {
         txn.finish(recorded).await
     }
     .await;
-    tracing::debug!(payments = batch.len(), ms = started.elapsed().as_secs_f64() * 1e3, "cashier batch");
+    tracing::debug!(payments = batch.len(), ms = started.elapsed().as_secs_f64() * 1e3, "settlement batch");
     match together {
         Ok(answers) => {
             if answers.iter().any(|a| matches!(a, Ok(PaymentOutcome::Applied))) {
@@ -255,7 +256,7 @@ async fn record_and_deliver(txn: &WriteTxn, shop: &Shop, batch: &[Confirmation])
                 continue;
             };
             let balance = left.entry(user).or_insert(0);
-            if o.status != Status::PendingPayment.as_str() || !paid_here.insert(o.id) {
+            if !o.awaiting_payment() || !paid_here.insert(o.id) {
                 // Paid before, or by an earlier press in this batch: what a later press hears.
                 answers[i] = Some(Err(OrderError::NotPayable));
             } else if *balance < o.total_e4 {
@@ -294,7 +295,7 @@ async fn record_and_deliver(txn: &WriteTxn, shop: &Shop, batch: &[Confirmation])
 
     // The first new event of an unpaid order pays it (a lapsed or cancelled hold too:
     // fulfilment then covers it from stock or refunds it). Any other is kept on record.
-    let payable = [Status::PendingPayment, Status::Expired, Status::Cancelled].map(Status::as_str);
+    let payable = [Status::PendingPayment, Status::Expired, Status::Cancelled];
     let mut paid: Vec<Order> = vec![];
     for &i in wallet_paid.iter().chain(&from_provider) {
         let c = &batch[i];
@@ -304,8 +305,8 @@ async fn record_and_deliver(txn: &WriteTxn, shop: &Shop, batch: &[Confirmation])
             continue;
         }
         let o = orders.get_mut(c.order_no.trim()).ok_or_else(|| DbErr::Custom("a paid order vanished".into()))?;
-        if payable.contains(&o.status.as_str()) {
-            o.status = Status::Paid.as_str().into();
+        if payable.contains(&o.status) {
+            o.status = Status::Paid;
             o.payment_provider = Some(c.provider.clone());
             o.payment_ref = c.payment_ref.clone();
             o.paid_at = Some(now);
@@ -393,7 +394,7 @@ async fn mark_paid(
     txn: &WriteTxn,
     paid: &[&Order],
     fulfilled: bool,
-    payable: &[&str],
+    payable: &[Status],
     now: DateTime<Utc>,
 ) -> Result<(), DbErr> {
     if paid.is_empty() {
@@ -432,7 +433,7 @@ async fn deliver(
     txn: &WriteTxn,
     shop: &Shop,
     paid: &[Order],
-    payable: &[&str],
+    payable: &[Status],
     now: DateTime<Utc>,
 ) -> Result<(), DbErr> {
     let ids = ids_of(paid, |o| o.id);

@@ -11,6 +11,7 @@ use crate::{
     entities::{order, payment_event},
     orders,
     payments::PaymentOutcome,
+    platform::language::Language,
 };
 use sea_orm::{ColumnTrait, EntityTrait, QueryFilter, Set, sea_query::Expr, sea_query::OnConflict};
 use std::collections::HashMap;
@@ -45,15 +46,13 @@ pub async fn start_checkout(shop: &Shop, order_no: &str) -> Result<String, Payme
         return Err(PaymentError::ProviderDisabled);
     }
     let o = orders::by_no(&shop.db, order_no).await?.ok_or(PaymentError::NotFound)?;
-    if o.status != orders::Status::PendingPayment.as_str() {
+    if !o.awaiting_payment() {
         return Err(PaymentError::Order(orders::OrderError::NotPayable));
     }
     let lines = orders::lines(&shop.db, o.id).await?;
-    let name = lines
-        .iter()
-        .map(|l| format!("{} × {}", l.product_name.split(" / ").next().unwrap_or_default(), l.quantity))
-        .collect::<Vec<_>>()
-        .join(", ");
+    let language = Language::of(Some(&o.locale));
+    let name =
+        lines.iter().map(|l| format!("{} × {}", l.product_name(language), l.quantity)).collect::<Vec<_>>().join(", ");
     let mut price = CreateCheckoutSessionLineItemsPriceData::new(stripe_types::Currency::CNY);
     price.unit_amount = Some(minor_units(o.total_e4)?);
     price.product_data = Some(ProductData::new(format!("Quanyi {} — {}", o.order_no, name)));

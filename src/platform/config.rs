@@ -53,7 +53,7 @@ pub struct Config {
     /// instance; more are answered "busy, try again" at once instead of queueing.
     pub checkout_concurrency_per_sku: u32,
     /// Orders of one SKU — reseller API purchases and the mall's "buy now" checkouts — that
-    /// may wait at its till in this instance (they are rung up together, many per
+    /// may wait at its sale queue in this instance (they are rung up together, many per
     /// transaction); more are answered "busy, try again" at once (flash-sale admission).
     /// The default, two batches' worth, keeps a full batch waiting for each of the two
     /// that PostgreSQL rings up at once (for the next two on SQLite); with one batch's

@@ -30,7 +30,7 @@ pub async fn connect(url: &str, max_connections: u32) -> Result<Db, DbErr> {
 /// request, so a crowd never waits for a connection being opened. Opening one is a new
 /// server process, and (until sqlx sets `TCP_NODELAY` again, see [`no_delay_towards`]) a
 /// look through every socket this process holds — thousands in a flash sale. Opened on
-/// demand, the first ones the recall desk asked for when a sale sold out came 70–110 ms
+/// demand, the first ones the recall batcher asked for when a sale sold out came 70–110 ms
 /// late, and every sold-out answer behind them with them. SQLite opens on demand: its
 /// connections are a file handle.
 pub async fn connect_for_serving(url: &str, max_connections: u32) -> Result<Db, DbErr> {

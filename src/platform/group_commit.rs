@@ -14,14 +14,14 @@ use std::{
 };
 use tokio::sync::{Semaphore, mpsc, oneshot};
 
-/// Whether the sale's desks — the till, the cashier — are at work, so that work which can
+/// Whether the sale's batchers — the sale queue, the settlement — are at work, so that work which can
 /// wait yields the machine to them. Delivery emails can: the buyer already sees the codes
 /// on the paid order (and a reseller in the API's answer); the email is a copy that
 /// follows through the outbox. In a flash sale the two cores are the bound, and the
 /// emails' rendering, file writes and outbox updates took a tenth of them from the buyers
-/// still queuing. So the job runner leaves deliveries queued while the desks are at work
+/// still queuing. So the job runner leaves deliveries queued while the batchers are at work
 /// (or were, within [`SaleLoad::CALM`]), for at most [`SaleLoad::MAX_YIELD`] in a row; then they
-/// go out whatever the desks do.
+/// go out whatever the batchers do.
 #[derive(Debug)]
 pub struct SaleLoad {
     calm: Duration,
@@ -45,7 +45,7 @@ impl Default for SaleLoad {
     }
 }
 
-/// A batch at a sale desk: the rush lasts while it is alive.
+/// A batch at a sale batcher: the rush lasts while it is alive.
 #[must_use]
 pub struct Busy<'a>(&'a SaleLoad);
 
@@ -58,10 +58,10 @@ impl Drop for Busy<'_> {
 }
 
 impl SaleLoad {
-    /// How long after the desks' last batch they still count as busy: the gap between
+    /// How long after the batchers' last batch they still count as busy: the gap between
     /// two batches of a sale is far shorter.
     pub const CALM: Duration = Duration::from_millis(200);
-    /// The longest background work waits for the desks in a row.
+    /// The longest background work waits for the batchers in a row.
     pub const MAX_YIELD: Duration = Duration::from_secs(30);
 
     pub fn new(calm: Duration, max_yield: Duration) -> Self {
@@ -72,13 +72,13 @@ impl SaleLoad {
         self.state.lock().unwrap_or_else(|e| e.into_inner())
     }
 
-    /// A batch starts at a sale desk; it counts until the guard is dropped.
+    /// A batch starts at a sale batcher; it counts until the guard is dropped.
     pub fn busy(&self) -> Busy<'_> {
         self.state().busy += 1;
         Busy(self)
     }
 
-    /// Should work that can wait wait now? Yes while a desk is at work or left its last
+    /// Should work that can wait wait now? Yes while a batcher is at work or left its last
     /// batch within `calm`, unless it has been held back `max_yield` already.
     pub fn defer_background(&self) -> bool {
         let now = Instant::now();
@@ -111,13 +111,13 @@ impl<I, O> std::fmt::Debug for Batcher<I, O> {
     }
 }
 
-/// The desk could not take an item: its queue is full, or it stopped. The item is handed
+/// The batcher could not take an item: its queue is full, or it stopped. The item is handed
 /// back, so the caller can serve it another way.
 #[derive(Debug)]
 pub struct Refused<I>(pub I);
 
 impl<I: Send + 'static, O: Send + 'static> Batcher<I, O> {
-    /// Opens a desk with room for `queue` waiting items. `serve` gets each batch (at most
+    /// Opens a batcher with room for `queue` waiting items. `serve` gets each batch (at most
     /// `batch` items, in arrival order) and returns one answer per item, in the same
     /// order; up to `parallel` batches are served at once. Must be called inside a Tokio
     /// runtime.
@@ -132,7 +132,7 @@ impl<I: Send + 'static, O: Send + 'static> Batcher<I, O> {
     }
 
     /// Queues an item, waiting for room if the queue is full, then waits for its answer.
-    /// `None` when the desk stopped (its serving task ended or panicked) before answering.
+    /// `None` when the batcher stopped (its serving task ended or panicked) before answering.
     pub async fn serve(&self, item: I) -> Option<O> {
         let (reply, answer) = oneshot::channel();
         self.queue.send((item, reply)).await.ok()?;
@@ -140,7 +140,7 @@ impl<I: Send + 'static, O: Send + 'static> Batcher<I, O> {
     }
 
     /// Queues an item if there is room now; the receiver then yields its answer (an error
-    /// if the desk stopped before answering).
+    /// if the batcher stopped before answering).
     pub fn try_queue(&self, item: I) -> Result<oneshot::Receiver<O>, Refused<I>> {
         let (reply, answer) = oneshot::channel();
         match self.queue.try_send((item, reply)) {
@@ -207,7 +207,7 @@ mod tests {
     async fn callers_waiting_together_are_served_in_one_batch_in_arrival_order() {
         let seen: Arc<Mutex<Vec<Vec<u32>>>> = Arc::default();
         let (release, hold) = tokio::sync::watch::channel(false);
-        let desk = {
+        let batcher = {
             let seen = seen.clone();
             Batcher::open(100, 4, 1, move |items: Vec<u32>| {
                 let seen = seen.clone();
@@ -221,11 +221,11 @@ mod tests {
             })
         };
         let first = tokio::spawn({
-            let desk = desk.clone();
-            async move { desk.serve(0).await.unwrap() }
+            let batcher = batcher.clone();
+            async move { batcher.serve(0).await.unwrap() }
         });
         tokio::time::sleep(std::time::Duration::from_millis(50)).await;
-        let rest: Vec<_> = (1..=6).map(|i| desk.try_queue(i).unwrap()).collect();
+        let rest: Vec<_> = (1..=6).map(|i| batcher.try_queue(i).unwrap()).collect();
         release.send(true).unwrap();
         assert_eq!(first.await.unwrap(), 0);
         let answers: Vec<u32> = futures_join(rest).await;
@@ -274,17 +274,17 @@ mod tests {
     #[tokio::test]
     async fn a_full_queue_hands_the_item_back() {
         let (release, hold) = tokio::sync::watch::channel(false);
-        let desk = Batcher::open(1, 1, 1, move |items: Vec<u32>| {
+        let batcher = Batcher::open(1, 1, 1, move |items: Vec<u32>| {
             let mut hold = hold.clone();
             async move {
                 let _ = hold.wait_for(|go| *go).await;
                 items
             }
         });
-        let busy = desk.try_queue(1).unwrap();
+        let busy = batcher.try_queue(1).unwrap();
         tokio::time::sleep(std::time::Duration::from_millis(50)).await; // taken into service
-        let queued = desk.try_queue(2).unwrap();
-        assert_eq!(desk.try_queue(3).unwrap_err().0, 3);
+        let queued = batcher.try_queue(2).unwrap();
+        assert_eq!(batcher.try_queue(3).unwrap_err().0, 3);
         release.send(true).unwrap();
         assert_eq!((busy.await.unwrap(), queued.await.unwrap()), (1, 2));
     }

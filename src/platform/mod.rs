@@ -1,5 +1,5 @@
 //! What every area stands on and no area owns: configuration, the database, the clock, the
-//! master key and the code vault, money, staff alerts, durable jobs, domain events and group
+//! master key and the code vault, money, the shop's languages, staff alerts, durable jobs, domain events and group
 //! commit.
 //! Nothing here imports an area (a test fails if it does: `tests/architecture.rs`).
 pub mod alerts;
@@ -10,5 +10,6 @@ pub mod events;
 pub mod group_commit;
 pub mod jobs;
 pub mod keys;
+pub mod language;
 pub mod money;
 pub mod vault;

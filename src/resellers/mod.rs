@@ -219,7 +219,7 @@ pub fn receipt(order: &Order, lines: &[(Line, Vec<String>)]) -> serde_json::Valu
     let money = |e4| Money::from_e4(e4, Currency::CNY).amount.to_string();
     json!({
         "order_no": order.order_no,
-        "status": order.status,
+        "status": order.status.as_str(),
         "reference": order.external_ref,
         "total": money(order.total_e4),
         "refunded": money(order.refunded_e4),

@@ -111,7 +111,7 @@ pub(crate) async fn locked_balances(
 }
 
 /// Inside a write transaction: one account pays for several orders at once (the reseller
-/// API's till) — one guarded debit of their sum and one ledger entry per order, each with
+/// API's sale queue) — one guarded debit of their sum and one ledger entry per order, each with
 /// the balance after it. `balance_e4` is the balance read (and locked) in the same
 /// transaction; the payments must not exceed it. Returns the balance after.
 pub(crate) async fn pay_for_orders(

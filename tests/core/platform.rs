@@ -190,3 +190,35 @@ db_test!(changes_made_anywhere_reach_every_instances_cache_through_the_event_log
     assert!(gone >= 4, "{gone}");
     assert_eq!(events::last(&shop.db).await.unwrap(), 0);
 });
+
+db_test!(order_lines_written_as_one_name_in_both_languages_are_split_by_the_upgrade, |t| {
+    use quanyi::entities::{product, sku};
+    use quanyi::platform::{db, language::Language};
+    use sea_orm::{ConnectionTrait, EntityTrait, Statement};
+    let shop = seeded_shop(&t).await;
+    stock(&shop, "BREW-1", "NAMES", 1).await;
+    let new = place(&shop, &guest("names@example.com"), &lines(&[("BREW-1", 1)])).await.unwrap();
+    let sku_id = quanyi::orders::lines(&t.db, new.order.id).await.unwrap()[0].sku_id;
+    let s = sku::Entity::find_by_id(sku_id).one(&t.db).await.unwrap().unwrap();
+    let p = product::Entity::find_by_id(s.product_id).one(&t.db).await.unwrap().unwrap();
+
+    // Back to the schema of the versions that stored "中文 / English" in one column.
+    let status = db::migration_status(&t.db).await.unwrap();
+    let at = status.iter().position(|(name, _)| name == "m20261207_000010_line_names_per_language").unwrap();
+    db::migrate_down(&t.db, (status.len() - at) as u32).await.unwrap();
+    let sql = format!("SELECT product_name, sku_name FROM order_lines WHERE order_id = {}", new.order.id);
+    let row = t.db.query_one_raw(Statement::from_string(t.db.get_database_backend(), sql)).await.unwrap().unwrap();
+    let old: (String, String) = (row.try_get_by_index(0).unwrap(), row.try_get_by_index(1).unwrap());
+    assert_eq!(old, (format!("{} / {}", p.name_zh, p.name_en), format!("{} / {}", s.name_zh, s.name_en)));
+
+    db::migrate_up(&t.db).await.unwrap();
+    let line = quanyi::orders::lines(&t.db, new.order.id).await.unwrap().remove(0);
+    assert_eq!(
+        (line.product_name(Language::ZhCn), line.sku_name(Language::ZhCn)),
+        (p.name_zh.as_str(), s.name_zh.as_str())
+    );
+    assert_eq!(
+        (line.product_name(Language::En), line.sku_name(Language::En)),
+        (p.name_en.as_str(), s.name_en.as_str())
+    );
+});

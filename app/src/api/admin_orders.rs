@@ -119,7 +119,7 @@ pub async fn get_admin_orders(
         .map(|o| AdminOrderRow {
             contact: contact(&o),
             order_no: o.order_no,
-            status: o.status,
+            status: o.status.to_string(),
             total: Money::from_e4(o.total_e4, Currency::CNY).display(),
             created_at: o.created_at.format("%Y-%m-%d %H:%M").to_string(),
             channel: o.channel,
@@ -174,7 +174,7 @@ pub async fn get_admin_order(order_no: String) -> Result<AdminOrder, AppError> {
         can_resend,
         contact: contact(&o),
         order_no: o.order_no,
-        status: o.status,
+        status: o.status.to_string(),
         total: Money::from_e4(o.total_e4, Currency::CNY).display(),
         refunded: Money::from_e4(o.refunded_e4, Currency::CNY).display(),
         payment: o.payment_provider.unwrap_or_default(),
@@ -249,6 +249,7 @@ pub async fn get_topup_queue() -> Result<Vec<TopupRow>, AppError> {
     use quanyi::platform::money::{Currency, Money};
     crate::ssr::require_role(&ORDER_ROLES).await?;
     let shop = crate::ssr::shop()?;
+    let language = crate::i18n::current_locale().language();
     Ok(quanyi::refunds::topup_queue(&shop.db, 200)
         .await?
         .into_iter()
@@ -258,13 +259,7 @@ pub async fn get_topup_queue() -> Result<Vec<TopupRow>, AppError> {
             total: Money::from_e4(o.total_e4, Currency::CNY).display(),
             lines: lines
                 .into_iter()
-                .map(|l| {
-                    (
-                        l.sku_name.split(" / ").next().unwrap_or_default().to_owned(),
-                        l.quantity,
-                        l.topup_account.unwrap_or_default(),
-                    )
-                })
+                .map(|l| (l.sku_name(language).to_owned(), l.quantity, l.topup_account.unwrap_or_default()))
                 .collect(),
         })
         .collect())

@@ -52,7 +52,7 @@ pub async fn get_cart() -> Result<CartView, AppError> {
                 product_slug: l.product_slug,
                 product: pick(l.product_name),
                 option: pick(l.sku_name),
-                kind: l.kind,
+                kind: l.kind.to_string(),
                 quantity: l.item.quantity,
                 max: l.max_per_order,
                 unit_price: l.unit_price.display(),

@@ -78,7 +78,7 @@ mod convert {
             face_value: quanyi::catalog::face_value(&s).display(),
             name: pick(locale, s.name_zh, s.name_en),
             code: s.code,
-            kind: s.kind,
+            kind: s.kind.to_string(),
             min_per_order: s.min_per_order,
             max_per_order: s.max_per_order,
             stock: "in_stock".into(),

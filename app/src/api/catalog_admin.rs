@@ -66,7 +66,7 @@ async fn admin_product(
             code: s.code,
             name_zh: s.name_zh,
             name_en: s.name_en,
-            kind: s.kind,
+            kind: s.kind.to_string(),
             min_per_order: s.min_per_order,
             max_per_order: s.max_per_order,
             on_shelf: s.on_shelf,

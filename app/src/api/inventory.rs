@@ -49,7 +49,7 @@ pub async fn get_inventory() -> Result<InventoryPage, AppError> {
         skus.push(SkuStock {
             name: if locale == crate::i18n::Locale::En { s.name_en.clone() } else { s.name_zh.clone() },
             code: s.code,
-            kind: s.kind,
+            kind: s.kind.to_string(),
             available: c["available"],
             reserved: c["reserved"],
             sold: c["sold"],

@@ -57,6 +57,8 @@ pub struct OrderView {
     pub lookup_link: Option<String>,
     /// Delivered, with a contact to send to: the buyer may ask for the email again.
     pub can_resend: bool,
+    /// Waiting for payment: the page offers the ways to pay.
+    pub awaiting_payment: bool,
     /// Stripe Checkout is on, so the pay panel offers it.
     pub stripe: bool,
 }
@@ -151,7 +153,7 @@ pub async fn checkout(
 /// Creates an order for this visitor, lets this browser see it, keeps its private link
 /// sealed for the delivery email and shows the link once on the order page.
 ///
-/// One line ("buy now", or a cart of one) queues at its SKU's till with whoever else is
+/// One line ("buy now", or a cart of one) queues at its SKU's sale queue with whoever else is
 /// buying it, and is held in one transaction with them (`quanyi::checkout::sale_queue::storefront`); a cart of
 /// several SKUs is created on its own. Either way flash-sale admission answers first
 /// (`sold_out` or `busy` from memory, before anything is written), and nothing is written
@@ -261,15 +263,11 @@ pub async fn get_order(order_no: String) -> Result<OrderView, AppError> {
     let mut lines = vec![];
     for l in quanyi::orders::lines(&shop.db, order.id).await? {
         let usage_notes = quanyi::catalog::usage_notes_for_sku(&shop.db, l.sku_id).await?;
-        let locale = crate::i18n::current_locale();
-        let pick = |both: &str| {
-            let (zh, en) = both.split_once(" / ").unwrap_or((both, both));
-            if locale == crate::i18n::Locale::En { en.to_owned() } else { zh.to_owned() }
-        };
+        let language = crate::i18n::current_locale().language();
         lines.push(OrderLineView {
-            product: pick(&l.product_name),
-            sku: pick(&l.sku_name),
-            kind: l.kind.clone(),
+            product: l.product_name(language).to_owned(),
+            sku: l.sku_name(language).to_owned(),
+            kind: l.kind.to_string(),
             quantity: l.quantity,
             unit_price: Money::from_e4(l.unit_price_e4, Currency::CNY).display(),
             delivered: l.delivered,
@@ -281,7 +279,9 @@ pub async fn get_order(order_no: String) -> Result<OrderView, AppError> {
                 .map(|(_, _, plain)| CodeView {
                     masked: quanyi::platform::vault::Vault::mask(plain),
                     plain: revealed.then(|| plain.clone()),
-                    qr_svg: (revealed && l.kind == "redemption_link").then(|| qr_svg(plain)).flatten(),
+                    qr_svg: (revealed && l.kind == quanyi::catalog::SkuKind::RedemptionLink)
+                        .then(|| qr_svg(plain))
+                        .flatten(),
                 })
                 .collect(),
             usage_notes,
@@ -300,9 +300,10 @@ pub async fn get_order(order_no: String) -> Result<OrderView, AppError> {
     let can_resend = order.can_resend();
     Ok(OrderView {
         can_resend,
+        awaiting_payment: order.awaiting_payment(),
         stripe: shop.config.stripe_enabled(),
         order_no: order.order_no,
-        status: order.status,
+        status: order.status.to_string(),
         created_at: order.created_at.format("%Y-%m-%d %H:%M").to_string(),
         total: Money::from_e4(order.total_e4, Currency::CNY).display(),
         total_e4: order.total_e4,
@@ -323,7 +324,7 @@ pub async fn get_order(order_no: String) -> Result<OrderView, AppError> {
 pub async fn pay_test(order_no: String, attempt: String) -> Result<(), AppError> {
     let shop = crate::ssr::shop()?;
     let order_no = order_no.trim();
-    // Whether the order is this visitor's is judged at the cashier, which reads it anyway.
+    // Whether the order is this visitor's is judged at the settlement, which reads it anyway.
     let payer = access::payer(order_no).await?;
     quanyi::payments::test_pay(&shop, order_no, payer, &attempt).await.map_err(|e| AppError::code(e.code()))?;
     leptos_axum::redirect(&format!("/orders/{order_no}"));
@@ -383,17 +384,18 @@ pub async fn my_orders() -> Result<Vec<OrderRow>, AppError> {
     use quanyi::platform::money::{Currency, Money};
     let shop = crate::ssr::shop()?;
     let user = crate::ssr::require_user().await?;
+    let language = crate::i18n::current_locale().language();
     let mut rows = vec![];
     for o in quanyi::orders::for_user(&shop.db, user.id).await?.into_iter().take(100) {
         let lines = quanyi::orders::lines(&shop.db, o.id).await?;
         let summary = lines
             .iter()
-            .map(|l| format!("{} × {}", l.product_name.split(" / ").next().unwrap_or_default(), l.quantity))
+            .map(|l| format!("{} × {}", l.product_name(language), l.quantity))
             .collect::<Vec<_>>()
             .join("、");
         rows.push(OrderRow {
             order_no: o.order_no,
-            status: o.status,
+            status: o.status.to_string(),
             created_at: o.created_at.format("%Y-%m-%d %H:%M").to_string(),
             total: Money::from_e4(o.total_e4, Currency::CNY).display(),
             summary,

@@ -60,7 +60,7 @@ fn OrderBody(
     reveal: ServerAction<RevealCodes>,
     stripe: ServerAction<PayStripe>,
 ) -> impl IntoView {
-    let pending = o.status == "pending_payment";
+    let pending = o.awaiting_payment;
     let has_codes = o.lines.iter().any(|l| !l.codes.is_empty());
     let (no1, no2, no3, no4) = (o.order_no.clone(), o.order_no.clone(), o.order_no.clone(), o.order_no.clone());
     let no5 = o.order_no.clone();

@@ -105,7 +105,7 @@ async fn products(State(state): State<AppState>, headers: HeaderMap) -> Result<J
             continue;
         };
         for s in skus {
-            let available = if s.kind == "direct_topup" {
+            let available = if s.is_direct_topup() {
                 None
             } else {
                 Some(
@@ -116,7 +116,7 @@ async fn products(State(state): State<AppState>, headers: HeaderMap) -> Result<J
                 "sku": s.code,
                 "product": p.name_en,
                 "name": s.name_en,
-                "kind": s.kind,
+                "kind": s.kind.as_str(),
                 "price": quanyi::catalog::price(&s).amount.to_string(),
                 "face_value": quanyi::catalog::face_value(&s).amount.to_string(),
                 "currency": s.currency,
@@ -186,8 +186,8 @@ async fn create_order(
     // Flash-sale admission, from memory, before any database work: a SKU seen sold out a
     // moment ago. That answer is not safe to give a retry of an order that went through, so
     // the key's record is asked first (read only). Answers given here ran nothing, so
-    // nothing is kept for replay; `busy` (the till's queue is full) is the same. The crowd's
-    // records are read together at the till's recall desk.
+    // nothing is kept for replay; `busy` (the SKU's queue is full) is the same. The crowd's
+    // records are read together at the sale queue's recall batcher.
     if let Err(e) = shop.admission.refuse_if_sold_out(&req.sku) {
         return match shop.sale_queues.recall(shop, key.id, idem, &hash).await {
             Ok(Some(seen)) => idempotent_answer(seen),
@@ -195,7 +195,7 @@ async fn create_order(
             Err(e) => ApiError::internal(e).into_response(),
         };
     }
-    // Purchased up at the SKU's till with whoever else is waiting: one transaction for the
+    // Purchased up at the SKU's sale queue with whoever else is waiting: one transaction for the
     // record, the order, its codes, the debit and the kept answer of each (`quanyi::checkout::sale_queue`).
     let purchase = Purchase {
         api_key_id: key.id,

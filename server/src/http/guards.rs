@@ -153,64 +153,33 @@ pub async fn acknowledge_flashes(mut req: Request, next: Next) -> Response {
     res
 }
 
-/// How long a page may render before a second rendering starts beside it.
-pub const PAGE_HEDGE: std::time::Duration = std::time::Duration::from_secs(3);
-/// How long a page may take in all before the watchdog answers 503 in its place.
+/// How long a page may take before the watchdog answers 503 in its place.
 pub const PAGE_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(10);
 
-/// Pages whose first rendering was still running after [`PAGE_HEDGE`].
-pub static HEDGED_PAGES: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
 /// Pages with no answer after [`PAGE_TIMEOUT`], answered 503.
 pub static STALLED_PAGES: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
 
 /// Paths that are not rendered pages (server functions, files, redirects, probes).
 const NOT_PAGES: [&str; 8] = ["/api/", "/pkg/", "/media/", "/webhooks/", "/lang/", "/o/", "/healthz", "/readyz"];
 
-/// Leptos 0.8's server rendering, rarely, leaves a page's `Suspense` waiting on a resource
-/// that already resolved (a lost wake-up; cf. leptos-rs/leptos#4851, #4578, #4647). Every
-/// resource is read in one boundary and 0.8.23 has the upstream fixes, yet
-/// `server/tests/http.rs` still meets about one such render in 15,000. So a page still
-/// rendering after [`PAGE_HEDGE`] gets a second rendering beside it and the first to
-/// finish answers — safe, because a render only reads (one-time values are dropped after
-/// the answer, see [`acknowledge_flashes`]) — and one with no answer after
-/// [`PAGE_TIMEOUT`] gets a 503 with a retry hint. Both are logged and counted.
+/// An alarm, not a cure: a page with no answer after [`PAGE_TIMEOUT`] gets a 503 with a
+/// retry hint, an error in the log and a count in [`STALLED_PAGES`]. No page is expected
+/// to need it (the stall it was built for came from listing routes while pages rendered,
+/// see `super::routes`); if one ever does, the log says which.
 pub async fn page_watchdog(req: Request, next: Next) -> Response {
-    watch_page(req, next, PAGE_HEDGE, PAGE_TIMEOUT).await
+    watch_page(req, next, PAGE_TIMEOUT).await
 }
 
-async fn watch_page(req: Request, next: Next, hedge: std::time::Duration, timeout: std::time::Duration) -> Response {
-    use std::sync::atomic::Ordering::Relaxed;
+async fn watch_page(req: Request, next: Next, timeout: std::time::Duration) -> Response {
     let path = req.uri().path().to_owned();
     let page = matches!(*req.method(), Method::GET | Method::HEAD) && !NOT_PAGES.iter().any(|p| path.starts_with(p));
     if !page {
         return next.run(req).await;
     }
-    let (parts, body) = req.into_parts();
-    let mut again = Request::new(axum::body::Body::empty());
-    *again.method_mut() = parts.method.clone();
-    *again.uri_mut() = parts.uri.clone();
-    *again.version_mut() = parts.version;
-    *again.headers_mut() = parts.headers.clone();
-    *again.extensions_mut() = parts.extensions.clone();
-    let first = next.clone().run(Request::from_parts(parts, body));
-    let answered = async {
-        tokio::pin!(first);
-        tokio::select! {
-            res = &mut first => return res,
-            _ = tokio::time::sleep(hedge) => {}
-        }
-        HEDGED_PAGES.fetch_add(1, Relaxed);
-        tracing::warn!(path = %path, after = ?hedge, "a page is still rendering: rendering it again beside it");
-        let second = next.run(again);
-        tokio::select! {
-            res = first => res,
-            res = second => res,
-        }
-    };
-    match tokio::time::timeout(timeout, answered).await {
+    match tokio::time::timeout(timeout, next.run(req)).await {
         Ok(res) => res,
         Err(_) => {
-            STALLED_PAGES.fetch_add(1, Relaxed);
+            STALLED_PAGES.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
             tracing::error!(path = %path, after = ?timeout, "a page did not finish rendering");
             let mut res =
                 (StatusCode::SERVICE_UNAVAILABLE, "This page took too long. Please reload. 页面加载超时，请刷新。")
@@ -276,49 +245,35 @@ mod tests {
     }
 
     #[tokio::test]
-    async fn a_stalled_page_is_rendered_again_and_one_that_never_answers_gets_503() {
+    async fn a_page_that_never_answers_gets_503_and_is_counted() {
         use axum::{Router, routing::get};
-        use std::sync::{
-            Arc,
-            atomic::{AtomicUsize, Ordering},
-        };
+        use std::sync::atomic::Ordering;
         use tower::ServiceExt;
-        const HEDGE: std::time::Duration = std::time::Duration::from_millis(100);
-        const TIMEOUT: std::time::Duration = std::time::Duration::from_millis(400);
-        let renders = Arc::new(AtomicUsize::new(0));
-        let counted = renders.clone();
+        const TIMEOUT: std::time::Duration = std::time::Duration::from_millis(300);
         let app = Router::new()
-            // The first rendering never finishes, as a lost wake-up would leave it.
             .route(
-                "/p/once",
-                get(move || {
-                    let renders = counted.clone();
-                    async move {
-                        if renders.fetch_add(1, Ordering::SeqCst) == 0 {
-                            std::future::pending::<()>().await;
-                        }
-                        "rendered"
-                    }
+                "/p/slow",
+                get(|| async {
+                    tokio::time::sleep(TIMEOUT / 3).await;
+                    "rendered"
                 }),
             )
             .route("/p/never", get(|| async { std::future::pending::<&str>().await }))
             .route("/api/thing", get(|| async { std::future::pending::<&str>().await }))
-            .layer(axum::middleware::from_fn(|req, next| watch_page(req, next, HEDGE, TIMEOUT)));
+            .layer(axum::middleware::from_fn(|req, next| watch_page(req, next, TIMEOUT)));
         let get = |uri: &str| app.clone().oneshot(Request::builder().uri(uri).body(axum::body::Body::empty()).unwrap());
-        let (hedged, stalled) = (HEDGED_PAGES.load(Ordering::Relaxed), STALLED_PAGES.load(Ordering::Relaxed));
+        let stalled = STALLED_PAGES.load(Ordering::Relaxed);
 
-        let res = get("/p/once").await.unwrap();
+        let res = get("/p/slow").await.unwrap();
         assert_eq!(res.status(), StatusCode::OK);
         assert_eq!(&axum::body::to_bytes(res.into_body(), 1024).await.unwrap()[..], b"rendered");
-        assert_eq!(renders.load(Ordering::SeqCst), 2);
 
         let res = get("/p/never").await.unwrap();
         assert_eq!(res.status(), StatusCode::SERVICE_UNAVAILABLE);
         assert_eq!(res.headers()[axum::http::header::RETRY_AFTER], "1");
-        assert!(HEDGED_PAGES.load(Ordering::Relaxed) >= hedged + 2);
         assert!(STALLED_PAGES.load(Ordering::Relaxed) > stalled);
 
-        // Server functions are not pages: never run twice, never cut short.
+        // Server functions are not pages: never cut short.
         assert!(tokio::time::timeout(TIMEOUT * 2, get("/api/thing")).await.is_err());
     }
 }

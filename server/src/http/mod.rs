@@ -50,9 +50,19 @@ fn leptos_context(shop: Shop) -> impl Fn() + Clone + Send + Sync + 'static {
     }
 }
 
+/// The app's routes, listed once per process. Listing renders the app once with every
+/// resource held back by a process-wide flag (leptos_server's `SuppressResourceLoad`); a
+/// page rendered anywhere in the process while the flag is up waits forever on its first
+/// resource (leptos-rs/leptos#4773). Listed once, before any router exists, no render can
+/// meet it — the tests build a router per test, all in one process.
+fn routes() -> Vec<leptos_axum::AxumRouteListing> {
+    static ROUTES: std::sync::OnceLock<Vec<leptos_axum::AxumRouteListing>> = std::sync::OnceLock::new();
+    ROUTES.get_or_init(|| generate_route_list(app::App)).clone()
+}
+
 pub fn router(shop: Shop) -> Result<Router, Box<dyn std::error::Error>> {
     let leptos_options = get_configuration(None)?.leptos_options;
-    let routes = generate_route_list(app::App);
+    let routes = routes();
     let pkg_dir = std::path::Path::new(&*leptos_options.site_root).join(&*leptos_options.site_pkg_dir);
     let state = AppState {
         leptos_options: leptos_options.clone(),

@@ -1,13 +1,13 @@
-//! The till (收银台): orders of one SKU wait at that SKU's till and are rung up together —
-//! up to [`BATCH`] in one write transaction, with one multi-row statement per table —
-//! instead of one transaction of ~20 statements each. Two kinds of customer queue there:
+//! The sale queue (收银台, formerly "the till"): orders of one SKU wait in that SKU's
+//! queue and are rung up together — up to [`BATCH`] in one write transaction, with one
+//! multi-row statement per table — instead of one transaction of ~20 statements each. Two kinds of customer queue there:
 //! the reseller API's wallet purchases (paid and delivered at once, below) and the mall's
 //! "buy now" checkouts (held for payment, [`mall`]).
 //!
 //! In a flash sale thousands of orders a second arrive for one SKU. One transaction per
 //! order queues them all on the same rows (the SKU's codes, the reseller's wallet, and on
 //! SQLite the one writer), and the database then spends its time on statements and commits
-//! rather than on claims. At the till, while one batch commits the next one gathers, so
+//! rather than on claims. At the sale queue, while one batch commits the next one gathers, so
 //! under load each commit carries many orders; alone, an order is rung up at once (a batch
 //! of one). Nothing waits for a timer.
 //!
@@ -57,7 +57,7 @@ use tokio::sync::{
 /// statements stay far inside both backends' parameter limits).
 pub const BATCH: usize = 64;
 
-/// A till with no customer for this long closes; the next purchase opens it again.
+/// A sale queue with no customer for this long closes; the next purchase opens it again.
 const IDLE: Duration = Duration::from_secs(30);
 
 /// One reseller API order, as authenticated and parsed by the handler.
@@ -75,7 +75,7 @@ pub struct Purchase {
     pub ip: String,
 }
 
-/// What the till answered.
+/// What the sale queue answered.
 #[derive(Debug, PartialEq, Eq)]
 pub enum Purchased {
     /// Bought (201) or refused; this answer was kept for replay in the same commit.
@@ -84,7 +84,7 @@ pub enum Purchased {
     SeenBefore(Idempotency),
 }
 
-/// Who waits at a till, with where their answer goes.
+/// Who waits at a sale queue, with where their answer goes.
 enum Ticket {
     Reseller(Purchase, oneshot::Sender<Result<Purchased, OrderError>>),
     Mall(Checkout, oneshot::Sender<Result<NewOrder, OrderError>>),
@@ -137,12 +137,12 @@ impl Ticket {
 enum NotQueued {
     /// The stock left is known to be promised to the tickets ahead.
     SoldOut(Ticket),
-    /// The till's queue is full.
+    /// The SKU's queue is full.
     Busy,
 }
 
 #[derive(Clone)]
-struct Lane {
+struct SkuQueue {
     id: u64,
     queue: mpsc::Sender<Ticket>,
     stock: Arc<Mutex<StockView>>,
@@ -152,7 +152,7 @@ struct Lane {
 /// coming while a queue and two batches of purchases wait.
 const COUNTED: u64 = 4 * BATCH as u64;
 
-/// What a till knows of its SKU's stock between batches: the units the last batch left
+/// What a sale queue knows of its SKU's stock between batches: the units the last batch left
 /// (`None`: more than [`COUNTED`], not known, or a top-up), when that was counted, and the
 /// units that the purchases queued or being rung up will take. Near the end of a flash
 /// sale, a purchase the stock left cannot cover is told `sold_out` at once instead of
@@ -191,20 +191,20 @@ fn view_of(stock: &Mutex<StockView>) -> std::sync::MutexGuard<'_, StockView> {
     stock.lock().unwrap_or_else(|e| e.into_inner())
 }
 
-/// This instance's tills, one per SKU code, opened on demand, and the desk where the
+/// This instance's sale queues, one per SKU code, opened on demand, and the batcher where the
 /// purchases answered from memory have their keys looked up.
 pub struct SaleQueues {
     queue: usize,
-    lanes: Mutex<HashMap<String, Lane>>,
+    sku_queues: Mutex<HashMap<String, SkuQueue>>,
     next_id: AtomicU64,
-    desk: OnceLock<Batcher<Ask, Result<Option<Idempotency>, DbErr>>>,
+    batcher: OnceLock<Batcher<Ask, Result<Option<Idempotency>, DbErr>>>,
 }
 
-/// Most keys looked up in one read at the recall desk.
+/// Most keys looked up in one read at the recall batcher.
 const RECALL_BATCH: usize = 256;
-/// Reads the recall desk runs at once; whoever arrives meanwhile waits for the next.
+/// Reads the recall batcher runs at once; whoever arrives meanwhile waits for the next.
 const RECALL_READS: usize = 2;
-/// Askers waiting at the desk beyond which one more reads alone.
+/// Askers waiting at the batcher beyond which one more reads alone.
 const RECALL_QUEUE: usize = 4096;
 
 /// A purchase answered from memory (sold out), asking whether its key was seen before.
@@ -225,16 +225,16 @@ impl SaleQueues {
     pub fn new(queue_per_sku: u32) -> Self {
         Self {
             queue: queue_per_sku.max(1) as usize,
-            lanes: Mutex::default(),
+            sku_queues: Mutex::default(),
             next_id: AtomicU64::new(1),
-            desk: OnceLock::new(),
+            batcher: OnceLock::new(),
         }
     }
 
-    /// [`resellers::recall`] through this instance's recall desk: after a sellout thousands
+    /// [`resellers::recall`] through this instance's recall batcher: after a sellout thousands
     /// of purchases a second are answered `sold_out` from memory, and each must first ask
     /// whether its key was seen before (a retry of an order that went through hears its
-    /// codes). One read each would make the database the crowd's queue again; at the desk
+    /// codes). One read each would make the database the crowd's queue again; at the batcher
     /// whoever asks while a read runs is answered by the next one, up to [`RECALL_BATCH`]
     /// keys a read. Alone, an ask is read at once.
     pub async fn recall(
@@ -244,7 +244,7 @@ impl SaleQueues {
         idempotency_key: &str,
         request_hash: &str,
     ) -> Result<Option<Idempotency>, DbErr> {
-        let desk = self.desk.get_or_init(|| {
+        let batcher = self.batcher.get_or_init(|| {
             let shop = shop.clone();
             Batcher::open(RECALL_QUEUE, RECALL_BATCH, RECALL_READS, move |asks| recall_together(shop.clone(), asks))
         });
@@ -254,14 +254,14 @@ impl SaleQueues {
             request_hash: request_hash.to_owned(),
             queued_at: Instant::now(),
         };
-        match desk.try_queue(ask) {
-            Ok(answer) => answer.await.unwrap_or_else(|_| Err(DbErr::Custom("the recall desk stopped".into()))),
+        match batcher.try_queue(ask) {
+            Ok(answer) => answer.await.unwrap_or_else(|_| Err(DbErr::Custom("the recall batcher stopped".into()))),
             Err(_) => resellers::recall(&shop.db, &shop.vault, key_id, idempotency_key, request_hash).await,
         }
     }
 
-    /// Queues a purchase at its SKU's till and waits for its answer. `Busy` at once when
-    /// that till's queue is full (nothing was created); `sold_out` at once (after asking
+    /// Queues a purchase at its SKU's sale queue and waits for its answer. `Busy` at once when
+    /// that SKU's queue is full (nothing was created); `sold_out` at once (after asking
     /// the key's record, so a retry of an order that went through hears its answer) when
     /// the stock left is known to be promised to the purchases ahead.
     pub async fn ring(&self, shop: &Shop, purchase: Purchase) -> Result<Purchased, OrderError> {
@@ -275,7 +275,7 @@ impl SaleQueues {
         }
     }
 
-    /// Queues a mall checkout ("buy now" of one SKU) at its SKU's till and waits for the
+    /// Queues a mall checkout ("buy now" of one SKU) at its SKU's sale queue and waits for the
     /// order, held for payment. `Busy` or `sold_out` at once as for [`SaleQueues::ring`].
     pub async fn hold(&self, shop: &Shop, checkout: Checkout) -> Result<NewOrder, OrderError> {
         let sku = checkout.sku_code.trim().to_owned();
@@ -291,10 +291,10 @@ impl SaleQueues {
         let units = ticket.units();
         let mut tries = 0;
         loop {
-            let lane = self.lane(shop, sku);
-            // Counted and queued under the view's lock, which the till holds while it takes
+            let sku_queue = self.sku_queue(shop, sku);
+            // Counted and queued under the view's lock, which the sale queue holds while it takes
             // tickets in: the count of those waiting is exact.
-            let mut view = view_of(&lane.stock);
+            let mut view = view_of(&sku_queue.stock);
             if !view.promise(units) {
                 return Err(NotQueued::SoldOut(ticket));
             }
@@ -302,7 +302,7 @@ impl SaleQueues {
                 view.release(units);
                 return Err(NotQueued::Busy);
             }
-            match lane.queue.try_send(ticket) {
+            match sku_queue.queue.try_send(ticket) {
                 Ok(()) => {
                     view.waiting += 1;
                     return Ok(());
@@ -311,11 +311,11 @@ impl SaleQueues {
                     view.release(units);
                     return Err(NotQueued::Busy);
                 }
-                // The till closed for idleness just now: open a new one.
+                // The sale queue closed for idleness just now: open a new one.
                 Err(TrySendError::Closed(t)) if tries < 3 => {
                     view.release(units);
                     drop(view);
-                    self.close(sku, lane.id);
+                    self.close(sku, sku_queue.id);
                     ticket = t;
                     tries += 1;
                 }
@@ -326,39 +326,39 @@ impl SaleQueues {
 
     /// Stock came back (an import, a lapsed hold, staff at work): forget what was counted.
     pub fn restocked(&self) {
-        for lane in self.lanes.lock().unwrap_or_else(|e| e.into_inner()).values() {
-            view_of(&lane.stock).left = None;
+        for sku_queue in self.sku_queues.lock().unwrap_or_else(|e| e.into_inner()).values() {
+            view_of(&sku_queue.stock).left = None;
         }
     }
 
-    fn lane(&self, shop: &Shop, sku: &str) -> Lane {
-        let mut lanes = self.lanes.lock().unwrap_or_else(|e| e.into_inner());
-        if let Some(lane) = lanes.get(sku) {
-            return lane.clone();
+    fn sku_queue(&self, shop: &Shop, sku: &str) -> SkuQueue {
+        let mut sku_queues = self.sku_queues.lock().unwrap_or_else(|e| e.into_inner());
+        if let Some(sku_queue) = sku_queues.get(sku) {
+            return sku_queue.clone();
         }
         let (queue, waiting) = mpsc::channel(self.queue);
         let stock = Arc::default();
-        let lane = Lane { id: self.next_id.fetch_add(1, Ordering::Relaxed), queue, stock };
-        lanes.insert(sku.to_owned(), lane.clone());
-        tokio::spawn(serve(shop.clone(), sku.to_owned(), lane.id, waiting, lane.stock.clone()));
-        lane
+        let sku_queue = SkuQueue { id: self.next_id.fetch_add(1, Ordering::Relaxed), queue, stock };
+        sku_queues.insert(sku.to_owned(), sku_queue.clone());
+        tokio::spawn(serve(shop.clone(), sku.to_owned(), sku_queue.id, waiting, sku_queue.stock.clone()));
+        sku_queue
     }
 
-    /// Forgets a till (if it is still the one with this id).
+    /// Forgets a sale queue (if it is still the one with this id).
     fn close(&self, sku: &str, id: u64) {
-        let mut lanes = self.lanes.lock().unwrap_or_else(|e| e.into_inner());
-        if lanes.get(sku).is_some_and(|l| l.id == id) {
-            lanes.remove(sku);
+        let mut sku_queues = self.sku_queues.lock().unwrap_or_else(|e| e.into_inner());
+        if sku_queues.get(sku).is_some_and(|l| l.id == id) {
+            sku_queues.remove(sku);
         }
     }
 }
 
 /// Batches of one SKU rung up at once on PostgreSQL: while one waits for its commit to be
-/// flushed, the next is judged and written. SQLite has one writer, so there a till rings
+/// flushed, the next is judged and written. SQLite has one writer, so there a sale queue rings
 /// up one batch at a time.
 const PARALLEL_PG: usize = 2;
 
-/// What the batches a till is ringing up right now stand for: their mall buyers' keys,
+/// What the batches a sale queue is ringing up right now stand for: their mall buyers' keys,
 /// and the units each batch's checkouts were granted per IP address, once judged.
 ///
 /// Batches side by side must not judge the same buyer, or each would count that buyer's
@@ -398,7 +398,7 @@ fn in_flight(f: &Mutex<BatchesInProgress>) -> std::sync::MutexGuard<'_, BatchesI
     f.lock().unwrap_or_else(|e| e.into_inner())
 }
 
-/// A batch's place beside the others of its till: it waits for the one before it to have
+/// A batch's place beside the others of its sale queue: it waits for the one before it to have
 /// judged its checkouts, then counts what the others granted; once it has judged its own,
 /// it says so to the one after it. (Alone — a batch rung up by a test, or on SQLite — it
 /// has no one beside it.)
@@ -438,7 +438,7 @@ impl BatchSequencer {
     }
 }
 
-/// One SKU's till: takes whoever waits, up to [`BATCH`], rings them up together, repeats
+/// One SKU's sale queue: takes whoever waits, up to [`BATCH`], rings them up together, repeats
 /// — on PostgreSQL up to [`PARALLEL_PG`] batches at once (see [`BatchesInProgress`]).
 async fn serve(shop: Shop, sku: String, id: u64, mut waiting: mpsc::Receiver<Ticket>, stock: Arc<Mutex<StockView>>) {
     let parallel = if shop.db.get_database_backend() == DbBackend::Postgres { PARALLEL_PG } else { 1 };
@@ -557,7 +557,7 @@ async fn recall_or_sold_out(shop: &Shop, sku: &str, p: &Purchase) -> Result<Purc
     }
 }
 
-/// The recall desk's read: the records of up to [`RECALL_BATCH`] keys in one statement,
+/// The recall batcher's read: the records of up to [`RECALL_BATCH`] keys in one statement,
 /// one answer per ask.
 async fn recall_together(shop: Shop, asks: Vec<Ask>) -> Vec<Result<Option<Idempotency>, DbErr>> {
     let keys: Vec<(i32, &str, &str)> =
@@ -581,7 +581,7 @@ async fn recall_together(shop: Shop, asks: Vec<Ask>) -> Vec<Result<Option<Idempo
 }
 
 fn stopped() -> OrderError {
-    OrderError::Db(DbErr::Custom("the till stopped before answering".into()))
+    OrderError::Db(DbErr::Custom("the sale queue stopped before answering".into()))
 }
 
 /// Rings up a batch and answers each ticket; the units of stock it left, if counted.
@@ -681,14 +681,14 @@ async fn ring_up_and_count(
     };
     let failed = || OrderError::Db(DbErr::Custom("the order could not be placed".into()));
     if purchases.len() + checkouts.len() == 1 {
-        tracing::error!(error = %e, "the till could not ring up an order");
+        tracing::error!(error = %e, "the sale queue could not ring up an order");
         return RungUp {
             resellers: purchases.iter().map(|_| Err(failed())).collect(),
             mall: checkouts.iter().map(|_| Err(failed())).collect(),
             left: None,
         };
     }
-    tracing::warn!(error = %e, orders = purchases.len() + checkouts.len(), "a till batch failed; ringing up one by one");
+    tracing::warn!(error = %e, orders = purchases.len() + checkouts.len(), "a sale queue batch failed; ringing up one by one");
     let mut rung = RungUp { resellers: vec![], mall: vec![], left: None };
     let n = purchases.len();
     for i in 0..n + checkouts.len() {
@@ -701,7 +701,7 @@ async fn ring_up_and_count(
                 rung.left = one.left;
             }
             Err(e) => {
-                tracing::error!(error = %e, "the till could not ring up an order");
+                tracing::error!(error = %e, "the sale queue could not ring up an order");
                 if p.is_empty() { rung.mall.push(Err(failed())) } else { rung.resellers.push(Err(failed())) }
             }
         }
@@ -744,7 +744,7 @@ async fn try_ring_up(
         resellers = purchases.len(),
         mall = checkouts.len(),
         ms = started.elapsed().as_secs_f64() * 1e3,
-        "till batch"
+        "sale queue batch"
     );
     let ((kept, api_sku), (held, mall_sku)) = outcome?;
     let sku = purchases
@@ -926,7 +926,7 @@ async fn judge_and_write(
             contact_phone: Set(None),
             // Never shown: the reseller finds its orders by key.
             lookup_token_hash: Set(orders::hash_token(&orders::new_lookup_token())),
-            status: Set(status.as_str().into()),
+            status: Set(status),
             total_e4: Set(sale.accepted.total_e4),
             refunded_e4: Set(0),
             currency: Set(Currency::CNY.code().into()),

@@ -1,4 +1,4 @@
-//! The mall's checkouts at the till: a buyer's "buy now" of one SKU, its codes held for
+//! The mall's checkouts at the sale queue: a buyer's "buy now" of one SKU, its codes held for
 //! payment.
 //!
 //! A batch is judged by [`rules::judge`] in arrival order, each checkout against what the
@@ -42,8 +42,8 @@ struct Hold {
 
 /// Inside the batch's transaction: judges the checkouts ([`rules::judge`], in arrival
 /// order) and writes the orders that pass. Returns one answer per checkout, in order, and
-/// the SKU's id when it holds codes (so the till can count what is left).
-/// `side`: this batch's place among the batches of its till rung up at the same time, and
+/// the SKU's id when it holds codes (so the sale queue can count what is left).
+/// `side`: this batch's place among the batches of its sale queue rung up at the same time, and
 /// `beside`: the units those granted per IP (see `sale_queue::BatchesInProgress`).
 pub(super) async fn hold_and_write(
     txn: &WriteTxn,

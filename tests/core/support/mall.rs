@@ -130,7 +130,7 @@ pub async fn paid_but_not_delivered(shop: &Shop, order: &orders::Order) {
     let now = shop.clock.now();
     quanyi::entities::order::ActiveModel {
         id: Set(order.id),
-        status: Set("paid".into()),
+        status: Set(orders::Status::Paid),
         paid_at: Set(Some(now)),
         payment_provider: Set(Some("test".into())),
         ..Default::default()
