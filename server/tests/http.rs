@@ -413,15 +413,15 @@ db_test!(only_the_browser_that_bought_an_order_can_press_its_test_pay_button, |t
         assert!(location(&r).contains("__err="), "a stranger's press is refused: {}", location(&r));
         let body = r.text().await.unwrap();
         assert!(body.contains("order_not_found"), "{body}");
-        assert_eq!(status().await, "pending_payment", "nothing was paid");
+        assert_eq!(status().await, quanyi::orders::Status::PendingPayment, "nothing was paid");
     }
     let r = app.post_form(&buyer, "/api/pay/test", &pay, &to).await;
     assert_eq!(location(&r), to, "the buyer's press pays");
-    assert_eq!(status().await, "fulfilled");
+    assert_eq!(status().await, quanyi::orders::Status::Fulfilled);
     // Pressed again (or the post replayed): paid once, the same answer.
     let r = app.post_form(&buyer, "/api/pay/test", &pay, &to).await;
     assert_eq!(location(&r), to);
-    assert_eq!(status().await, "fulfilled");
+    assert_eq!(status().await, quanyi::orders::Status::Fulfilled);
 });
 
 // A page rendered while the process listed its routes used to wait forever on its first

@@ -142,7 +142,7 @@ db_test!(one_event_delivered_five_times_concurrently_and_out_of_order_fulfils_on
     assert_eq!(paid, 1, "{results:?}");
 
     let order = quanyi::orders::by_no(&app.shop.db, &order_no).await.unwrap().unwrap();
-    assert_eq!(order.status, "fulfilled");
+    assert_eq!(order.status, quanyi::orders::Status::Fulfilled);
     assert_eq!(order.payment_ref.as_deref(), Some("pi_test_1"));
     let allocations = quanyi::orders::allocations(&app.shop.db, order.id).await.unwrap();
     assert_eq!(allocations.len(), 2, "two codes, delivered once");

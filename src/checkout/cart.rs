@@ -195,15 +195,14 @@ pub async fn priced(
     cart: &[Item],
 ) -> Result<(Vec<PricedLine>, Money), DbErr> {
     let mut out = Vec::with_capacity(cart.len());
-    let mut total = 0i64;
+    let mut total = Money::zero(Currency::CNY);
     for i in cart {
         let Some(s) = sku::Entity::find().filter(sku::Column::Code.eq(&i.sku_code)).one(db).await? else { continue };
         let Some(p) = product::Entity::find_by_id(s.product_id).one(db).await? else { continue };
         let price = crate::pricing::line(context, &s, i.quantity);
-        let sub = price.total_e4;
         let available = s.on_shelf && p.on_shelf;
         if available {
-            total += sub;
+            total = total + price.total;
         }
         out.push(PricedLine {
             item: i.clone(),
@@ -211,11 +210,11 @@ pub async fn priced(
             product_name: (p.name_zh, p.name_en),
             sku_name: (s.name_zh.clone(), s.name_en.clone()),
             kind: s.kind,
-            unit_price: Money::from_e4(price.unit_price_e4, Currency::CNY),
-            subtotal: Money::from_e4(sub, Currency::CNY),
+            unit_price: price.unit_price,
+            subtotal: price.total,
             max_per_order: s.max_per_order,
             available,
         });
     }
-    Ok((out, Money::from_e4(total, Currency::CNY)))
+    Ok((out, total))
 }

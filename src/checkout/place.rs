@@ -47,7 +47,7 @@ pub(crate) fn line_row(
         order_id: Set(order_id),
         sku_id: Set(s.id),
         quantity: Set(price.quantity as i32),
-        unit_price_e4: Set(price.unit_price_e4),
+        unit_price_e4: Set(price.unit_price.e4()),
         sku_code: Set(s.code.clone()),
         product_name_zh: Set(product.name_zh.clone()),
         product_name_en: Set(product.name_en.clone()),
@@ -217,7 +217,7 @@ async fn write(
     let accepted = rules::judge(snap, std::slice::from_ref(request)).remove(0)?;
 
     let (email, phone) = (accepted.email.clone(), accepted.phone.clone());
-    let mut row = pending_order(request.buyer, (email, phone), lookup_token, accepted.total_e4, until, now);
+    let mut row = pending_order(request.buyer, (email, phone), lookup_token, accepted.total.e4(), until, now);
     row.order_no = Set(new_order_no());
     row.channel = Set(channel.into());
     let order = row.insert(txn).await?;

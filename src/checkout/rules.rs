@@ -19,6 +19,7 @@
 use crate::{
     catalog::Sku,
     orders::{Buyer, HoldPolicy, LineRequest, OrderError},
+    platform::money::Money,
     pricing::{self, Channel, PriceContext, QuoteLine},
 };
 use std::collections::HashMap;
@@ -129,7 +130,7 @@ pub struct Accepted {
     pub email: Option<String>,
     pub phone: Option<String>,
     pub lines: Vec<AcceptedLine>,
-    pub total_e4: i64,
+    pub total: Money,
     pub units: i64,
 }
 
@@ -226,7 +227,7 @@ fn judge_one(s: &mut Snapshot, r: &Request<'_>) -> Result<Accepted, OrderError> 
     let quote = pricing::quote(&context, &priced);
     if let Some(balances) = &s.balances {
         let payer = r.buyer.user_id.ok_or(OrderError::InsufficientBalance)?;
-        if balances.get(&payer).copied().unwrap_or(0) < quote.total_e4 {
+        if balances.get(&payer).copied().unwrap_or(0) < quote.total.e4() {
             return Err(OrderError::InsufficientBalance);
         }
     }
@@ -257,9 +258,9 @@ fn judge_one(s: &mut Snapshot, r: &Request<'_>) -> Result<Accepted, OrderError> 
         h.take(r.buyer, units);
     }
     if let (Some(balances), Some(payer)) = (&mut s.balances, r.buyer.user_id) {
-        *balances.entry(payer).or_default() -= quote.total_e4;
+        *balances.entry(payer).or_default() -= quote.total.e4();
     }
-    Ok(Accepted { email, phone, lines: accepted_lines, total_e4: quote.total_e4, units })
+    Ok(Accepted { email, phone, lines: accepted_lines, total: quote.total, units })
 }
 
 #[cfg(test)]
@@ -340,7 +341,7 @@ mod tests {
                 self.holds.push((r.buyer.clone(), a.units));
             }
             if let (Some(b), Some(u)) = (&mut self.balances, r.buyer.user_id) {
-                *b.get_mut(&u).unwrap() -= a.total_e4;
+                *b.get_mut(&u).unwrap() -= a.total.e4();
             }
         }
     }
@@ -504,6 +505,6 @@ mod tests {
         );
         let topup = d[7].as_ref().unwrap();
         assert_eq!((topup.units, topup.lines[0].topup_account.as_deref()), (0, Some("13900139000")));
-        assert_eq!(d[0].as_ref().unwrap().total_e4, 10_0000);
+        assert_eq!(d[0].as_ref().unwrap().total.e4(), 10_0000);
     }
 }

@@ -16,7 +16,7 @@ pub struct Model {
     pub imported: i32,
     pub duplicates: i32,
     pub rejected: i32,
-    pub status: String,
+    pub status: super::states::BatchStatus,
     pub created_by: Option<i32>,
     pub created_at: DateTimeUtc,
 }

@@ -1,11 +1,10 @@
 //! The states and kinds stored in text columns, typed. A row holding a value not listed
 //! here fails to load (a database error) instead of matching nothing in silence. Their
-//! behaviour lives in the areas that own them (`orders::Status`, `inventory::CodeStatus`,
+//! behaviour lives in the areas that own them (`orders::Status`, `inventory::CodeStatus` and `BatchStatus`,
 //! `catalog::SkuKind`); here is only what the database needs.
 use sea_orm::entity::prelude::*;
 
-/// A text-backed enum: the SeaORM column type, `as_str`/`parse`/`ALL`, `Display`, and
-/// comparison with the stored string (so `order.status == "paid"` reads as it did).
+/// A text-backed enum: the SeaORM column type, `as_str`/`parse`/`ALL` and `Display`.
 macro_rules! text_enum {
     ($(#[$m:meta])* $name:ident { $($(#[$vm:meta])* $v:ident = $s:literal,)+ }) => {
         $(#[$m])*
@@ -32,24 +31,6 @@ macro_rules! text_enum {
         impl std::fmt::Display for $name {
             fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
                 f.write_str(self.as_str())
-            }
-        }
-
-        impl PartialEq<str> for $name {
-            fn eq(&self, other: &str) -> bool {
-                self.as_str() == other
-            }
-        }
-
-        impl PartialEq<&str> for $name {
-            fn eq(&self, other: &&str) -> bool {
-                self.as_str() == *other
-            }
-        }
-
-        impl PartialEq<String> for $name {
-            fn eq(&self, other: &String) -> bool {
-                self.as_str() == other
             }
         }
     };
@@ -90,5 +71,15 @@ text_enum! {
         CardCode = "card_code",
         DirectTopup = "direct_topup",
         RedemptionLink = "redemption_link",
+    }
+}
+
+text_enum! {
+    /// Where a code batch's import is: `importing` while its lines are read (the admin page
+    /// follows it), `done`, or `interrupted` when the instance stopped mid-import.
+    BatchStatus {
+        Importing = "importing",
+        Done = "done",
+        Interrupted = "interrupted",
     }
 }

@@ -41,7 +41,7 @@ pub fn import_chunk(backend: DbBackend) -> usize {
 /// A code line longer than this is not a code.
 pub const MAX_CODE_CHARS: usize = 512;
 
-pub use crate::entities::states::CodeStatus;
+pub use crate::entities::states::{BatchStatus, CodeStatus};
 
 #[derive(Debug, thiserror::Error)]
 pub enum InventoryError {
@@ -174,7 +174,7 @@ pub async fn open_batch<C: ConnectionTrait>(
         expires_at: Set(spec.expires_at),
         source: Set(spec.source.into()),
         lines_total: Set(lines_total as i32),
-        status: Set("importing".into()),
+        status: Set(BatchStatus::Importing),
         created_by: Set(actor.user.as_ref().map(|u| u.id)),
         created_at: Set(now),
         ..Default::default()
@@ -270,7 +270,7 @@ pub async fn fill_batch(
     b.imported = Set(report.imported as i32);
     b.duplicates = Set(report.duplicates.len() as i32);
     b.rejected = Set(report.rejected.len() as i32);
-    b.status = Set("done".into());
+    b.status = Set(BatchStatus::Done);
     b.update(db).await?;
     let detail = format!(
         "sku={} imported={} duplicates={} rejected={}",
@@ -615,8 +615,11 @@ pub async fn mark_sold(
     Ok(res.rows_affected == 1)
 }
 
-/// Voids a code that must never be sold (guarded: only available or reserved codes;
-/// a sold code is voided through a reissue on its order).
+/// The codes staff may void: not sold yet (a sold code is voided through a reissue on its
+/// order).
+pub const VOIDABLE: [CodeStatus; 2] = [CodeStatus::Available, CodeStatus::Reserved];
+
+/// Voids a code that must never be sold (guarded: only [`VOIDABLE`] codes).
 pub async fn void_code(
     db: &impl ConnectionTrait,
     clock: &Clock,
@@ -631,7 +634,7 @@ pub async fn void_code(
             sea_orm::sea_query::Expr::value(Some(reason.chars().take(200).collect::<String>())),
         )
         .filter(code::Column::Id.eq(code_id))
-        .filter(code::Column::Status.is_in([CodeStatus::Available.as_str(), CodeStatus::Reserved.as_str()]))
+        .filter(code::Column::Status.is_in(VOIDABLE.map(CodeStatus::as_str)))
         .exec(db)
         .await?;
     if res.rows_affected == 0 {
@@ -683,8 +686,8 @@ pub async fn check_low_stock(db: &impl ConnectionTrait, now: DateTime<Utc>, sku_
 /// since duplicates are recognised).
 pub async fn mark_interrupted_imports(db: &impl ConnectionTrait) -> Result<u64, DbErr> {
     let res = batch::Entity::update_many()
-        .col_expr(batch::Column::Status, sea_orm::sea_query::Expr::value("interrupted"))
-        .filter(batch::Column::Status.eq("importing"))
+        .col_expr(batch::Column::Status, sea_orm::sea_query::Expr::value(BatchStatus::Interrupted.as_str()))
+        .filter(batch::Column::Status.eq(BatchStatus::Importing))
         .exec(db)
         .await?;
     Ok(res.rows_affected)
@@ -717,7 +720,11 @@ pub async fn batch_sold_value_e4(db: &impl ConnectionTrait, batch_id: i32) -> Re
 }
 
 /// Codes of a batch (ids and statuses; never their content), for voiding from the admin.
-pub async fn batch_codes(db: &impl ConnectionTrait, batch_id: i32, limit: u64) -> Result<Vec<(i32, String)>, DbErr> {
+pub async fn batch_codes(
+    db: &impl ConnectionTrait,
+    batch_id: i32,
+    limit: u64,
+) -> Result<Vec<(i32, CodeStatus)>, DbErr> {
     use sea_orm::QueryOrder;
     code::Entity::find()
         .select_only()
@@ -726,7 +733,7 @@ pub async fn batch_codes(db: &impl ConnectionTrait, batch_id: i32, limit: u64) -
         .filter(code::Column::BatchId.eq(batch_id))
         .order_by_asc(code::Column::Id)
         .limit(limit)
-        .into_tuple::<(i32, String)>()
+        .into_tuple::<(i32, CodeStatus)>()
         .all(db)
         .await
 }

@@ -14,6 +14,7 @@ use crate::{
     platform::db::{self, Db},
     platform::jobs,
     platform::language::Language,
+    platform::money::{Currency, Money},
     wallet,
 };
 use chrono::{DateTime, Duration, Utc};
@@ -35,11 +36,25 @@ impl Status {
     }
 }
 
-/// What an order's state allows, asked of the order rather than of its status string.
+/// An order's money and what its state allows, asked of the order rather than of its
+/// columns and status string. (Rows store amounts as integer ten-thousandths, the form the
+/// batch statements sum and compare in SQL; the domain reads them as [`Money`].)
 impl order::Model {
-    /// What staff may still refund, in ten-thousandths: nothing unless it was delivered.
-    pub fn refundable_e4(&self) -> Option<i64> {
-        self.status.delivered().then_some(self.total_e4 - self.refunded_e4)
+    pub fn currency(&self) -> Currency {
+        Currency::parse(&self.currency).unwrap_or(Currency::CNY)
+    }
+
+    pub fn total(&self) -> Money {
+        Money::from_e4(self.total_e4, self.currency())
+    }
+
+    pub fn refunded(&self) -> Money {
+        Money::from_e4(self.refunded_e4, self.currency())
+    }
+
+    /// What staff may still refund: nothing unless it was delivered.
+    pub fn refundable(&self) -> Option<Money> {
+        self.status.delivered().then(|| self.total() - self.refunded())
     }
 
     /// Whether it waits for its payment (its codes held until `reserved_until`).
@@ -53,8 +68,12 @@ impl order::Model {
     }
 }
 
-/// A line's names as the buyer saw them when they bought it.
+/// A line's names and price as the buyer saw them when they bought it.
 impl order_line::Model {
+    pub fn unit_price(&self, currency: Currency) -> Money {
+        Money::from_e4(self.unit_price_e4, currency)
+    }
+
     pub fn product_name(&self, language: Language) -> &str {
         language.choose(&self.product_name_zh, &self.product_name_en)
     }

@@ -1,7 +1,7 @@
 //! Settlement (出纳): the one place a payment is recorded — the test provider's pay
 //! button, Stripe's signed webhooks, the member's wallet — and its order handed its codes.
 //! (The reseller API's sale queue creates its orders already paid from the reseller's
-//! wallet; it records them with [`pay_from_wallets`], the same function this uses.)
+//! wallet; it records them with `wallet::pay_from_wallets`, the same function this uses.)
 //!
 //! A confirmation is the payment's event id (unique per provider), its order and amount.
 //! Confirmations that arrive while a batch is being committed wait at the settlement's
@@ -88,7 +88,7 @@ impl Payer {
 }
 
 /// The provider name of payments from a member's or reseller's wallet.
-pub const WALLET: &str = "wallet";
+pub const WALLET: &str = wallet::PROVIDER;
 
 impl Confirmation {
     /// A member pays their own order from their wallet: once per order (its event id is
@@ -97,7 +97,7 @@ impl Confirmation {
         let order_no = order_no.trim();
         Self {
             provider: WALLET.into(),
-            event_id: wallet_event_id(order_no),
+            event_id: wallet::payment_event_id(order_no),
             order_no: order_no.to_owned(),
             amount_e4: None,
             payment_ref: None,
@@ -155,7 +155,6 @@ impl Settlement {
 /// confirmation alone.
 pub async fn settle(shop: Shop, batch: Vec<Confirmation>) -> Vec<Answer> {
     let started = std::time::Instant::now();
-    let _at_work = shop.sale_load.busy();
     let together = async {
         let txn = db::begin_write(&shop.db).await?;
         let recorded = record_and_deliver(&txn, &shop, &batch).await;
@@ -213,7 +212,10 @@ async fn record_and_deliver(txn: &WriteTxn, shop: &Shop, batch: &[Confirmation])
 
     // Each event once: an amount that differs from the order's total is refused (unless
     // the event was recorded before: then it is only a replay), and an event twice in
-    // this batch is a replay of the first.
+    // this batch is a replay of the first. A wallet payment's event is its order's, so a
+    // second press for one order in this batch is caught here too and hears what a press
+    // after the payment hears.
+    let wallet_of: Vec<Option<i32>> = batch.iter().map(Confirmation::from_wallet_of).collect();
     let mut fresh = vec![];
     let mut in_batch = HashSet::new();
     for (i, c) in batch.iter().enumerate() {
@@ -229,8 +231,9 @@ async fn record_and_deliver(txn: &WriteTxn, shop: &Shop, batch: &[Confirmation])
                 .await?
                 .is_some();
             answers[i] = Some(if seen { Ok(PaymentOutcome::AlreadyApplied) } else { Err(OrderError::AmountMismatch) });
-        } else if c.from_wallet_of().is_none() && !in_batch.insert((c.provider.as_str(), c.event_id.as_str())) {
-            answers[i] = Some(Ok(PaymentOutcome::AlreadyApplied));
+        } else if !in_batch.insert((c.provider.as_str(), c.event_id.as_str())) {
+            answers[i] =
+                Some(if wallet_of[i].is_some() { Err(OrderError::NotPayable) } else { Ok(PaymentOutcome::AlreadyApplied) });
         } else {
             fresh.push(i);
         }
@@ -238,26 +241,22 @@ async fn record_and_deliver(txn: &WriteTxn, shop: &Shop, batch: &[Confirmation])
     // Wallet payments are judged here, against the buyers' balances locked until the
     // commit, one after another in the batch's order: only an order waiting for payment,
     // never overdrawing. The others are a provider's word that the money was taken.
-    let (from_wallet, from_provider): (Vec<usize>, Vec<usize>) =
-        fresh.iter().partition(|&&i| batch[i].from_wallet_of().is_some());
+    let (from_wallet, from_provider): (Vec<usize>, Vec<usize>) = fresh.iter().partition(|&&i| wallet_of[i].is_some());
     let mut wallet_paid = vec![];
     let mut balances_before = HashMap::new();
     if !from_wallet.is_empty() {
-        let mut users: Vec<i32> = from_wallet.iter().filter_map(|&i| batch[i].from_wallet_of()).collect();
+        let mut users: Vec<i32> = from_wallet.iter().filter_map(|&i| wallet_of[i]).collect();
         users.sort_unstable();
         users.dedup();
         balances_before = wallet::locked_balances(txn, &users).await?;
         let mut left = balances_before.clone();
-        let mut paid_here = HashSet::new();
         for &i in &from_wallet {
-            let c = &batch[i];
-            let (Some(user), Some(o)) = (c.from_wallet_of(), orders.get(c.order_no.trim())) else {
+            let (Some(user), Some(o)) = (wallet_of[i], orders.get(batch[i].order_no.trim())) else {
                 answers[i] = Some(Err(OrderError::NotFound));
                 continue;
             };
             let balance = left.entry(user).or_insert(0);
-            if !o.awaiting_payment() || !paid_here.insert(o.id) {
-                // Paid before, or by an earlier press in this batch: what a later press hears.
+            if !o.awaiting_payment() {
                 answers[i] = Some(Err(OrderError::NotPayable));
             } else if *balance < o.total_e4 {
                 answers[i] = Some(Err(OrderError::InsufficientBalance));
@@ -299,8 +298,7 @@ async fn record_and_deliver(txn: &WriteTxn, shop: &Shop, batch: &[Confirmation])
     let mut paid: Vec<Order> = vec![];
     for &i in wallet_paid.iter().chain(&from_provider) {
         let c = &batch[i];
-        let from_wallet = c.from_wallet_of().is_some();
-        if !from_wallet && !recorded.contains(&(c.provider.clone(), c.event_id.clone())) {
+        if wallet_of[i].is_none() && !recorded.contains(&(c.provider.clone(), c.event_id.clone())) {
             answers[i] = Some(Ok(PaymentOutcome::AlreadyApplied));
             continue;
         }
@@ -318,7 +316,7 @@ async fn record_and_deliver(txn: &WriteTxn, shop: &Shop, batch: &[Confirmation])
         }
     }
     let wallet_orders: Vec<&Order> = paid.iter().filter(|o| o.payment_provider.as_deref() == Some(WALLET)).collect();
-    pay_from_wallets(txn, now, &balances_before, &wallet_orders).await?;
+    wallet::pay_from_wallets(txn, now, &balances_before, &wallet_orders).await?;
     if !paid.is_empty() {
         deliver(txn, shop, &paid, &payable, now).await?;
     }
@@ -326,53 +324,6 @@ async fn record_and_deliver(txn: &WriteTxn, shop: &Shop, batch: &[Confirmation])
         .into_iter()
         .map(|a| a.unwrap_or_else(|| Err(OrderError::Db(DbErr::Custom("a payment was not judged".into())))))
         .collect())
-}
-
-/// The event id of an order's payment from a wallet: one per order.
-fn wallet_event_id(order_no: &str) -> String {
-    format!("wallet:{order_no}")
-}
-
-/// Orders paid from their buyers' wallets, inside the caller's transaction: each payment
-/// on record (once per order: a second is refused by the unique event id) and one guarded
-/// debit per buyer from `balances`, the balances read and locked in this transaction
-/// ([`wallet::locked_balances`]). Used by the settlement and by the reseller API's sale
-/// queue, whose orders are created paid.
-pub(crate) async fn pay_from_wallets(
-    txn: &impl ConnectionTrait,
-    now: DateTime<Utc>,
-    balances: &HashMap<i32, i64>,
-    paid: &[&Order],
-) -> Result<(), DbErr> {
-    if paid.is_empty() {
-        return Ok(());
-    }
-    payment_event::Entity::insert_many(paid.iter().map(|o| payment_event::ActiveModel {
-        provider: Set(WALLET.into()),
-        event_id: Set(wallet_event_id(&o.order_no)),
-        kind: Set("payment".into()),
-        order_id: Set(Some(o.id)),
-        created_at: Set(now),
-        ..Default::default()
-    }))
-    .exec_without_returning(txn)
-    .await?;
-    if paid.iter().any(|o| o.user_id.is_none()) {
-        return Err(DbErr::Custom("a wallet payment has no account".into()));
-    }
-    let mut buyers: Vec<i32> = paid.iter().filter_map(|o| o.user_id).collect();
-    buyers.sort_unstable();
-    buyers.dedup();
-    for u in buyers {
-        let theirs: Vec<(i32, &str, i64)> =
-            paid.iter().filter(|o| o.user_id == Some(u)).map(|o| (o.id, o.order_no.as_str(), o.total_e4)).collect();
-        let before = balances.get(&u).copied().unwrap_or(0);
-        wallet::pay_for_orders(txn, now, u, before, &theirs).await.map_err(|e| match e {
-            wallet::WalletError::Db(e) => e,
-            e => DbErr::Custom(format!("a wallet debit was refused: {e}")),
-        })?;
-    }
-    Ok(())
 }
 
 /// `CASE id WHEN … THEN … END` over the orders, for a column that differs per order.

@@ -17,8 +17,8 @@ use sea_orm::{
 use serde::{Serialize, de::DeserializeOwned};
 use std::{collections::HashMap, sync::Arc};
 
-/// Which runner pass takes a job. A runner may leave the low-priority queue for later
-/// while the shop is busy selling (see [`run_due`]).
+/// Which queue a job waits on. A runner claims the normal queue's due jobs first and fills
+/// the rest of its claim from the low-priority queue (see [`run_due`]).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub enum Queue {
     Normal,
@@ -231,20 +231,33 @@ fn claimable(now: DateTime<Utc>) -> Condition {
         .add(Condition::all().add(job::Column::Status.eq("running")).add(job::Column::LockedUntil.lt(now)))
 }
 
-/// Claims up to `limit` due jobs for this runner, in one statement (guarded on each
-/// still being claimable, so two runners never both claim one), oldest first. Each comes
-/// back as claimed: `running`, its attempt counted.
-/// `skip` names kinds left where they are (a queue held back, see [`run_due`]).
+/// Which kinds a claim takes.
+#[derive(Clone, Copy, Debug)]
+pub enum Kinds<'a> {
+    All,
+    Only(&'a [&'static str]),
+    Except(&'a [&'static str]),
+}
+
+/// Claims up to `limit` due jobs of `kinds` for this runner, in one statement (guarded on
+/// each still being claimable, so two runners never both claim one), oldest first. Each
+/// comes back as claimed: `running`, its attempt counted.
 pub async fn claim_due(
     db: &impl ConnectionTrait,
     now: DateTime<Utc>,
     limit: u64,
-    skip: &[&str],
+    kinds: Kinds<'_>,
 ) -> Result<Vec<job::Model>, DbErr> {
-    let mut due = job::Entity::find().select_only().column(job::Column::Id).filter(claimable(now));
-    if !skip.is_empty() {
-        due = due.filter(job::Column::Kind.is_not_in(skip.iter().copied()));
+    if limit == 0 {
+        return Ok(vec![]);
     }
+    let mut due = job::Entity::find().select_only().column(job::Column::Id).filter(claimable(now));
+    due = match kinds {
+        Kinds::All => due,
+        Kinds::Only(k) => due.filter(job::Column::Kind.is_in(k.iter().copied())),
+        Kinds::Except([]) => due,
+        Kinds::Except(k) => due.filter(job::Column::Kind.is_not_in(k.iter().copied())),
+    };
     let candidates: Vec<i32> = due.order_by_asc(job::Column::RunAt).limit(limit).into_tuple().all(db).await?;
     if candidates.is_empty() {
         return Ok(vec![]);
@@ -283,17 +296,23 @@ async fn finish(db: &impl ConnectionTrait, j: &job::Model, now: DateTime<Utc>, e
 /// Jobs one runner claims at a time.
 pub const CLAIM: u64 = 50;
 
-/// Runs up to [`CLAIM`] due jobs once; returns how many ran. Each kind's claimed jobs go
-/// to its handler together; the outcomes, and the follow-up jobs of those that succeeded,
-/// are written in one commit (a job is never done without its follow-ups). With
-/// `low: false` the low-priority queue's jobs stay queued for a later run.
-pub async fn run_due<C: JobContext>(ctx: &C, registry: &Registry<C>, low: bool) -> Result<usize, DbErr> {
+/// Runs up to [`CLAIM`] due jobs once; returns how many ran. The normal queue's due jobs
+/// are claimed first, and the low-priority queue's fill what room is left: a backlog of
+/// emails never keeps a refund or a fulfilment waiting. Each kind's claimed jobs go to its
+/// handler together; the outcomes, and the follow-up jobs of those that succeeded, are
+/// written in one commit (a job is never done without its follow-ups).
+pub async fn run_due<C: JobContext>(ctx: &C, registry: &Registry<C>) -> Result<usize, DbErr> {
     let db = ctx.db();
     let now = ctx.now();
-    let skip = if low { vec![] } else { registry.kinds_on(Queue::Low) };
+    let low = registry.kinds_on(Queue::Low);
     let jobs = {
         let _turn = crate::platform::db::write_turn(db).await?;
-        claim_due(db, now, CLAIM, &skip).await?
+        let mut jobs = claim_due(db, now, CLAIM, Kinds::Except(&low)).await?;
+        if !low.is_empty() {
+            let room = CLAIM - jobs.len() as u64;
+            jobs.extend(claim_due(db, now, room, Kinds::Only(&low)).await?);
+        }
+        jobs
     };
     let n = jobs.len();
     // The claimed jobs by handler, in claim order; unknown kinds fail at once.

@@ -64,6 +64,25 @@ impl Money {
         i64::try_from(scaled).ok()
     }
 
+    /// No money, in `currency`.
+    pub fn zero(currency: Currency) -> Self {
+        Self { amount: Decimal::ZERO, currency }
+    }
+
+    /// The stored form of an amount the shop computed (a price, its multiples and sums have
+    /// at most four decimals, so this is exact for them; anything finer is rounded half to
+    /// even). Amounts beyond what ten-thousandths in an `i64` hold (about 9.2 × 10¹⁴) are
+    /// refused where they enter (`parse_amount`, `to_e4`), so they never reach here.
+    pub fn e4(&self) -> i64 {
+        use rust_decimal::prelude::ToPrimitive;
+        (self.amount.round_dp(SCALE) * Decimal::from(10_000)).to_i64().unwrap_or(i64::MAX)
+    }
+
+    /// `n` units at this price.
+    pub fn times(self, n: u32) -> Self {
+        Self { amount: self.amount * Decimal::from(n), currency: self.currency }
+    }
+
     /// `¥12.50`: two decimals at least, more only when the amount has them.
     pub fn display(&self) -> String {
         let mut a = self.amount.normalize();
@@ -71,6 +90,24 @@ impl Money {
             a.rescale(2);
         }
         format!("{}{}", self.currency.symbol(), a)
+    }
+}
+
+/// Sums of one currency (the shop prices in one). Adding two currencies is a bug, caught
+/// here rather than turned into a wrong amount.
+impl std::ops::Add for Money {
+    type Output = Money;
+    fn add(self, other: Money) -> Money {
+        assert_eq!(self.currency, other.currency, "money of two currencies added");
+        Money { amount: self.amount + other.amount, currency: self.currency }
+    }
+}
+
+impl std::ops::Sub for Money {
+    type Output = Money;
+    fn sub(self, other: Money) -> Money {
+        assert_eq!(self.currency, other.currency, "money of two currencies subtracted");
+        Money { amount: self.amount - other.amount, currency: self.currency }
     }
 }
 
@@ -87,5 +124,9 @@ mod tests {
         assert_eq!(Money::new(Decimal::from_str("0.00001").unwrap(), Currency::CNY).to_e4(), None);
         assert_eq!(Money::from_e4(125_000, Currency::CNY).display(), "¥12.50");
         assert_eq!(Money::from_e4(3_000_000, Currency::USD).display(), "$300.00");
+        assert_eq!(Money::from_e4(12_3456, Currency::CNY).times(3).e4(), 37_0368);
+        let (a, b) = (Money::from_e4(5_0000, Currency::CNY), Money::from_e4(1_2500, Currency::CNY));
+        assert_eq!(((a + b) - b).e4(), 5_0000);
+        assert_eq!(Money::zero(Currency::CNY).e4(), 0);
     }
 }

@@ -4,7 +4,10 @@
 //! differs from the charge. Today a price is the SKU's list price; the marketing engine
 //! adds its stages here (tier or contract price, campaign price, coupons, the floor), each
 //! recorded as a [`Step`] on the line.
-use crate::{catalog::Sku, platform::money::Money};
+use crate::{
+    catalog::Sku,
+    platform::money::{Currency, Money},
+};
 
 /// Who is buying, and through which door: what later stages (tiers, contract prices,
 /// campaigns' audiences) decide by. The list price depends on neither.
@@ -38,34 +41,28 @@ pub enum Stage {
 }
 
 /// One step in making a line's unit price: the stage, what set it (for the list price, the
-/// SKU's code), and the unit price after it, in ten-thousandths.
+/// SKU's code), and the unit price after it.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Step {
     pub stage: Stage,
     pub source: String,
-    pub unit_price_e4: i64,
+    pub unit_price: Money,
 }
 
 /// A priced line: its unit price, quantity, total and how the price was made.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct LinePrice {
-    pub unit_price_e4: i64,
+    pub unit_price: Money,
     pub quantity: u32,
-    pub total_e4: i64,
+    pub total: Money,
     pub steps: Vec<Step>,
-}
-
-impl LinePrice {
-    pub fn unit_price(&self, sku: &Sku) -> Money {
-        Money::from_e4(self.unit_price_e4, crate::catalog::price(sku).currency)
-    }
 }
 
 /// The lines priced, in the order given, and their sum.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Quote {
     pub lines: Vec<LinePrice>,
-    pub total_e4: i64,
+    pub total: Money,
 }
 
 /// Prices `lines` for a buyer in `context`. Pure: the same lines and context always give
@@ -75,18 +72,14 @@ pub fn quote(context: &PriceContext, lines: &[QuoteLine<'_>]) -> Quote {
     let lines: Vec<LinePrice> = lines
         .iter()
         .map(|l| {
-            let list = Step { stage: Stage::List, source: l.sku.code.clone(), unit_price_e4: l.sku.price_e4 };
-            let unit_price_e4 = list.unit_price_e4;
-            LinePrice {
-                unit_price_e4,
-                quantity: l.quantity,
-                total_e4: unit_price_e4 * i64::from(l.quantity),
-                steps: vec![list],
-            }
+            let list = Step { stage: Stage::List, source: l.sku.code.clone(), unit_price: crate::catalog::price(l.sku) };
+            let unit_price = list.unit_price;
+            LinePrice { unit_price, quantity: l.quantity, total: unit_price.times(l.quantity), steps: vec![list] }
         })
         .collect();
-    let total_e4 = lines.iter().map(|l| l.total_e4).sum();
-    Quote { lines, total_e4 }
+    let currency = lines.first().map_or(Currency::CNY, |l| l.total.currency);
+    let total = lines.iter().fold(Money::zero(currency), |sum, l| sum + l.total);
+    Quote { lines, total }
 }
 
 /// The price of one line: [`quote`] of that line alone.
@@ -107,9 +100,10 @@ mod tests {
         let (a, b) = (sku("A", 12_3400), sku("B", 5_0000));
         let q =
             quote(&PriceContext::default(), &[QuoteLine { sku: &a, quantity: 3 }, QuoteLine { sku: &b, quantity: 1 }]);
-        assert_eq!(q.lines[0].total_e4, 37_0200);
-        assert_eq!(q.lines[0].steps, [Step { stage: Stage::List, source: "A".into(), unit_price_e4: 12_3400 }]);
-        assert_eq!(q.total_e4, 42_0200);
-        assert_eq!(line(&PriceContext::default(), &b, 2).total_e4, 10_0000);
+        let cny = |e4| Money::from_e4(e4, Currency::CNY);
+        assert_eq!(q.lines[0].total, cny(37_0200));
+        assert_eq!(q.lines[0].steps, [Step { stage: Stage::List, source: "A".into(), unit_price: cny(12_3400) }]);
+        assert_eq!(q.total, cny(42_0200));
+        assert_eq!(line(&PriceContext::default(), &b, 2).total, cny(10_0000));
     }
 }

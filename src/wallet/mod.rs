@@ -177,3 +177,54 @@ pub async fn entries(db: &impl ConnectionTrait, user_id: i32, limit: u64) -> Res
         .all(db)
         .await
 }
+
+/// The provider name of payments from a member's or reseller's wallet.
+pub const PROVIDER: &str = "wallet";
+
+/// The event id of an order's payment from a wallet: one per order.
+pub fn payment_event_id(order_no: &str) -> String {
+    format!("wallet:{order_no}")
+}
+
+/// Orders paid from their buyers' wallets, inside the caller's transaction: each payment
+/// on record (once per order: a second is refused by the unique event id) and one guarded
+/// debit per buyer from `balances`, the balances read and locked in this transaction
+/// ([`locked_balances`]). Used by the settlement and by the reseller API's sale queue,
+/// whose orders are created paid.
+pub(crate) async fn pay_from_wallets(
+    txn: &impl ConnectionTrait,
+    now: chrono::DateTime<chrono::Utc>,
+    balances: &std::collections::HashMap<i32, i64>,
+    paid: &[&crate::entities::order::Model],
+) -> Result<(), DbErr> {
+    use crate::entities::payment_event;
+    if paid.is_empty() {
+        return Ok(());
+    }
+    payment_event::Entity::insert_many(paid.iter().map(|o| payment_event::ActiveModel {
+        provider: Set(PROVIDER.into()),
+        event_id: Set(payment_event_id(&o.order_no)),
+        kind: Set("payment".into()),
+        order_id: Set(Some(o.id)),
+        created_at: Set(now),
+        ..Default::default()
+    }))
+    .exec_without_returning(txn)
+    .await?;
+    if paid.iter().any(|o| o.user_id.is_none()) {
+        return Err(DbErr::Custom("a wallet payment has no account".into()));
+    }
+    let mut buyers: Vec<i32> = paid.iter().filter_map(|o| o.user_id).collect();
+    buyers.sort_unstable();
+    buyers.dedup();
+    for u in buyers {
+        let theirs: Vec<(i32, &str, i64)> =
+            paid.iter().filter(|o| o.user_id == Some(u)).map(|o| (o.id, o.order_no.as_str(), o.total_e4)).collect();
+        let before = balances.get(&u).copied().unwrap_or(0);
+        pay_for_orders(txn, now, u, before, &theirs).await.map_err(|e| match e {
+            WalletError::Db(e) => e,
+            e => DbErr::Custom(format!("a wallet debit was refused: {e}")),
+        })?;
+    }
+    Ok(())
+}

@@ -25,7 +25,7 @@ db_test!(direct_top_ups_check_the_account_and_wait_for_staff, |t| {
     let again = refunds::topup_done(&shop.db, &shop.clock, &Actor::cli(), &new.order.order_no).await;
     assert!(matches!(again, Err(AftersalesError::WrongState)));
     let o = orders::by_no(&shop.db, &new.order.order_no).await.unwrap().unwrap();
-    assert_eq!(o.status, "fulfilled");
+    assert_eq!(o.status, quanyi::orders::Status::Fulfilled);
     assert_eq!(orders::lines(&shop.db, o.id).await.unwrap()[0].delivered, 1);
     assert!(refunds::topup_queue(&shop.db, 10).await.unwrap().is_empty());
 });
@@ -51,7 +51,7 @@ db_test!(an_order_an_older_version_left_paid_and_undelivered_is_delivered_by_the
     // After the upgrade, the runner finds the queued fulfilment.
     assert!(jobs::run_due(&shop).await.unwrap() >= 1);
     let order = orders::by_no(&shop.db, &new.order.order_no).await.unwrap().unwrap();
-    assert_eq!(order.status, "fulfilled");
+    assert_eq!(order.status, quanyi::orders::Status::Fulfilled);
     assert_eq!(quanyi::fulfilment::delivered_codes(&shop.db, &shop.vault, order_id).await.unwrap().len(), 3);
     // Running it again changes nothing.
     quanyi::fulfilment::fulfil(&shop.db, &shop.clock, order_id).await.unwrap();
@@ -108,7 +108,7 @@ db_test!(a_late_payment_without_stock_is_refunded_and_staff_alerted, |t| {
     // … but a provider's late confirmation is taken, one code delivered, one refunded.
     shop.settlement.confirm(&shop, paid_in_full("evt-slow", &slow.order)).await.unwrap();
     let order = orders::by_no(&shop.db, &slow.order.order_no).await.unwrap().unwrap();
-    assert_eq!(order.status, "partially_refunded");
+    assert_eq!(order.status, quanyi::orders::Status::PartiallyRefunded);
     assert_eq!(order.refunded_e4, 99_000);
     assert_eq!(quanyi::fulfilment::delivered_codes(&shop.db, &shop.vault, order.id).await.unwrap().len(), 1);
     let alerts = quanyi::platform::alerts::open(&shop.db, 10).await.unwrap();
@@ -155,7 +155,7 @@ db_test!(an_invalid_code_is_reissued_once_and_audited, |t| {
     assert_ne!(after[0].2, bad_code);
     // The voided code is never sold again; reissuing it twice is refused.
     let void = code::Entity::find_by_id(bad_id).one(&shop.db).await.unwrap().unwrap();
-    assert_eq!(void.status, "void");
+    assert_eq!(void.status, quanyi::inventory::CodeStatus::Void);
     assert!(matches!(
         quanyi::fulfilment::reissue(&shop.db, &shop.clock, &actor, new.order.id, bad_id, "again").await,
         Err(quanyi::fulfilment::ReissueError::NotOnOrder)
@@ -183,7 +183,7 @@ db_test!(an_invalid_code_is_reissued_once_and_audited, |t| {
         quanyi::fulfilment::reissue(&shop.db, &shop.clock, &actor, other.order.id, last_id, "x").await,
         Err(quanyi::fulfilment::ReissueError::SoldOut)
     ));
-    assert_eq!(code::Entity::find_by_id(last_id).one(&shop.db).await.unwrap().unwrap().status, "sold");
+    assert_eq!(code::Entity::find_by_id(last_id).one(&shop.db).await.unwrap().unwrap().status, quanyi::inventory::CodeStatus::Sold);
 });
 
 db_test!(two_fulfilments_of_one_order_at_once_deliver_once_and_refund_nothing, |t| {

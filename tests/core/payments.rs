@@ -120,7 +120,7 @@ db_test!(payments_confirmed_together_are_each_recorded_once_and_delivered_with_t
         .await
         .unwrap();
     assert_eq!(orders::expire_lapsed(&shop.db, &shop.clock, 100).await.unwrap(), 1);
-    for (o, status) in [(&oa, "fulfilled"), (&ob, "expired"), (&od, "awaiting_topup")] {
+    for (o, status) in [(&oa, quanyi::orders::Status::Fulfilled), (&ob, quanyi::orders::Status::Expired), (&od, quanyi::orders::Status::AwaitingTopup)] {
         let now = order::Entity::find_by_id(o.id).one(&shop.db).await.unwrap().unwrap();
         assert_eq!(now.status, status, "{}", o.order_no);
     }
@@ -272,7 +272,7 @@ db_test!(a_payment_event_delivered_five_times_fulfils_once, |t| {
     assert_eq!(allocation::Entity::find().count(&shop.db).await.unwrap(), 2);
     assert_eq!(status_count(&shop.db, "sold").await, 2);
     let order = orders::by_no(&shop.db, &new.order.order_no).await.unwrap().unwrap();
-    assert_eq!(order.status, "fulfilled");
+    assert_eq!(order.status, quanyi::orders::Status::Fulfilled);
     let opened = quanyi::fulfilment::delivered_codes(&shop.db, &shop.vault, order.id).await.unwrap();
     assert_eq!(opened.len(), 2);
     assert!(opened.iter().all(|(_, _, c)| c.starts_with("ONCE-")));
@@ -290,7 +290,7 @@ db_test!(a_payment_event_delivered_five_times_fulfils_once, |t| {
     .unwrap();
     let e = shop.settlement.confirm(&shop, notice("evt-cheap", &other.order.order_no, 1)).await.unwrap_err();
     assert!(matches!(e, OrderError::AmountMismatch));
-    assert_eq!(orders::by_no(&shop.db, &other.order.order_no).await.unwrap().unwrap().status, "pending_payment");
+    assert_eq!(orders::by_no(&shop.db, &other.order.order_no).await.unwrap().unwrap().status, quanyi::orders::Status::PendingPayment);
 });
 
 db_test!(wallet_payments_never_overdraw, |t| {
@@ -313,7 +313,7 @@ db_test!(wallet_payments_never_overdraw, |t| {
     .unwrap();
     let e = quanyi::payments::pay_with_wallet(&shop, &order.order.order_no, user.id).await.unwrap_err();
     assert!(matches!(e, OrderError::InsufficientBalance));
-    assert_eq!(orders::by_no(&shop.db, &order.order.order_no).await.unwrap().unwrap().status, "pending_payment");
+    assert_eq!(orders::by_no(&shop.db, &order.order.order_no).await.unwrap().unwrap().status, quanyi::orders::Status::PendingPayment);
     let owner = quanyi::identity::create_user(&shop.db, &shop.clock, &Actor::cli(), "o@example.com", "owner", Some(pw))
         .await
         .unwrap()
@@ -366,11 +366,11 @@ db_test!(wallet_payments_at_once_take_no_more_than_the_balance_and_each_order_on
     let mut fulfilled = 0;
     for o in &orders_placed {
         let now = orders::by_no(&shop.db, &o.order_no).await.unwrap().unwrap();
-        if now.status == "fulfilled" {
+        if now.status == quanyi::orders::Status::Fulfilled {
             fulfilled += 1;
             assert_eq!(now.payment_provider.as_deref(), Some("wallet"));
         } else {
-            assert_eq!(now.status, "pending_payment");
+            assert_eq!(now.status, quanyi::orders::Status::PendingPayment);
         }
     }
     assert_eq!(fulfilled, 2);

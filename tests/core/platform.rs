@@ -36,40 +36,54 @@ db_test!(the_newest_migration_goes_down_and_up_again, |t| {
     assert_eq!(applied(quanyi::platform::db::migration_status(&t.db).await.unwrap()), all);
 });
 
-db_test!(while_the_sale_desks_are_busy_the_runner_leaves_deliveries_queued_and_runs_the_other_jobs, |t| {
-    use quanyi::entities::{delivery as delivery_row, job};
-    use sea_orm::{ColumnTrait, EntityTrait, PaginatorTrait, QueryFilter};
+db_test!(the_runner_claims_the_normal_queue_first_and_fills_its_claim_from_the_low_one, |t| {
+    use quanyi::platform::jobs::{self as runner, CLAIM, Job, Queue, Registry};
+    use std::sync::{Arc, Mutex};
+    #[derive(serde::Serialize, serde::Deserialize)]
+    struct Chore {
+        n: u32,
+    }
+    impl Job for Chore {
+        const NAME: &'static str = "test_chore";
+    }
+    #[derive(serde::Serialize, serde::Deserialize)]
+    struct Note {
+        n: u32,
+    }
+    impl Job for Note {
+        const NAME: &'static str = "test_note";
+        const QUEUE: Queue = Queue::Low;
+    }
     let shop = seeded_shop(&t).await;
-    stock(&shop, "BREW-1", "RUSH", 1).await;
-    let new = place(&shop, &guest("rush@example.com"), &lines(&[("BREW-1", 1)])).await.unwrap();
-    pay_test(&shop, &new.order.order_no).await;
-    // The payment queued its email; another job (a fulfilment, already done) is due too.
+    let ran: Arc<Mutex<Vec<String>>> = Arc::default();
+    let mut registry = Registry::<Shop>::default();
+    let log = ran.clone();
+    registry.each(move |_: &Shop, _, c: Chore| {
+        log.lock().unwrap().push(format!("chore {}", c.n));
+        Box::pin(async { Ok(()) })
+    });
+    let log = ran.clone();
+    registry.each(move |_: &Shop, _, n: Note| {
+        log.lock().unwrap().push(format!("note {}", n.n));
+        Box::pin(async { Ok(()) })
+    });
+    // A backlog of notes a full claim long, due a minute ago; then three chores due now.
     let now = shop.clock.now();
-    platform::jobs::enqueue(&shop.db, now, quanyi::fulfilment::Fulfil { order_id: new.order.id }, now, None)
-        .await
-        .unwrap();
-    let sent = async |shop: &Shop| {
-        delivery_row::Entity::find().filter(delivery_row::Column::Status.eq("sent")).count(&shop.db).await.unwrap()
-    };
-    let queued_deliveries = async |shop: &Shop| {
-        job::Entity::find()
-            .filter(job::Column::Kind.is_in(["deliver", "deliver_many"]))
-            .filter(job::Column::Status.eq("queued"))
-            .count(&shop.db)
-            .await
-            .unwrap()
-    };
-    assert_eq!(queued_deliveries(&shop).await, 1);
+    for n in 0..CLAIM as u32 {
+        runner::enqueue(&shop.db, now, Note { n }, now - chrono::Duration::minutes(1), None).await.unwrap();
+    }
+    for n in 0..3 {
+        runner::enqueue(&shop.db, now, Chore { n }, now, None).await.unwrap();
+    }
+    let count = |prefix: &str| ran.lock().unwrap().iter().filter(|r| r.starts_with(prefix)).count();
 
-    // Held back: only the fulfilment runs; the email stays queued, unclaimed.
-    assert_eq!(jobs::run_due_with(&shop, false).await.unwrap(), 1);
-    let fulfil = job::Entity::find().filter(job::Column::Kind.eq("fulfil")).all(&shop.db).await.unwrap();
-    assert_eq!(fulfil.iter().map(|j| j.status.as_str()).collect::<Vec<_>>(), ["done"]);
-    assert_eq!((sent(&shop).await, queued_deliveries(&shop).await), (0, 1));
-    assert_eq!(jobs::run_due_with(&shop, false).await.unwrap(), 0);
-    // Let through: the email goes.
-    assert_eq!(jobs::run_due_with(&shop, true).await.unwrap(), 1);
-    assert_eq!((sent(&shop).await, queued_deliveries(&shop).await), (1, 0));
+    // The chores are claimed first, though younger; the notes fill the rest of the claim.
+    assert_eq!(runner::run_due(&shop, &registry).await.unwrap(), CLAIM as usize);
+    assert_eq!((count("chore"), count("note")), (3, CLAIM as usize - 3));
+    // The next run takes the notes left.
+    assert_eq!(runner::run_due(&shop, &registry).await.unwrap(), 3);
+    assert_eq!((count("chore"), count("note")), (3, CLAIM as usize));
+    assert_eq!(runner::run_due(&shop, &registry).await.unwrap(), 0);
     std::fs::remove_dir_all(&shop.config.data_dir).ok();
 });
 

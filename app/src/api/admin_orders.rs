@@ -108,7 +108,6 @@ pub async fn get_admin_orders(
     from: Option<String>,
     to: Option<String>,
 ) -> Result<Vec<AdminOrderRow>, AppError> {
-    use quanyi::platform::money::{Currency, Money};
     crate::ssr::require_role(&ORDER_ROLES).await?;
     let shop = crate::ssr::shop()?;
     let day = |d: &Option<String>| quanyi::orders::parse_day(d.as_deref());
@@ -118,9 +117,9 @@ pub async fn get_admin_orders(
         .into_iter()
         .map(|o| AdminOrderRow {
             contact: contact(&o),
+            total: o.total().display(),
             order_no: o.order_no,
             status: o.status.to_string(),
-            total: Money::from_e4(o.total_e4, Currency::CNY).display(),
             created_at: o.created_at.format("%Y-%m-%d %H:%M").to_string(),
             channel: o.channel,
         })
@@ -129,7 +128,6 @@ pub async fn get_admin_orders(
 
 #[server(prefix = "/api", endpoint = "admin/order")]
 pub async fn get_admin_order(order_no: String) -> Result<AdminOrder, AppError> {
-    use quanyi::platform::money::{Currency, Money};
     crate::ssr::require_role(&ORDER_ROLES).await?;
     let shop = crate::ssr::shop()?;
     let o = quanyi::orders::by_no(&shop.db, &order_no).await?.ok_or_else(|| AppError::code("order_not_found"))?;
@@ -164,8 +162,8 @@ pub async fn get_admin_order(order_no: String) -> Result<AdminOrder, AppError> {
         .map(|d| delivery_row(d, o.order_no.clone()))
         .collect();
     let refundable = o
-        .refundable_e4()
-        .map(|e4| Money::from_e4(e4, Currency::CNY).amount.normalize().to_string())
+        .refundable()
+        .map(|m| m.amount.normalize().to_string())
         .unwrap_or_default();
     let can_resend = o.can_resend();
     Ok(AdminOrder {
@@ -173,10 +171,10 @@ pub async fn get_admin_order(order_no: String) -> Result<AdminOrder, AppError> {
         refundable,
         can_resend,
         contact: contact(&o),
+        total: o.total().display(),
+        refunded: o.refunded().display(),
         order_no: o.order_no,
         status: o.status.to_string(),
-        total: Money::from_e4(o.total_e4, Currency::CNY).display(),
-        refunded: Money::from_e4(o.refunded_e4, Currency::CNY).display(),
         payment: o.payment_provider.unwrap_or_default(),
         created_at: o.created_at.format("%Y-%m-%d %H:%M:%S").to_string(),
         paid_at: o.paid_at.map(|t| t.format("%Y-%m-%d %H:%M:%S").to_string()).unwrap_or_default(),
@@ -246,7 +244,6 @@ pub async fn staff_refund(order_no: String, amount: String, reason: String) -> R
 
 #[server(prefix = "/api", endpoint = "admin/topups")]
 pub async fn get_topup_queue() -> Result<Vec<TopupRow>, AppError> {
-    use quanyi::platform::money::{Currency, Money};
     crate::ssr::require_role(&ORDER_ROLES).await?;
     let shop = crate::ssr::shop()?;
     let language = crate::i18n::current_locale().language();
@@ -254,9 +251,9 @@ pub async fn get_topup_queue() -> Result<Vec<TopupRow>, AppError> {
         .await?
         .into_iter()
         .map(|(o, lines)| TopupRow {
+            total: o.total().display(),
             order_no: o.order_no,
             paid_at: o.paid_at.map(|t| t.format("%Y-%m-%d %H:%M").to_string()).unwrap_or_default(),
-            total: Money::from_e4(o.total_e4, Currency::CNY).display(),
             lines: lines
                 .into_iter()
                 .map(|l| (l.sku_name(language).to_owned(), l.quantity, l.topup_account.unwrap_or_default()))

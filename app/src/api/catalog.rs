@@ -28,6 +28,8 @@ pub struct SkuDto {
     pub price: String,
     pub face_value: String,
     pub kind: String,
+    /// A direct top-up: the buyer names the account to top up.
+    pub needs_account: bool,
     pub min_per_order: i32,
     pub max_per_order: i32,
     /// `in_stock`, `low` (below the SKU's threshold) or `sold_out`.
@@ -76,6 +78,7 @@ mod convert {
         SkuDto {
             price: quanyi::catalog::price(&s).display(),
             face_value: quanyi::catalog::face_value(&s).display(),
+            needs_account: s.is_direct_topup(),
             name: pick(locale, s.name_zh, s.name_en),
             code: s.code,
             kind: s.kind.to_string(),

@@ -236,6 +236,8 @@ pub struct BatchRow {
     pub received_at: String,
     pub expires_at: String,
     pub status: String,
+    /// Its lines are still being read: the page follows the import.
+    pub importing: bool,
     pub lines_total: i32,
     pub processed: i32,
     pub imported: i32,
@@ -250,7 +252,16 @@ pub struct BatchDetail {
     pub counts: Vec<(String, i64)>,
     pub total_cost: String,
     pub sold_value: String,
-    pub codes: Vec<(i32, String)>,
+    pub codes: Vec<BatchCode>,
+}
+
+/// A code of a batch: its id and status, never its content.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct BatchCode {
+    pub id: i32,
+    pub status: String,
+    /// Not sold yet: staff may void it.
+    pub voidable: bool,
 }
 
 #[cfg(feature = "ssr")]
@@ -267,7 +278,8 @@ async fn batch_row(db: &quanyi::platform::db::Db, b: quanyi::entities::batch::Mo
         unit_cost: Money::from_e4(b.unit_cost_e4, Currency::CNY).display(),
         received_at: b.received_at.format("%Y-%m-%d %H:%M").to_string(),
         expires_at: b.expires_at.map(|t| t.format("%Y-%m-%d").to_string()).unwrap_or_default(),
-        status: b.status,
+        status: b.status.to_string(),
+        importing: b.status == quanyi::inventory::BatchStatus::Importing,
         lines_total: b.lines_total,
         processed: b.imported + b.duplicates + b.rejected,
         imported: b.imported,
@@ -295,7 +307,15 @@ pub async fn get_batch(id: i32) -> Result<BatchDetail, AppError> {
     let b = quanyi::inventory::batch_by_id(&shop.db, id).await?.ok_or_else(|| AppError::code("not_found"))?;
     let counts = quanyi::inventory::counts(&shop.db, None, Some(b.id)).await?;
     let sold_value = quanyi::inventory::batch_sold_value_e4(&shop.db, b.id).await?;
-    let codes = quanyi::inventory::batch_codes(&shop.db, b.id, 500).await?;
+    let codes = quanyi::inventory::batch_codes(&shop.db, b.id, 500)
+        .await?
+        .into_iter()
+        .map(|(id, status)| BatchCode {
+            id,
+            status: status.to_string(),
+            voidable: quanyi::inventory::VOIDABLE.contains(&status),
+        })
+        .collect();
     let total_cost = Money::from_e4(b.unit_cost_e4 * b.imported as i64, Currency::CNY).display();
     Ok(BatchDetail {
         counts: quanyi::inventory::CodeStatus::ALL

@@ -252,7 +252,6 @@ fn qr_svg(text: &str) -> Option<String> {
 #[server(prefix = "/api", endpoint = "order")]
 pub async fn get_order(order_no: String) -> Result<OrderView, AppError> {
     use crate::ssr::*;
-    use quanyi::platform::money::{Currency, Money};
     let shop = shop()?;
     let order = access::visible_order(&order_no).await.inspect_err(|_| not_found())?;
     let revealed = access::is_revealed(&order.order_no).await?;
@@ -269,7 +268,7 @@ pub async fn get_order(order_no: String) -> Result<OrderView, AppError> {
             sku: l.sku_name(language).to_owned(),
             kind: l.kind.to_string(),
             quantity: l.quantity,
-            unit_price: Money::from_e4(l.unit_price_e4, Currency::CNY).display(),
+            unit_price: l.unit_price(order.currency()).display(),
             delivered: l.delivered,
             refunded: l.refunded,
             topup_account: l.topup_account.clone(),
@@ -302,12 +301,12 @@ pub async fn get_order(order_no: String) -> Result<OrderView, AppError> {
         can_resend,
         awaiting_payment: order.awaiting_payment(),
         stripe: shop.config.stripe_enabled(),
+        total: order.total().display(),
+        refunded: (order.refunded_e4 > 0).then(|| order.refunded().display()),
         order_no: order.order_no,
         status: order.status.to_string(),
         created_at: order.created_at.format("%Y-%m-%d %H:%M").to_string(),
-        total: Money::from_e4(order.total_e4, Currency::CNY).display(),
         total_e4: order.total_e4,
-        refunded: (order.refunded_e4 > 0).then(|| Money::from_e4(order.refunded_e4, Currency::CNY).display()),
         payment: order.payment_provider,
         lines,
         revealed,
@@ -381,7 +380,6 @@ pub struct OrderRow {
 
 #[server(prefix = "/api", endpoint = "my-orders")]
 pub async fn my_orders() -> Result<Vec<OrderRow>, AppError> {
-    use quanyi::platform::money::{Currency, Money};
     let shop = crate::ssr::shop()?;
     let user = crate::ssr::require_user().await?;
     let language = crate::i18n::current_locale().language();
@@ -394,10 +392,10 @@ pub async fn my_orders() -> Result<Vec<OrderRow>, AppError> {
             .collect::<Vec<_>>()
             .join("、");
         rows.push(OrderRow {
+            total: o.total().display(),
             order_no: o.order_no,
             status: o.status.to_string(),
             created_at: o.created_at.format("%Y-%m-%d %H:%M").to_string(),
-            total: Money::from_e4(o.total_e4, Currency::CNY).display(),
             summary,
         });
     }

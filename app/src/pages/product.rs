@@ -56,7 +56,7 @@ pub fn ProductPage() -> impl IntoView {
                                                     <label class="qty">{t(locale, "product.quantity")}
                                                         <input type="number" name="quantity" value="1" min="1" max="10" required inputmode="numeric"/>
                                                     </label>
-                                                    {p.skus.iter().any(|s| s.kind == "direct_topup").then(|| view! {
+                                                    {p.skus.iter().any(|s| s.needs_account).then(|| view! {
                                                         <label>{t(locale, "product.topup_account")}
                                                             <input type="tel" name="topup_account" required inputmode="tel" maxlength="20" placeholder="13800138000"/>
                                                         </label>

@@ -599,9 +599,7 @@ async fn answer(shop: &Shop, batch: Vec<Ticket>, side: &BatchSequencer) -> Optio
             }
         }
     }
-    let busy = shop.sale_load.busy();
     let rung = ring_up_and_count(shop, &purchases, &checkouts, side).await;
-    drop(busy);
     // A client that went away still bought (a reseller's retry hears the kept answer; a
     // buyer's order waits for payment until its hold lapses).
     for (reply, answer) in to_resellers.into_iter().zip(rung.resellers) {
@@ -927,7 +925,7 @@ async fn judge_and_write(
             // Never shown: the reseller finds its orders by key.
             lookup_token_hash: Set(orders::hash_token(&orders::new_lookup_token())),
             status: Set(status),
-            total_e4: Set(sale.accepted.total_e4),
+            total_e4: Set(sale.accepted.total.e4()),
             refunded_e4: Set(0),
             currency: Set(Currency::CNY.code().into()),
             payment_provider: Set(Some("wallet".into())),
@@ -984,7 +982,7 @@ async fn judge_and_write(
         allocation::Entity::insert_many(allocations).exec_without_returning(txn).await?;
     }
     // Paid from the wallet: the payments on record, one debit per buyer.
-    crate::payments::settlement::pay_from_wallets(txn, now, &balance_before, &orders_in_sale).await?;
+    crate::wallet::pay_from_wallets(txn, now, &balance_before, &orders_in_sale).await?;
     let events = orders_in_sale.iter().flat_map(|o| {
         use crate::platform::events::Event;
         std::iter::once(Event::OrderPaid(o.id)).chain((!topup).then_some(Event::OrderFulfilled(o.id)))

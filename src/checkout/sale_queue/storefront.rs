@@ -147,7 +147,7 @@ pub(super) async fn hold_and_write(
     let written = order::Entity::insert_many(holds.iter().map(|h| {
         let c = &checkouts[h.checkout];
         let contact = (h.accepted.email.clone(), h.accepted.phone.clone());
-        let mut row = place::pending_order(&c.buyer, contact, &h.token, h.accepted.total_e4, until, now);
+        let mut row = place::pending_order(&c.buyer, contact, &h.token, h.accepted.total.e4(), until, now);
         row.order_no = Set(h.order_no.clone());
         row.channel = Set("web".into());
         row.lookup_token_sealed = Set(Some(shop.vault.seal(&h.token, &h.order_no)));

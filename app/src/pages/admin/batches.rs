@@ -53,7 +53,7 @@ pub fn BatchPage() -> impl IntoView {
                 let b = d.batch;
                 let (batch_id, status) = (b.id.to_string(), b.status.clone());
                 view! {
-                    {(status == "importing").then(|| view! { <Meta http_equiv="refresh" content="1"/> })}
+                    {b.importing.then(|| view! { <Meta http_equiv="refresh" content="1"/> })}
                     <h1 class="page-title">{t(locale, "batches.batch")}" #"{b.id}" · "<code>{b.sku.clone()}</code></h1>
                     <Panel attr:data-testid="batch-progress" attr:data-status=status>
                         <p>{t(locale, &format!("batches.status_{}", b.status))}" — "
@@ -76,13 +76,13 @@ pub fn BatchPage() -> impl IntoView {
                         </dl>
                     </Panel>
                     <Panel title="batches.codes" hint="batches.codes_hint">
-                        <DataTable rows=d.codes testid="batch-codes" let((id, status))>
-                            <tr data-code=id.to_string() data-status=status.clone()>
-                                <td>"#"{id}</td>
-                                <td>{t(locale, &format!("code_status.{status}"))}</td>
-                                <td>{(status == "available" || status == "reserved").then(|| view! {
+                        <DataTable rows=d.codes testid="batch-codes" let:c>
+                            <tr data-code=c.id.to_string() data-status=c.status.clone()>
+                                <td>"#"{c.id}</td>
+                                <td>{t(locale, &format!("code_status.{}", c.status))}</td>
+                                <td>{c.voidable.then(|| view! {
                                     <InlineAction action=void button="batches.void" secondary=true
-                                        hidden=vec![("batch", batch_id.clone()), ("code_id", id.to_string())]>
+                                        hidden=vec![("batch", batch_id.clone()), ("code_id", c.id.to_string())]>
                                         <Field name="reason" maxlength=200 placeholder=t(locale, "batches.void_reason")/>
                                     </InlineAction>
                                 })}</td>
