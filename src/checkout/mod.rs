@@ -7,6 +7,7 @@
 //! [`sale_queue`] a batch of orders of one SKU in one transaction.
 pub mod admission;
 pub mod cart;
+pub(crate) mod late;
 pub mod place;
 pub mod rules;
 pub mod sale_queue;

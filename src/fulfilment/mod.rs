@@ -90,6 +90,12 @@ pub(crate) async fn fulfil_in(
     let mut result = Fulfilment::default();
     let mut topup_pending = false;
     let order_lines = lines(txn, order.id).await?;
+    // Paid after its hold lapsed: judged again as a new order would be, or refunded whole.
+    if order.paid_at.is_some_and(|paid| paid > order.reserved_until)
+        && let Some(why) = crate::checkout::late::refusal(txn, order, &order_lines).await?
+    {
+        return refuse_late(txn, clock, order, &order_lines, &why).await.map(Some);
+    }
     for line in &order_lines {
         if line.is_direct_topup() {
             topup_pending = true;
@@ -164,13 +170,63 @@ pub(crate) async fn fulfil_in(
     Ok(Some(result))
 }
 
-/// Refunds what stock could not cover: to the wallet for wallet payments, otherwise
-/// through the provider (queued), and raises a staff alert either way.
+/// A late payment the checkout rules refused now: nothing is handed over, the whole
+/// amount goes back, its held codes (if any) return to stock, and staff are told why.
+async fn refuse_late(
+    txn: &impl ConnectionTrait,
+    clock: &Clock,
+    order: &Order,
+    order_lines: &[Line],
+    why: &str,
+) -> Result<Fulfilment, OrderError> {
+    let now = clock.now();
+    let mut result = Fulfilment::default();
+    for line in order_lines {
+        let owed = std::cmp::max(line.quantity - line.delivered - line.refunded, 0);
+        let mut l: order_line::ActiveModel = line.clone().into();
+        l.refunded = Set(line.refunded + owed);
+        l.update(txn).await?;
+        result.short += owed as u32;
+    }
+    result.refunded_e4 = order.total_e4 - order.refunded_e4;
+    inventory::release(txn, order.id, now).await?;
+    let message = format!("order {} was paid after its hold lapsed and is refunded: {why}", order.order_no);
+    refund_and_alert(txn, clock, order, result.refunded_e4, "late_payment_refused", &message).await?;
+    if !transition(txn, order.id, &[Status::Paid], Status::Refunded, now).await? {
+        return Err(OrderError::Db(DbErr::Custom("a late-paid order moved on while it was refused".into())));
+    }
+    order::Entity::update_many()
+        .col_expr(order::Column::FulfilledAt, Expr::value(Some(now)))
+        .filter(order::Column::Id.eq(order.id))
+        .exec(txn)
+        .await?;
+    Ok(result)
+}
+
+/// Refunds what stock could not cover (see [`refund_and_alert`]).
 async fn refund_shortfall(
     txn: &impl ConnectionTrait,
     clock: &Clock,
     order: &Order,
     amount_e4: i64,
+) -> Result<(), OrderError> {
+    let message = format!(
+        "order {} paid but short of stock; refunded {}",
+        order.order_no,
+        Money::from_e4(amount_e4, Currency::CNY).display()
+    );
+    refund_and_alert(txn, clock, order, amount_e4, "shortfall", &message).await
+}
+
+/// Gives `amount_e4` of a paid order back: to the wallet for wallet payments, otherwise
+/// through the provider (queued), and raises a staff alert either way.
+async fn refund_and_alert(
+    txn: &impl ConnectionTrait,
+    clock: &Clock,
+    order: &Order,
+    amount_e4: i64,
+    alert: &str,
+    message: &str,
 ) -> Result<(), OrderError> {
     let now = clock.now();
     order::Entity::update_many()
@@ -186,17 +242,7 @@ async fn refund_shortfall(
             jobs::enqueue(txn, now, ProviderRefund { order_id: order.id, amount_e4 }, now, None).await?;
         }
     }
-    crate::platform::alerts::raise(
-        txn,
-        now,
-        "shortfall",
-        &format!(
-            "order {} paid but short of stock; refunded {}",
-            order.order_no,
-            Money::from_e4(amount_e4, Currency::CNY).display()
-        ),
-    )
-    .await?;
+    crate::platform::alerts::raise(txn, now, alert, message).await?;
     Ok(())
 }
 

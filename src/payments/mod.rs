@@ -67,6 +67,9 @@ pub fn crash_point(point: &str) {
     }
 }
 
+/// The provider name of the simulated payment page.
+pub const TEST_PROVIDER: &str = "test";
+
 pub fn test_provider_enabled(shop: &Shop) -> bool {
     !shop.config.is_production() || shop.config.allow_test_payments
 }
@@ -87,7 +90,7 @@ pub async fn test_pay(
     let order_no = order_no.trim();
     let event_id = format!("test:{}:{}", order_no, attempt.chars().take(64).collect::<String>());
     let paid = crate::payments::settlement::Confirmation {
-        provider: "test".into(),
+        provider: TEST_PROVIDER.into(),
         event_id: event_id.clone(),
         order_no: order_no.to_owned(),
         amount_e4: None,

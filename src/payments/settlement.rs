@@ -312,6 +312,23 @@ async fn record_and_deliver(txn: &WriteTxn, shop: &Shop, batch: &[Confirmation])
             paid.push(o.clone());
             answers[i] = Some(Ok(PaymentOutcome::Applied));
         } else {
+            // A new event of another payment for an order paid already: the buyer was
+            // charged twice. Kept on record; staff refund the second payment.
+            if c.provider != crate::payments::TEST_PROVIDER && c.payment_ref.is_some() && c.payment_ref != o.payment_ref
+            {
+                crate::platform::alerts::raise(
+                    txn,
+                    now,
+                    "paid_twice",
+                    &format!(
+                        "order {} was paid again through {} ({}); refund the second payment",
+                        o.order_no,
+                        c.provider,
+                        c.payment_ref.as_deref().unwrap_or_default()
+                    ),
+                )
+                .await?;
+            }
             answers[i] = Some(Ok(PaymentOutcome::AlreadyApplied));
         }
     }

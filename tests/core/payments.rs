@@ -380,3 +380,40 @@ db_test!(wallet_payments_at_once_take_no_more_than_the_balance_and_each_order_on
     assert_eq!(entries.iter().map(|e| e.amount_e4).sum::<i64>(), balance, "the balance is its ledger's sum");
     assert_eq!(entries.iter().filter(|e| e.kind == "payment").count(), 2);
 });
+
+db_test!(h3_a_late_payment_of_an_expired_order_over_the_per_buyer_limit_is_refunded_with_an_alert, |t| {
+    use crate::support::mall::{guest, pay_test};
+    use quanyi::orders::Status;
+    let shop = seeded_shop_at(&t, Clock::system()).await;
+    import(&shop, "BREW-1", &codes("LATE", 5)).await;
+    set_max_per_buyer(&shop, "BREW-1", 1).await;
+    let lapse = async |order_id: i32| {
+        order::Entity::update_many()
+            .col_expr(order::Column::ReservedUntil, sea_orm::sea_query::Expr::value(shop.clock.now() - chrono::Duration::minutes(1)))
+            .filter(order::Column::Id.eq(order_id))
+            .exec(&shop.db)
+            .await
+            .unwrap();
+        assert_eq!(orders::expire_lapsed(&shop.db, &shop.clock, 100).await.unwrap(), 1);
+    };
+    let a = place(&shop, &guest("late@example.com"), &line("BREW-1", 1)).await.unwrap();
+    lapse(a.order.id).await;
+    // An expired order no longer counts: the buyer's second order is placed and paid.
+    let b = place(&shop, &guest("late@example.com"), &line("BREW-1", 1)).await.unwrap();
+    pay_test(&shop, &b.order.order_no).await;
+    // The first is paid late: with it the buyer would hold two of a one-per-buyer SKU.
+    pay_test(&shop, &a.order.order_no).await;
+    let late = orders::by_no(&shop.db, &a.order.order_no).await.unwrap().unwrap();
+    assert_eq!(late.status, Status::Refunded);
+    assert_eq!(late.refunded_e4, late.total_e4);
+    assert!(orders::allocations(&shop.db, late.id).await.unwrap().is_empty(), "no code was handed over");
+    let alerts = quanyi::platform::alerts::open(&shop.db, 10).await.unwrap();
+    assert_eq!(alerts.iter().filter(|x| x.kind == "late_payment_refused").count(), 1, "{alerts:?}");
+    let kept = orders::by_no(&shop.db, &b.order.order_no).await.unwrap().unwrap();
+    assert_eq!(kept.status, Status::Fulfilled);
+    // A late payment the rules still allow is delivered from stock.
+    let c = place(&shop, &guest("other@example.com"), &line("BREW-1", 1)).await.unwrap();
+    lapse(c.order.id).await;
+    pay_test(&shop, &c.order.order_no).await;
+    assert_eq!(orders::by_no(&shop.db, &c.order.order_no).await.unwrap().unwrap().status, Status::Fulfilled);
+});
