@@ -276,6 +276,58 @@ db_test!(language_switch_is_remembered_and_never_redirects_away, |t| {
     assert_eq!(location(&r), "/");
 });
 
+db_test!(h1_an_anonymous_post_under_the_admin_api_clears_no_cache_and_no_sold_out_flag, |t| {
+    // Caches and sold-out flags are cleared only by domain events, which only a staff
+    // write's transaction records: a refused request records none, so nothing is cleared.
+    use sea_orm::{EntityTrait, PaginatorTrait};
+    let app = seeded(&t).await;
+    let events = || async { quanyi::entities::domain_event::Entity::find().count(&app.shop.db).await.unwrap() };
+    let before = events().await;
+    for path in ["/api/admin/x", "/api/admin/catalog/save", "/api/admin/codes/import", "/admin/upload/image"] {
+        let r = client().post(app.url(path)).header(header::ORIGIN, &app.base).body("a=1").send().await.unwrap();
+        assert!(r.status().is_client_error(), "{path}: {}", r.status());
+    }
+    assert_eq!(events().await, before, "a refused request recorded an event");
+    // And a sold-out flag set just now outlives a catch-up that finds nothing new.
+    app.shop.admission.mark_sold_out("BREW-1");
+    app.shop.catch_up().await.unwrap();
+    assert!(app.shop.admission.sold_out("BREW-1"));
+});
+
+db_test!(m10_a_next_path_with_a_tab_a_backslash_or_a_line_break_never_leaves_the_shop, |t| {
+    let app = seeded(&t).await;
+    for next in ["/%09/evil.example", "/%5Cevil.example", "%5C/evil.example", "/%0D%0ASet-Cookie:%20x=1", "/%0A/evil.example"]
+    {
+        let r = app.http.get(app.url(&format!("/lang/en?next={next}"))).send().await.unwrap();
+        assert_eq!(r.status(), StatusCode::SEE_OTHER, "{next}");
+        assert_eq!(location(&r), "/", "{next}");
+    }
+    // After a login too.
+    app.owner(&app.http, "owner-m10@example.com").await;
+    let form = [("email", "owner-m10@example.com"), ("password", PW), ("next", "/\t/evil.example")];
+    let r = app.post_form(&client(), "/api/login", &form, "/login").await;
+    assert!(r.status().is_redirection());
+    assert!(!location(&r).contains("evil"), "{}", location(&r));
+});
+
+db_test!(l1_pages_and_answers_that_hold_codes_or_tokens_are_never_stored, |t| {
+    let app = seeded(&t).await;
+    stock(&app, "BREW-1", 1, "NOSTORE").await;
+    let buyer = client();
+    let form = [("sku", "BREW-1"), ("quantity", "1"), ("email", "nostore@example.com"), ("intent", "buy")];
+    let r = app.post_form(&buyer, "/api/checkout", &form, "/p/morning-brew-coffee").await;
+    assert_eq!(r.headers().get(header::CACHE_CONTROL).unwrap(), "no-store");
+    let to = location(&r);
+    assert!(to.starts_with("/orders/Q"), "{to}");
+    for path in [to.as_str(), "/", "/p/morning-brew-coffee", "/account", "/api/v1/openapi.json", "/healthz"] {
+        let r = buyer.get(app.url(path)).send().await.unwrap();
+        assert_eq!(r.headers().get(header::CACHE_CONTROL).map(|v| v.to_str().unwrap()), Some("no-store"), "{path}");
+    }
+    // Static files keep their own caching.
+    let r = buyer.get(app.url("/pkg/quanyi.js")).send().await.unwrap();
+    assert_eq!(r.headers().get(header::CACHE_CONTROL).unwrap(), "no-cache");
+});
+
 db_test!(a_crowded_or_sold_out_flash_sale_is_answered_from_memory_and_changes_nothing, |t| {
     // The till takes one checkout while another waits; a third is told to try again.
     let app = seed(spawn_configured(&t, Clock::system(), |c| c.till_queue_per_sku = 1).await).await;

@@ -19,12 +19,21 @@ pub use catalog_admin::*;
 pub use inventory::*;
 pub use shop::*;
 
-/// Only same-site paths are followed after login (no open redirects).
+/// Only same-site paths are followed after login or a language switch (no open
+/// redirects): a path that starts with one `/`, in visible ASCII without a backslash.
+/// Browsers drop tabs and line breaks from a URL and read a backslash as `/`, so `/\t/evil`
+/// would become `//evil`; control characters also break the `Location` header. Anything
+/// else goes to `default`.
 pub fn safe_next(next: Option<&str>, default: &str) -> String {
+    let local = |n: &str| {
+        let mut chars = n.chars();
+        chars.next() == Some('/')
+            && !matches!(chars.next(), Some('/' | '\\'))
+            && n.chars().all(|c| c.is_ascii_graphic() && c != '\\')
+            && !n.contains("://")
+    };
     match next.map(str::trim) {
-        Some(n) if n.starts_with('/') && !n.starts_with("//") && !n.contains('\\') && !n.contains("://") => {
-            n.to_owned()
-        }
+        Some(n) if local(n) => n.to_owned(),
         _ => default.to_owned(),
     }
 }
@@ -32,9 +41,24 @@ pub fn safe_next(next: Option<&str>, default: &str) -> String {
 #[cfg(test)]
 mod tests {
     #[test]
-    fn next_is_local_only() {
+    fn m10_a_next_path_with_a_tab_or_any_control_is_not_followed() {
         assert_eq!(super::safe_next(Some("/admin"), "/"), "/admin");
-        for bad in ["//evil.example", "https://evil.example", "/\\evil", "evil", ""] {
+        assert_eq!(super::safe_next(Some("/p/brew?sku=B-1&x=%2F"), "/"), "/p/brew?sku=B-1&x=%2F");
+        for bad in [
+            "//evil.example",
+            "https://evil.example",
+            "/\\evil",
+            "\\/evil",
+            "evil",
+            "",
+            "/\t/evil.example",
+            "/\n/evil.example",
+            "/\r\nSet-Cookie: x=1",
+            "/ /evil.example",
+            "/\u{0}/evil",
+            "/\u{3000}/evil",
+            "/a\\b",
+        ] {
             assert_eq!(super::safe_next(Some(bad), "/account"), "/account", "{bad}");
         }
     }

@@ -40,6 +40,11 @@ pub async fn security_headers(State(shop): State<Shop>, req: Request, next: Next
     if !h.contains_key(header::CONTENT_SECURITY_POLICY) {
         h.insert(header::CONTENT_SECURITY_POLICY, HeaderValue::from_static(DEFAULT_CSP));
     }
+    // Pages and answers hold codes, private links, API keys, carts and sessions' views: no
+    // cache, shared or the browser's, keeps them. Static files set their own caching.
+    if !h.contains_key(header::CACHE_CONTROL) {
+        h.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    }
     if shop.config.is_production() {
         h.insert(header::STRICT_TRANSPORT_SECURITY, HeaderValue::from_static("max-age=31536000; includeSubDomains"));
     }
