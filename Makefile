@@ -20,8 +20,9 @@ export RUSTFLAGS := --cfg erase_components
 .PHONY: run build setup test test-rust test-e2e test-bench-smoke bench fmt
 
 ## Run the shop on SQLite at http://127.0.0.1:3000 (installs tools, migrates, seeds).
+## The demo turns the simulated payment page on (it pays orders without money).
 run: setup build
-	@$(BIN) serve
+	@QUANYI_ALLOW_TEST_PAYMENTS=true $(BIN) serve
 
 setup:
 	@bash .ci/setup.sh

@@ -102,7 +102,7 @@ trap 'exit 130' INT
 trap 'exit 143' TERM
 
 export QUANYI_DATA_DIR="$work/data" QUANYI_KEY_FILE="$work/data/quanyi.key"
-export QUANYI_BIND="127.0.0.1:$port" QUANYI_BASE_URL="$base" QUANYI_MODE=development
+export QUANYI_BIND="127.0.0.1:$port" QUANYI_BASE_URL="$base" QUANYI_MODE=development QUANYI_ALLOW_TEST_PAYMENTS=true
 # All load comes from one IP and, for the API, one key: lift the per-buyer caps.
 export QUANYI_MAX_HELD_UNITS_PER_IP=1000000 QUANYI_MAX_HELD_UNITS_PER_SESSION=1000000
 export QUANYI_MAX_HELD_UNITS_PER_ACCOUNT=1000000 QUANYI_API_RATE_PER_SECOND=100000 QUANYI_DB_MAX_CONNECTIONS=16

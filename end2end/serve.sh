@@ -9,6 +9,7 @@ bin=${E2E_BIN:?E2E_BIN must point at the built quanyi binary}
 work=$(mktemp -d /tmp/quanyi-e2e.XXXXXX)
 export QUANYI_DATA_DIR="$work/data" QUANYI_KEY_FILE="$work/data/quanyi.key"
 export QUANYI_BIND="127.0.0.1:$port" QUANYI_BASE_URL="http://127.0.0.1:$port" QUANYI_MODE=development
+export QUANYI_ALLOW_TEST_PAYMENTS=true
 if [ "${E2E_DB:-sqlite}" = postgres ]; then
   db="qy_e2e_$$"
   psql -h 127.0.0.1 -U postgres -d postgres -qc "DROP DATABASE IF EXISTS $db WITH (FORCE)" >/dev/null

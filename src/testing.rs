@@ -128,6 +128,8 @@ impl TestDb {
         let config = crate::Config {
             database_url: self.url.clone(),
             data_dir: std::env::temp_dir().join(format!("qy-data-{}", uuid::Uuid::new_v4())),
+            // The tests pay with the simulated provider.
+            allow_test_payments: true,
             ..Default::default()
         };
         crate::Shop::new(self.db.clone(), config, clock, test_vault())

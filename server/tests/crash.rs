@@ -21,6 +21,7 @@ fn quanyi(url: &str, dir: &std::path::Path, port: u16) -> Command {
         .env("QUANYI_BIND", format!("127.0.0.1:{port}"))
         .env("QUANYI_BASE_URL", format!("http://127.0.0.1:{port}"))
         .env("QUANYI_LOG", "warn")
+        .env("QUANYI_ALLOW_TEST_PAYMENTS", "true")
         .env_remove("QUANYI_CRASH_AT")
         .current_dir(dir)
         .stdout(Stdio::null())

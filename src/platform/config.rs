@@ -45,7 +45,8 @@ pub struct Config {
     pub max_held_units_per_account: i64,
     pub max_held_units_per_ip: i64,
     pub max_held_units_per_session: i64,
-    /// Allow the simulated payment page in production (never do this for real money).
+    /// The simulated payment page, which pays orders without money: off unless set, in
+    /// every mode (the demo run turns it on; never with real money).
     pub allow_test_payments: bool,
     /// Requests per second one reseller API key may make (per app instance).
     pub api_rate_per_second: u32,
@@ -173,6 +174,14 @@ impl Config {
         if !(base.starts_with("http://") || base.starts_with("https://")) || base.len() < 10 {
             return invalid("base_url", "must be an absolute http:// or https:// URL");
         }
+        // Development mode is for one machine: it seeds a demo owner and sends cookies
+        // without `Secure`, so it serves only loopback addresses.
+        if self.mode == Mode::Development && !self.bind_addr_unchecked().is_some_and(|a| a.ip().is_loopback()) {
+            return invalid("bind", "must be a loopback address (127.0.0.1, ::1) in development mode");
+        }
+        if self.mode == Mode::Development && !is_loopback_url(base) {
+            return invalid("base_url", "must be http://127.0.0.1, localhost or [::1] in development mode");
+        }
         if self.mode == Mode::Production && !base.starts_with("https://") {
             return invalid("base_url", "must be https:// in production mode (cookies are Secure there)");
         }
@@ -211,6 +220,10 @@ impl Config {
         self.mode == Mode::Production
     }
 
+    fn bind_addr_unchecked(&self) -> Option<SocketAddr> {
+        self.bind.parse().ok()
+    }
+
     pub fn bind_addr(&self) -> SocketAddr {
         self.bind.parse().expect("validated at load")
     }
@@ -221,9 +234,41 @@ impl Config {
     }
 }
 
+/// Is the URL's host this machine (`127.0.0.1` and the rest of 127/8, `localhost`, `[::1]`)?
+fn is_loopback_url(url: &str) -> bool {
+    let Some((_, rest)) = url.split_once("://") else { return false };
+    let authority = rest.split(['/', '?', '#']).next().unwrap_or_default();
+    if authority.contains('@') {
+        return false;
+    }
+    let host = match authority.strip_prefix('[') {
+        Some(v6) => v6.split(']').next().unwrap_or_default(),
+        None => authority.rsplit_once(':').map_or(authority, |(h, _)| h),
+    };
+    host.eq_ignore_ascii_case("localhost")
+        || host.parse::<std::net::IpAddr>().is_ok_and(|ip| ip.is_loopback())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn h4_development_mode_serves_only_this_machine() {
+        for (bind, base) in [("0.0.0.0:3000", "http://127.0.0.1:3000"), ("127.0.0.1:3000", "http://shop.example")] {
+            let c = Config { bind: bind.into(), base_url: base.into(), ..Config::default() };
+            assert!(c.validate().is_err(), "{bind} {base}");
+        }
+        for base in ["http://shop.example@127.0.0.1", "http://127.0.0.1.evil.example", "https://localhost.evil.example"]
+        {
+            assert!(!is_loopback_url(base), "{base}");
+        }
+        for base in ["http://127.0.0.1:3000", "http://localhost", "http://[::1]:3000/", "http://127.0.0.2"] {
+            assert!(is_loopback_url(base), "{base}");
+            Config { base_url: base.into(), ..Config::default() }.validate().unwrap();
+        }
+        assert!(!Config::default().allow_test_payments, "test payments are off unless asked for");
+    }
 
     #[test]
     fn a_bad_setting_is_named() {

@@ -1,7 +1,7 @@
 //! Payments: each event applied once, wallets that never overdraw, confirmations settled together.
 use crate::support::checkout::*;
 use crate::support::inventory::*;
-use crate::support::mall::{notice, place};
+use crate::support::mall::{guest, notice, place};
 
 db_test!(payments_confirmed_together_are_each_recorded_once_and_delivered_with_their_codes, |t| {
     let shop = t.seeded_shop(Clock::system()).await;
@@ -416,4 +416,17 @@ db_test!(h3_a_late_payment_of_an_expired_order_over_the_per_buyer_limit_is_refun
     lapse(c.order.id).await;
     pay_test(&shop, &c.order.order_no).await;
     assert_eq!(orders::by_no(&shop.db, &c.order.order_no).await.unwrap().unwrap().status, Status::Fulfilled);
+db_test!(h4_the_test_provider_pays_nothing_unless_the_shop_turned_it_on, |t| {
+    let on = seeded_shop_at(&t, Clock::system()).await;
+    import(&on, "BREW-1", &codes("OPTIN", 2)).await;
+    let config = quanyi::Config { allow_test_payments: false, ..(*on.config).clone() };
+    assert_eq!(config.mode, quanyi::platform::config::Mode::Development);
+    let off = quanyi::Shop::new(on.db.clone(), config, on.clock.clone(), on.vault.clone());
+    let new = place(&off, &guest("optin@example.com"), &line("BREW-1", 1)).await.unwrap();
+    let browser = quanyi::payments::settlement::Payer { user_id: None, browser_knows: true };
+    let refused = quanyi::payments::test_pay(&off, &new.order.order_no, browser, "a").await;
+    assert!(matches!(refused, Err(quanyi::payments::PaymentError::TestProviderDisabled)), "{refused:?}");
+    let order = quanyi::orders::by_no(&off.db, &new.order.order_no).await.unwrap().unwrap();
+    assert!(order.awaiting_payment(), "nothing was paid");
+    assert!(!quanyi::payments::test_provider_enabled(&off) && quanyi::payments::test_provider_enabled(&on));
 });
