@@ -153,6 +153,11 @@ impl Config {
         {
             return invalid("smtp_url", "must start with smtp:// or smtps://");
         }
+        // Mail carries private links to orders, and the URL the SMTP password: in production
+        // only over TLS (`smtps://`, or STARTTLS required with `?tls=required`).
+        if self.mode == Mode::Production && !self.smtp_url.is_empty() && !smtp_uses_tls(&self.smtp_url) {
+            return invalid("smtp_url", "must use TLS in production: smtps://… or smtp://…?tls=required");
+        }
         if self.stripe_enabled() && self.stripe_webhook_secret.is_empty() {
             return invalid("stripe_webhook_secret", "is required when stripe_secret_key is set");
         }
@@ -234,6 +239,12 @@ impl Config {
     }
 }
 
+/// Does lettre's SMTP URL ask for TLS: `smtps://`, or `smtp://` with `tls=required`?
+fn smtp_uses_tls(url: &str) -> bool {
+    url.starts_with("smtps://")
+        || url.split_once('?').is_some_and(|(_, q)| q.split('&').any(|kv| kv.eq_ignore_ascii_case("tls=required")))
+}
+
 /// Is the URL's host this machine (`127.0.0.1` and the rest of 127/8, `localhost`, `[::1]`)?
 fn is_loopback_url(url: &str) -> bool {
     let Some((_, rest)) = url.split_once("://") else { return false };
@@ -268,6 +279,26 @@ mod tests {
             Config { base_url: base.into(), ..Config::default() }.validate().unwrap();
         }
         assert!(!Config::default().allow_test_payments, "test payments are off unless asked for");
+    }
+
+    #[test]
+    fn m7_production_mail_goes_only_over_tls() {
+        let production = |smtp: &str| Config {
+            mode: Mode::Production,
+            base_url: "https://shop.example".into(),
+            bind: "0.0.0.0:3000".into(),
+            smtp_url: smtp.into(),
+            ..Config::default()
+        };
+        for plain in ["smtp://user:pass@mail.example:587", "smtp://mail.example?tls=opportunistic"] {
+            let e = production(plain).validate().unwrap_err().to_string();
+            assert!(e.contains("smtp_url") && !e.contains("pass@"), "{e}");
+        }
+        for tls in ["smtps://user:pass@mail.example", "smtp://user:pass@mail.example:587?tls=required", ""] {
+            production(tls).validate().unwrap();
+        }
+        // A local mail catcher in development is fine.
+        Config { smtp_url: "smtp://127.0.0.1:1025".into(), ..Config::default() }.validate().unwrap();
     }
 
     #[test]
