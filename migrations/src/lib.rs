@@ -12,6 +12,7 @@ mod m20261205_000007_code_order_index;
 mod m20261207_000008_order_locale;
 mod m20261207_000009_domain_events;
 mod m20261207_000010_line_names_per_language;
+mod m20261207_000011_key_checks;
 
 pub struct Migrator;
 
@@ -29,6 +30,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261207_000008_order_locale::Migration),
             Box::new(m20261207_000009_domain_events::Migration),
             Box::new(m20261207_000010_line_names_per_language::Migration),
+            Box::new(m20261207_000011_key_checks::Migration),
         ]
     }
 }

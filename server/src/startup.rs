@@ -1,6 +1,6 @@
 //! Start-up: tracing, storage, keys, demo data, the HTTP server and its graceful end.
 use crate::http;
-use quanyi::{Clock, Config, Shop, platform::db, platform::keys::MasterKey};
+use quanyi::{Clock, Config, Shop, platform::db, platform::keys};
 use tracing_subscriber::{EnvFilter, fmt, prelude::*};
 
 pub fn init_tracing(config: &Config) {
@@ -33,13 +33,19 @@ async fn check_schema(config: &Config, db: db::Db) -> Result<db::Db, Box<dyn std
     Ok(db)
 }
 
+/// The code vault under the master key, checked against the database (`keys::open`).
+pub async fn open_vault(config: &Config, db: &db::Db) -> Result<quanyi::platform::vault::Vault, Box<dyn std::error::Error>> {
+    let key = keys::open(db, &config.key_file, Clock::system().now()).await?;
+    Ok(quanyi::platform::vault::Vault::new(&key))
+}
+
 pub async fn serve(config: Config) -> Result<(), Box<dyn std::error::Error>> {
     init_tracing(&config);
     std::fs::create_dir_all(&config.data_dir)?;
-    let vault = quanyi::platform::vault::Vault::new(&MasterKey::load_or_create(&config.key_file)?);
     // On PostgreSQL the whole pool is opened before the first request.
     let db =
         check_schema(&config, db::connect_for_serving(&config.database_url, config.db_max_connections).await?).await?;
+    let vault = open_vault(&config, &db).await?;
     let mut admin_line = None;
     if !config.is_production() {
         let report = quanyi::demo::seed(&db, &Clock::system(), &config.data_dir).await?;

@@ -12,6 +12,7 @@ pub mod code;
 pub mod delivery;
 pub mod domain_event;
 pub mod job;
+pub mod key_check;
 pub mod message;
 pub mod order;
 pub mod order_line;

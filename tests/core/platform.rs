@@ -236,3 +236,32 @@ db_test!(order_lines_written_as_one_name_in_both_languages_are_split_by_the_upgr
         (p.name_en.as_str(), s.name_en.as_str())
     );
 });
+
+db_test!(m9_a_missing_different_or_open_key_file_stops_the_start_and_no_key_is_made, |t| {
+    use quanyi::platform::keys::{self, KeyError};
+    let dir = std::env::temp_dir().join(format!("qy-keys-{}", uuid::Uuid::new_v4()));
+    let (first, other) = (dir.join("quanyi.key"), dir.join("other.key"));
+    let now = chrono::Utc::now();
+    // A new database: the key is made and named as the database's.
+    let key = keys::open(&t.db, &first, now).await.unwrap();
+    assert_eq!(keys::open(&t.db, &first, now).await.unwrap().bytes(), key.bytes());
+    // Missing: refused, and no new key file appears.
+    let e = keys::open(&t.db, &other, now).await.unwrap_err();
+    assert!(matches!(&e, KeyError::Missing { expected, .. } if *expected == key.id()), "{e}");
+    assert!(!other.exists());
+    // Another key: refused, naming both ids and never a key.
+    keys::MasterKey::load_or_create(&other).unwrap();
+    let e = keys::open(&t.db, &other, now).await.unwrap_err();
+    assert!(matches!(&e, KeyError::WrongKey { .. }) && e.to_string().contains(&key.id()), "{e}");
+    let secret = std::fs::read_to_string(&first).unwrap();
+    assert!(!e.to_string().contains(secret.trim()));
+    // Readable by others: refused.
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        std::fs::set_permissions(&first, std::fs::Permissions::from_mode(0o640)).unwrap();
+        let e = keys::open(&t.db, &first, now).await.unwrap_err();
+        assert!(matches!(e, KeyError::TooOpen { .. }), "{e}");
+    }
+    std::fs::remove_dir_all(dir).ok();
+});

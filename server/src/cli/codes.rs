@@ -28,8 +28,7 @@ pub enum CodesAction {
 pub async fn run(config: &Config, action: CodesAction) -> Result<(), Box<dyn std::error::Error>> {
     let CodesAction::Import { sku, cost, supplier, expires, file } = action;
     let db = startup::open_database(config).await?;
-    let vault =
-        quanyi::platform::vault::Vault::new(&quanyi::platform::keys::MasterKey::load_or_create(&config.key_file)?);
+    let vault = startup::open_vault(config, &db).await?;
     let bytes = std::fs::read(&file).map_err(|e| format!("cannot read {}: {e}", file.display()))?;
     let text = String::from_utf8(bytes).map_err(|_| format!("{} is not UTF-8 text", file.display()))?;
     let expires_at = match expires {

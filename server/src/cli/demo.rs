@@ -14,8 +14,7 @@ pub async fn run(config: &Config, action: DemoAction) -> Result<(), Box<dyn std:
     let db = startup::open_database(config).await?;
     let report = quanyi::demo::seed(&db, &Clock::system(), &config.data_dir).await?;
     if report.catalog_created {
-        let vault =
-            quanyi::platform::vault::Vault::new(&quanyi::platform::keys::MasterKey::load_or_create(&config.key_file)?);
+        let vault = startup::open_vault(config, &db).await?;
         let n = quanyi::demo::seed_codes(&db, &Clock::system(), &vault, 25).await?;
         println!("demo codes imported: {n}");
     }
