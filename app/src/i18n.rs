@@ -159,6 +159,7 @@ mod tests {
             "bad_credentials",
             "wrong_current_password",
             "too_many_attempts",
+            "password_busy",
             "forbidden",
             "login_required",
             "unknown_role",

@@ -7,7 +7,7 @@ pub mod sessions;
 pub mod throttle;
 mod types;
 
-pub use password::{hash_password, verify_password};
+pub use password::{Busy, hash_password, most_at_once, slots as password_slots, verify_password};
 pub use throttle::ThrottleLimits;
 pub use types::{Email, NewPassword, Role};
 
@@ -53,8 +53,16 @@ pub enum AccountError {
     LastOwner,
     #[error("display name too long")]
     DisplayNameTooLong,
+    #[error("too many sign-ins at this moment")]
+    Busy,
     #[error("database: {0}")]
     Db(#[from] DbErr),
+}
+
+impl From<Busy> for AccountError {
+    fn from(_: Busy) -> Self {
+        Self::Busy
+    }
 }
 
 impl AccountError {
@@ -74,6 +82,7 @@ impl AccountError {
             Self::NotFound => "not_found",
             Self::LastOwner => "last_owner",
             Self::DisplayNameTooLong => "display_name_too_long",
+            Self::Busy => "password_busy",
             Self::Db(_) => "internal",
         }
     }
@@ -134,7 +143,7 @@ async fn insert_user(
     if find_by_email(db, email).await?.is_some() {
         return Err(AccountError::EmailTaken);
     }
-    let hash = hash_password(password.expose()).await;
+    let hash = hash_password(password.expose()).await?;
     let now = clock.now();
     let model = user::ActiveModel {
         email: Set(email.as_str().to_owned()),
@@ -172,9 +181,11 @@ pub async fn register(
     insert_user(db, clock, &email, &password, Role::Customer, display_name).await
 }
 
-/// Checks a login. Failures are counted per account and per IP; over either limit the
-/// answer is "too many attempts" whatever the password, and an unknown account looks
-/// exactly like a wrong password (same message, same hashing work).
+/// Checks a login. Attempts are counted per network (an IPv4 address, an IPv6 /64) and per
+/// account from that network, before the password is checked; over either limit the answer
+/// is "too many attempts" whatever the password, and an unknown account looks exactly like
+/// a wrong password (same message, same hashing work). A right password gives its own
+/// slots back. When every hashing slot is busy the answer is [`AccountError::Busy`] at once.
 pub async fn login(
     db: &impl ConnectionTrait,
     clock: &Clock,
@@ -184,28 +195,44 @@ pub async fn login(
     ip: &str,
 ) -> Result<User, AccountError> {
     let now = clock.now();
-    let email_key = format!("acct:{}", email.trim().to_lowercase());
-    let ip_key = format!("ip:{ip}");
-    throttle::check(db, now, limits, &email_key, limits.max_failures_account).await?;
-    throttle::check(db, now, limits, &ip_key, limits.max_failures_ip).await?;
+    // Each attempt takes its slots before the password is checked (one atomic count per
+    // key), so a burst at once is checked no more often than the limits allow. The
+    // account's count is per network: a stranger's guesses lock the account for them,
+    // not for its owner elsewhere.
+    let network = throttle::network_of(ip);
+    let ip_key = format!("ip:{network}");
+    let account_key = format!("acct:{}|{network}", email.trim().to_lowercase());
+    throttle::take(db, now, limits, &ip_key, limits.max_failures_ip).await?;
+    if let Err(e) = throttle::take(db, now, limits, &account_key, limits.max_failures_account).await {
+        throttle::give_back(db, &ip_key).await?;
+        return Err(e);
+    }
 
     let user = match Email::parse(email) {
         Ok(e) => find_by_email(db, &e).await?,
         Err(_) => None,
     };
-    let ok = match &user {
-        Some(u) => verify_password(password, &u.password_hash).await && !u.disabled,
-        None => {
-            password::burn_equal_time(password).await;
-            false
+    let checked = match &user {
+        Some(u) => verify_password(password, &u.password_hash).await.map(|right| right && !u.disabled),
+        None => password::burn_equal_time(password).await.map(|()| false),
+    };
+    let ok = match checked {
+        Ok(ok) => ok,
+        Err(Busy) => {
+            // Nothing was checked: the attempt gives its slots back.
+            throttle::give_back(db, &account_key).await?;
+            throttle::give_back(db, &ip_key).await?;
+            return Err(AccountError::Busy);
         }
     };
     if !ok {
-        throttle::record_failure(db, now, limits, &email_key).await?;
-        throttle::record_failure(db, now, limits, &ip_key).await?;
         return Err(AccountError::BadCredentials);
     }
-    throttle::reset(db, &email_key).await?;
+    // The right password gives its own slots back; the wrong guesses before it stay
+    // counted until their window ends (so a burst with the right password among it is
+    // checked no more often than the limit allows).
+    throttle::give_back(db, &account_key).await?;
+    throttle::give_back(db, &ip_key).await?;
     let user = user.expect("checked");
     let mut active: user::ActiveModel = user.into();
     active.last_login_at = Set(Some(now));
@@ -233,15 +260,27 @@ pub async fn change_password(
     confirm: &str,
 ) -> Result<(), AccountError> {
     let user = find(db, user_id).await?.ok_or(AccountError::NotFound)?;
-    if !verify_password(current, &user.password_hash).await {
+    // Guesses at the current password count like failed logins of the account.
+    let key = format!("chpw:{user_id}");
+    let limits = ThrottleLimits::for_change_password();
+    throttle::take(db, clock.now(), &limits, &key, limits.max_failures_account).await?;
+    let right = match verify_password(current, &user.password_hash).await {
+        Ok(right) => right,
+        Err(Busy) => {
+            throttle::give_back(db, &key).await?;
+            return Err(AccountError::Busy);
+        }
+    };
+    if !right {
         return Err(AccountError::WrongCurrentPassword);
     }
+    throttle::reset(db, &key).await?;
     if new != confirm {
         return Err(AccountError::PasswordMismatch);
     }
     let new = NewPassword::parse(new, &user.email)?;
     let mut active: user::ActiveModel = user.into();
-    active.password_hash = Set(hash_password(new.expose()).await);
+    active.password_hash = Set(hash_password(new.expose()).await?);
     active.updated_at = Set(clock.now());
     active.update(db).await?;
     Ok(())

@@ -507,7 +507,7 @@ pub async fn hash_lookup_password(password: &str) -> Result<String, OrderError> 
     if !(6..=128).contains(&password.chars().count()) {
         return Err(OrderError::BadLookupPassword);
     }
-    Ok(crate::identity::hash_password(password).await)
+    crate::identity::hash_password(password).await.map_err(|_| OrderError::Busy)
 }
 
 /// Sets the optional look-up password a guest chose at checkout (argon2id; 6–128 chars).
@@ -548,7 +548,7 @@ pub async fn lookup_with_password(
         window: Duration::minutes(15),
     };
     let no = order_no.trim().to_uppercase();
-    let (ip_key, order_key) = (format!("lookup-ip:{ip}"), format!("lookup-order:{no}"));
+    let (ip_key, order_key) = (format!("lookup-ip:{}", throttle::network_of(ip)), format!("lookup-order:{no}"));
     let throttled = |e: crate::identity::AccountError| match e {
         crate::identity::AccountError::TooManyAttempts { retry_after_minutes } => {
             OrderError::LookupThrottled { retry_after_minutes }
@@ -556,8 +556,13 @@ pub async fn lookup_with_password(
         crate::identity::AccountError::Db(d) => OrderError::Db(d),
         _ => OrderError::LookupFailed,
     };
-    throttle::check(db, now, &limits, &ip_key, LOOKUP_MAX_PER_IP).await.map_err(throttled)?;
-    throttle::check(db, now, &limits, &order_key, LOOKUP_MAX_PER_ORDER).await.map_err(throttled)?;
+    // Each look-up takes its slots before anything is compared (see `identity::throttle`);
+    // one that finds its order gives them back.
+    let from_ip = throttle::take(db, now, &limits, &ip_key, LOOKUP_MAX_PER_IP).await.map_err(throttled)?;
+    if let Err(e) = throttle::take(db, now, &limits, &order_key, LOOKUP_MAX_PER_ORDER).await {
+        throttle::give_back(db, &ip_key).await?;
+        return Err(throttled(e));
+    }
     let contact = contact.trim();
     let matches = |o: &Order| {
         let email = Email::parse(contact).ok().map(|e| e.as_str().to_owned());
@@ -569,18 +574,27 @@ pub async fn lookup_with_password(
             None => Some(o),
             Some(h) => {
                 let given = password.unwrap_or_default();
-                (!given.is_empty() && crate::identity::verify_password(given, h).await).then_some(o)
+                let right = if given.is_empty() { Ok(false) } else { crate::identity::verify_password(given, h).await };
+                match right {
+                    Ok(right) => right.then_some(o),
+                    Err(_) => {
+                        throttle::give_back(db, &ip_key).await?;
+                        throttle::give_back(db, &order_key).await?;
+                        return Err(OrderError::Busy);
+                    }
+                }
             }
         },
         _ => None,
     };
     match found {
-        Some(o) => Ok(o),
+        Some(o) => {
+            throttle::give_back(db, &ip_key).await?;
+            throttle::give_back(db, &order_key).await?;
+            Ok(o)
+        }
         None => {
-            throttle::record_failure(db, now, &limits, &ip_key).await?;
-            throttle::record_failure(db, now, &limits, &order_key).await?;
-            let burst = throttle::check(db, now, &limits, &ip_key, LOOKUP_MAX_PER_IP).await.is_err();
-            if burst {
+            if from_ip >= LOOKUP_MAX_PER_IP {
                 crate::platform::alerts::raise(
                     db,
                     now,
