@@ -58,30 +58,20 @@ fn unix_now() -> i64 {
     std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.as_secs() as i64)
 }
 
-/// The client's address: the socket peer, or the first `X-Forwarded-For` hop when the
-/// shop is configured to sit behind a proxy it trusts.
+/// The client's address (`platform::client::address`: the socket peer, or behind the
+/// proxies the operator trusts the right-most hop they did not write).
 pub fn client_ip() -> String {
     let Some(parts) = use_context::<Parts>() else { return "unknown".into() };
     client_ip_of(&parts)
 }
 
 pub fn client_ip_of(parts: &Parts) -> String {
-    if let Some(shop) = use_context::<Shop>()
-        && shop.config.trust_forwarded_for
-        && let Some(ip) = parts
-            .headers
-            .get("x-forwarded-for")
-            .and_then(|v| v.to_str().ok())
-            .and_then(|v| v.split(',').next())
-            .map(|v| v.trim().to_owned())
-    {
-        return ip;
-    }
-    parts
-        .extensions
-        .get::<axum::extract::ConnectInfo<SocketAddr>>()
-        .map(|c| c.0.ip().to_string())
-        .unwrap_or_else(|| "unknown".into())
+    let Some(peer) = parts.extensions.get::<axum::extract::ConnectInfo<SocketAddr>>().map(|c| c.0.ip()) else {
+        return "unknown".into();
+    };
+    let Some(shop) = use_context::<Shop>() else { return peer.to_string() };
+    let forwarded = parts.headers.get("x-forwarded-for").and_then(|v| v.to_str().ok());
+    quanyi::platform::client::address(peer, forwarded, &shop.config).to_string()
 }
 
 fn internal(e: impl std::fmt::Display) -> AppError {

@@ -32,18 +32,7 @@ impl ThrottleLimits {
     }
 }
 
-/// The network an address is counted as: an IPv4 address itself, an IPv6 address's /64
-/// (one subscriber's usual allocation, so rotating addresses within it gains nothing).
-pub fn network_of(ip: &str) -> String {
-    match ip.parse::<std::net::IpAddr>() {
-        Ok(std::net::IpAddr::V6(v6)) if v6.to_ipv4_mapped().is_none() => {
-            let s = v6.segments();
-            format!("{:x}:{:x}:{:x}:{:x}::/64", s[0], s[1], s[2], s[3])
-        }
-        Ok(std::net::IpAddr::V6(v6)) => v6.to_ipv4_mapped().map_or_else(|| ip.to_owned(), |v4| v4.to_string()),
-        _ => ip.to_owned(),
-    }
-}
+pub use crate::platform::client::network_of;
 
 /// Counts an attempt against `key` before it is checked: a window that ended starts again,
 /// then one atomic upsert adds the attempt and reads the count back. Refused with

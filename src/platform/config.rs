@@ -37,8 +37,12 @@ pub struct Config {
     pub max_upload_bytes: usize,
     /// Database connections in the pool.
     pub db_max_connections: u32,
-    /// Take the client address from `X-Forwarded-For` (only behind a proxy you run).
+    /// The socket's peer is a reverse proxy you run (on this machine): the client is the
+    /// right-most `X-Forwarded-For` hop it wrote (see `platform::client::address`).
     pub trust_forwarded_for: bool,
+    /// Addresses of further proxies you run (a load balancer, a CDN's egress), skipped
+    /// from the right of `X-Forwarded-For`; a peer listed here is trusted too.
+    pub trusted_proxies: Vec<String>,
     /// How long an unpaid order holds its codes, in minutes.
     pub reservation_minutes: i64,
     /// Unpaid units one account, one IP and one session may hold at once.
@@ -93,6 +97,7 @@ impl Default for Config {
             max_upload_bytes: 32 * 1024 * 1024,
             db_max_connections: 16,
             trust_forwarded_for: false,
+            trusted_proxies: vec![],
             reservation_minutes: 15,
             max_held_units_per_account: 20,
             max_held_units_per_ip: 30,
@@ -171,6 +176,9 @@ impl Config {
             || self.database_url.starts_with("postgresql://"))
         {
             return invalid("database_url", "must start with sqlite:, postgres:// or postgresql://");
+        }
+        if let Some(p) = self.trusted_proxies.iter().find(|p| p.parse::<std::net::IpAddr>().is_err()) {
+            return invalid("trusted_proxies", &format!("has {p:?}, which is not an IP address"));
         }
         if self.bind.parse::<SocketAddr>().is_err() {
             return invalid("bind", "must be an address such as 127.0.0.1:3000");

@@ -183,7 +183,8 @@ pub async fn place_order(
         user_id: user.map(|u| u.id),
         email: email.filter(|e| !e.trim().is_empty()).or_else(|| user.map(|u| u.email.clone())),
         phone: phone.filter(|p| !p.trim().is_empty()),
-        ip: client_ip(),
+        // Hold caps count an IPv6 client's whole /64.
+        ip: quanyi::platform::client::network_of(&client_ip()),
         session_key: Some(tag.clone()),
         locale: Some(crate::i18n::current_locale().tag().into()),
     };

@@ -206,7 +206,12 @@ async fn create_order(
         quantity: req.quantity,
         reference: req.reference,
         topup_account: req.topup_account,
-        ip: peer.ip().to_string(),
+        ip: quanyi::platform::client::address(
+            peer.ip(),
+            headers.get("x-forwarded-for").and_then(|v| v.to_str().ok()),
+            &shop.config,
+        )
+        .to_string(),
     };
     match shop.sale_queues.ring(shop, purchase).await {
         Ok(Purchased::Kept { status, body }) => {
