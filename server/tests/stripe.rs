@@ -200,3 +200,34 @@ db_test!(forged_stale_and_unsigned_events_change_nothing, |t| {
     assert_eq!((status, v["result"].as_str()), (StatusCode::OK, Some("paid")));
     assert_eq!(status_of(&app, &order_no).await, "fulfilled");
 });
+
+db_test!(m4_a_signed_event_in_another_currency_or_for_another_session_pays_nothing_and_alerts_staff, |t| {
+    let fake = fake_stripe().await;
+    let app = stripe_app(&t, &fake).await;
+    stock(&app, "BREW-1", 3, "BIND").await;
+    let (http, order_no) = guest_order(&app, 1).await;
+    let r = app.post_form(&http, "/api/pay/stripe", &[("order_no", &order_no)], &format!("/orders/{order_no}")).await;
+    assert_eq!(location(&r), format!("{}/pay/cs_test_1", fake.base));
+    let sent = fake.calls.lock().unwrap()[0].1.clone();
+    assert!(sent.contains("expires_at="), "the session closes: {sent}");
+    let now = chrono::Utc::now().timestamp();
+    let event = |id: &str, field: &str, value: Value| {
+        let mut v: Value = serde_json::from_str(&session_event(id, "checkout.session.completed", &order_no, 990, true)).unwrap();
+        v["data"]["object"][field] = value;
+        v.to_string()
+    };
+    for (id, body) in [
+        ("evt_usd", event("evt_usd", "currency", json!("usd"))),
+        ("evt_other_session", event("evt_other_session", "id", json!("cs_test_not_ours"))),
+    ] {
+        let (status, v) = deliver(&app, &body, Some(&signed(&body, SECRET, now))).await;
+        assert_eq!((status, v["result"].as_str()), (StatusCode::OK, Some("noted")), "{id}: {v}");
+        assert_eq!(status_of(&app, &order_no).await, "pending_payment", "{id}");
+    }
+    let alerts = quanyi::platform::alerts::open(&app.shop.db, 10).await.unwrap();
+    assert_eq!(alerts.iter().filter(|a| a.kind == "stripe_mismatch").count(), 2, "{alerts:?}");
+    // The session the shop opened, in its currency, pays.
+    let body = session_event("evt_right", "checkout.session.completed", &order_no, 990, true);
+    let (status, v) = deliver(&app, &body, Some(&signed(&body, SECRET, now))).await;
+    assert_eq!((status, v["result"].as_str()), (StatusCode::OK, Some("paid")), "{v}");
+});

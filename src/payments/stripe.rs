@@ -65,6 +65,9 @@ pub async fn start_checkout(shop: &Shop, order_no: &str) -> Result<String, Payme
         options.wechat_pay = Some(WxOpts::new(WxClient::Web));
     }
     let back = format!("{}/orders/{}", shop.config.origin(), o.order_no);
+    // The page closes when the hold ends (Stripe's shortest is 30 minutes): a payment
+    // after the hold lapsed is judged again at the settlement.
+    let closes = std::cmp::max(o.reserved_until, shop.clock.now() + chrono::Duration::minutes(31));
     let session = CreateCheckoutSession::new()
         .mode(CheckoutSessionMode::Payment)
         .line_items(vec![item])
@@ -73,6 +76,7 @@ pub async fn start_checkout(shop: &Shop, order_no: &str) -> Result<String, Payme
         .success_url(format!("{back}?paid=stripe"))
         .cancel_url(back)
         .client_reference_id(&o.order_no)
+        .expires_at(closes.timestamp())
         .metadata(HashMap::from([("order_no".to_owned(), o.order_no.clone())]))
         .customize()
         .request_strategy(RequestStrategy::Idempotent(
@@ -146,6 +150,41 @@ pub async fn handle_webhook(shop: &Shop, body: &str, signature: Option<&str>) ->
                 .clone()
                 .or_else(|| s.metadata.as_ref().and_then(|m| m.get("order_no").cloned()))
                 .ok_or(WebhookError::BadPayload)?;
+            // The session must be the one this shop opened for the order, in its currency,
+            // for a one-off payment, in the key's mode (test or live). A signed event that
+            // is not — another session, another currency — pays nothing: staff are alerted
+            // to look at the money Stripe took.
+            let order = orders::by_no(&shop.db, &order_no).await.map_err(PaymentError::from)?;
+            let live_key = shop.config.stripe_secret_key.contains("_live_");
+            let mismatch = if s.mode != CheckoutSessionMode::Payment {
+                Some("not a one-off payment")
+            } else if s.currency != Some(stripe_types::Currency::CNY) {
+                Some("a currency other than the order's")
+            } else if event.livemode != live_key {
+                Some("a mode (test or live) other than the shop's key")
+            } else if order
+                .as_ref()
+                .and_then(|o| o.provider_session.as_deref())
+                .is_some_and(|opened| opened != s.id.as_str())
+            {
+                Some("a checkout session this shop did not open for the order")
+            } else {
+                None
+            };
+            if let Some(why) = mismatch {
+                let outcome = note(shop, &event_id, "payment_refused", Some(&order_no)).await?;
+                if outcome == WebhookOutcome::Noted {
+                    crate::platform::alerts::raise(
+                        &shop.db,
+                        shop.clock.now(),
+                        "stripe_mismatch",
+                        &format!("Stripe event {event_id} for order {order_no} was not applied: {why}"),
+                    )
+                    .await
+                    .map_err(PaymentError::from)?;
+                }
+                return Ok(outcome);
+            }
             if !matches!(s.payment_status, CheckoutSessionPaymentStatus::Paid) {
                 // e.g. a bank transfer still on its way: the async_payment_* event follows.
                 return note(shop, &event_id, "checkout_unpaid", Some(&order_no)).await;
