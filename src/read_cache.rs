@@ -34,6 +34,7 @@ pub type KeyOwner = Option<(api_key::Model, User)>;
 pub struct ReadCache {
     categories: Cache<(), Arc<Vec<Category>>>,
     shelf: Cache<(), Arc<Vec<ProductCard>>>,
+    sku_codes: Cache<(), Arc<std::collections::HashSet<String>>>,
     products: Cache<String, Arc<ProductDetail>>,
     stock: Cache<String, &'static str>,
     keys: Cache<String, Arc<KeyOwner>>,
@@ -56,6 +57,7 @@ impl Default for ReadCache {
         Self {
             categories: cache(1, CATALOG_TTL),
             shelf: cache(1, CATALOG_TTL),
+            sku_codes: cache(1, CATALOG_TTL),
             products: cache(10_000, CATALOG_TTL),
             stock: cache(100_000, STOCK_TTL),
             keys: cache(10_000, KEY_TTL),
@@ -76,6 +78,20 @@ impl ReadCache {
             .try_get_with((), async { catalog::products_on_shelf(db, None).await.map(Arc::new) })
             .await
             .map_err(shared)
+    }
+
+    /// Is there a SKU with this code? Asked before a buyer's SKU code opens a sale queue, so
+    /// made-up codes cost a look-up in memory, not a queue and a transaction each.
+    pub async fn sku_exists(&self, db: &Db, code: &str) -> Result<bool, DbErr> {
+        if !catalog::is_sku_code(code) {
+            return Ok(false);
+        }
+        let codes = self
+            .sku_codes
+            .try_get_with((), async { catalog::sku_codes(db).await.map(Arc::new) })
+            .await
+            .map_err(shared)?;
+        Ok(codes.contains(code))
     }
 
     /// [`catalog::product_detail`]: a product on shelf with its category and SKUs.
@@ -111,6 +127,7 @@ impl ReadCache {
     pub fn catalog_changed(&self) {
         self.categories.invalidate_all();
         self.shelf.invalidate_all();
+        self.sku_codes.invalidate_all();
         self.products.invalidate_all();
         self.stock.invalidate_all();
     }

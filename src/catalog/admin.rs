@@ -96,9 +96,6 @@ fn slug_ok(s: &str) -> bool {
     (2..=64).contains(&s.len()) && s.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
 }
 
-fn sku_code_ok(s: &str) -> bool {
-    (2..=40).contains(&s.len()) && s.bytes().all(|b| b.is_ascii_uppercase() || b.is_ascii_digit() || b == b'-')
-}
 
 fn text(field: &'static str, s: &str, max: usize, required: bool) -> Result<String, CatalogError> {
     let s = s.trim();
@@ -158,7 +155,7 @@ struct CheckedSku {
 
 impl SkuInput {
     fn check(&self) -> Result<CheckedSku, CatalogError> {
-        if !sku_code_ok(self.code.trim()) {
+        if !super::is_sku_code(self.code.trim()) {
             return Err(invalid("code", "bad_sku_code"));
         }
         text("name_zh", &self.name_zh, 60, true)?;

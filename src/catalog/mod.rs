@@ -202,6 +202,18 @@ pub async fn skus_of(db: &impl ConnectionTrait, product_id: i32) -> Result<Vec<S
     sku::Entity::find().filter(sku::Column::ProductId.eq(product_id)).order_by_asc(sku::Column::Id).all(db).await
 }
 
+/// Could this be a SKU code (2–40 of `A–Z`, `0–9`, `-`)? What buyers send is checked
+/// before it names a queue or reaches the database.
+pub fn is_sku_code(s: &str) -> bool {
+    (2..=40).contains(&s.len()) && s.bytes().all(|b| b.is_ascii_uppercase() || b.is_ascii_digit() || b == b'-')
+}
+
+/// Every SKU's code (on shelf or not).
+pub async fn sku_codes(db: &impl ConnectionTrait) -> Result<std::collections::HashSet<String>, DbErr> {
+    let codes: Vec<String> = sku::Entity::find().select_only().column(sku::Column::Code).into_tuple().all(db).await?;
+    Ok(codes.into_iter().collect())
+}
+
 pub async fn sku_by_id(db: &impl ConnectionTrait, id: i32) -> Result<Option<Sku>, DbErr> {
     sku::Entity::find_by_id(id).one(db).await
 }

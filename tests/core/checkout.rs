@@ -427,3 +427,18 @@ db_test!(a_batch_the_database_refuses_is_placed_one_by_one, |t| {
     let kept = quanyi::entities::api_request::Entity::find().count(&shop.db).await.unwrap();
     assert_eq!(kept, 2, "no record for the purchase that failed");
 });
+
+db_test!(m5_made_up_sku_codes_open_no_queue_and_write_nothing, |t| {
+    use sea_orm::{EntityTrait, PaginatorTrait};
+    let shop = t.seeded_shop(Clock::system()).await;
+    let orders_before = order::Entity::find().count(&shop.db).await.unwrap();
+    let huge = "X".repeat(64 * 1024);
+    let made_up: Vec<String> =
+        (0..500).map(|i| format!("NO-SUCH-{i}")).chain([huge, "brew-1".into(), "BREW 1".into(), "".into()]).collect();
+    for code in &made_up {
+        let r = shop.sale_queues.hold(&shop, buy(guest_at("m5@example.com", "10.5.5.5", "m5"), code, 1)).await;
+        assert!(matches!(r, Err(quanyi::orders::OrderError::UnknownSku)), "{}: {r:?}", &code[..code.len().min(20)]);
+    }
+    assert_eq!(shop.sale_queues.open_queues(), 0, "no queue was opened");
+    assert_eq!(order::Entity::find().count(&shop.db).await.unwrap(), orders_before);
+});

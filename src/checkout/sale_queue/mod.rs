@@ -265,7 +265,7 @@ impl SaleQueues {
     /// the key's record, so a retry of an order that went through hears its answer) when
     /// the stock left is known to be promised to the purchases ahead.
     pub async fn ring(&self, shop: &Shop, purchase: Purchase) -> Result<Purchased, OrderError> {
-        let sku = purchase.sku_code.trim().to_owned();
+        let sku = known_sku(shop, &purchase.sku_code).await?;
         let (reply, answer) = oneshot::channel();
         match self.queue(shop, &sku, Ticket::Reseller(purchase, reply)) {
             Ok(()) => answer.await.unwrap_or_else(|_| Err(stopped())),
@@ -278,7 +278,7 @@ impl SaleQueues {
     /// Queues a mall checkout ("buy now" of one SKU) at its SKU's sale queue and waits for the
     /// order, held for payment. `Busy` or `sold_out` at once as for [`SaleQueues::ring`].
     pub async fn hold(&self, shop: &Shop, checkout: Checkout) -> Result<NewOrder, OrderError> {
-        let sku = checkout.sku_code.trim().to_owned();
+        let sku = known_sku(shop, &checkout.sku_code).await?;
         let (reply, answer) = oneshot::channel();
         match self.queue(shop, &sku, Ticket::Mall(checkout, reply)) {
             Ok(()) => answer.await.unwrap_or_else(|_| Err(stopped())),
@@ -325,6 +325,11 @@ impl SaleQueues {
     }
 
     /// Stock came back (an import, a lapsed hold, staff at work): forget what was counted.
+    /// SKUs with a queue open in this instance.
+    pub fn open_queues(&self) -> usize {
+        self.sku_queues.lock().unwrap_or_else(|e| e.into_inner()).len()
+    }
+
     pub fn restocked(&self) {
         for sku_queue in self.sku_queues.lock().unwrap_or_else(|e| e.into_inner()).values() {
             view_of(&sku_queue.stock).left = None;
@@ -632,6 +637,17 @@ struct Sale {
 /// in order. A batch the database refuses is rung up again one by one; a purchase that
 /// fails alone answers an internal error, and nothing of it happened (a retry with the
 /// same key is safe).
+/// The SKU code a buyer sent, if a SKU has it: a made-up code (any length, any text)
+/// opens no queue and reaches no transaction (security review M5).
+async fn known_sku(shop: &Shop, code: &str) -> Result<String, OrderError> {
+    let code = code.trim();
+    if shop.cache.sku_exists(&shop.db, code).await? {
+        Ok(code.to_owned())
+    } else {
+        Err(OrderError::UnknownSku)
+    }
+}
+
 pub async fn ring_up(shop: &Shop, purchases: &[Purchase]) -> Vec<Result<Purchased, OrderError>> {
     ring_up_and_count(shop, purchases, &[], &BatchSequencer::default()).await.resellers
 }
