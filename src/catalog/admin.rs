@@ -111,7 +111,7 @@ fn text(field: &'static str, s: &str, max: usize, required: bool) -> Result<Stri
 fn money_e4(field: &'static str, s: &str) -> Result<i64, CatalogError> {
     Money::parse_amount(s, Currency::CNY)
         .and_then(|m| m.to_e4())
-        .filter(|v| *v % 100 == 0)
+        .filter(|v| *v % 100 == 0 && *v <= crate::platform::money::MAX_E4)
         .ok_or(invalid(field, "bad_money"))
 }
 

@@ -21,7 +21,7 @@ pub type Entry = wallet_entry::Model;
 pub enum WalletError {
     #[error("insufficient balance")]
     InsufficientBalance,
-    #[error("amount must be positive with at most two decimals")]
+    #[error("amount must be positive, at most 1,000,000.00, with at most two decimals")]
     BadAmount,
     #[error("database: {0}")]
     Db(#[from] DbErr),
@@ -163,7 +163,10 @@ pub async fn staff_top_up(
     amount: Money,
     note: Option<&str>,
 ) -> Result<Money, WalletError> {
-    let e4 = amount.to_e4().filter(|v| *v > 0 && v % 100 == 0).ok_or(WalletError::BadAmount)?;
+    let e4 = amount
+        .to_e4()
+        .filter(|v| *v > 0 && v % 100 == 0 && *v <= crate::platform::money::MAX_E4)
+        .ok_or(WalletError::BadAmount)?;
     let after = post(db, clock, user_id, e4, "topup", None, note, actor.user.as_ref().map(|u| u.id)).await?;
     audit::record(db, clock, actor, "wallet.topup", Some(&format!("user:{user_id}")), Some(&amount.display())).await?;
     Ok(Money::from_e4(after, Currency::CNY))

@@ -430,3 +430,20 @@ db_test!(h4_the_test_provider_pays_nothing_unless_the_shop_turned_it_on, |t| {
     assert!(order.awaiting_payment(), "nothing was paid");
     assert!(!quanyi::payments::test_provider_enabled(&off) && quanyi::payments::test_provider_enabled(&on));
 });
+
+db_test!(l6_a_wallet_credit_beyond_the_largest_amount_is_refused_and_changes_nothing, |t| {
+    use quanyi::platform::money::{Currency, Money};
+    let shop = seeded_shop_at(&t, Clock::system()).await;
+    let pw = "correct horse battery staple";
+    let user = quanyi::identity::register(&shop.db, &shop.clock, "l6@example.com", pw, pw, None).await.unwrap();
+    let staff = Actor::cli();
+    for typed in ["1000000.01", "9999999999999", "0", "0.001"] {
+        let amount = Money::parse_amount(typed, Currency::CNY).unwrap();
+        let e = quanyi::wallet::staff_top_up(&shop.db, &shop.clock, &staff, user.id, amount, None).await.unwrap_err();
+        assert_eq!(e.code(), "bad_amount", "{typed}");
+    }
+    assert_eq!(quanyi::wallet::balance(&shop.db, user.id).await.unwrap(), Money::zero(Currency::CNY));
+    let most = Money::parse_amount("1000000", Currency::CNY).unwrap();
+    quanyi::wallet::staff_top_up(&shop.db, &shop.clock, &staff, user.id, most, None).await.unwrap();
+    assert_eq!(quanyi::wallet::balance(&shop.db, user.id).await.unwrap(), most);
+});
