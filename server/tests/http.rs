@@ -323,6 +323,9 @@ db_test!(l1_pages_and_answers_that_hold_codes_or_tokens_are_never_stored, |t| {
         let r = buyer.get(app.url(path)).send().await.unwrap();
         assert_eq!(r.headers().get(header::CACHE_CONTROL).map(|v| v.to_str().unwrap()), Some("no-store"), "{path}");
     }
+    let r = buyer.get(app.url("/")).send().await.unwrap();
+    assert_eq!(r.headers().get("cross-origin-opener-policy").unwrap(), "same-origin");
+    assert_eq!(r.headers().get("cross-origin-resource-policy").unwrap(), "same-origin");
     // Static files keep their own caching.
     let r = buyer.get(app.url("/pkg/quanyi.js")).send().await.unwrap();
     assert_eq!(r.headers().get(header::CACHE_CONTROL).unwrap(), "no-cache");

@@ -36,6 +36,9 @@ pub struct AppState {
 }
 
 pub const SESSION_COOKIE: &str = "qy_sid";
+/// In production the cookie is Secure, so it takes the `__Host-` prefix: browsers then
+/// refuse it from any other host or path, and from plain http.
+pub const SESSION_COOKIE_SECURE: &str = "__Host-qy_sid";
 
 /// What Leptos renders and serves with: the shop for server functions, and the page's
 /// Content-Security-Policy built around this response's script nonce.
@@ -72,8 +75,9 @@ pub fn router(shop: Shop) -> Result<Router, Box<dyn std::error::Error>> {
     let ctx = leptos_context(shop.clone());
 
     let sessions = SessionManagerLayer::new(DbSessionStore::new(shop.db.clone()))
-        .with_name(SESSION_COOKIE)
+        .with_name(if shop.config.is_production() { SESSION_COOKIE_SECURE } else { SESSION_COOKIE })
         .with_secure(shop.config.is_production())
+        .with_path("/")
         .with_same_site(SameSite::Lax)
         .with_http_only(true)
         .with_expiry(Expiry::OnInactivity(time::Duration::minutes(shop.config.session_idle_minutes)));
