@@ -84,8 +84,18 @@ impl Vault {
         String::from_utf8(pt).map_err(|_| VaultError::CannotOpen)
     }
 
-    /// What a code looks like before its owner reveals it: only the last four characters.
+    /// What a code looks like before its owner reveals it (and in delivery emails): only
+    /// its last characters, at most four. A card number with its password (`number,password`,
+    /// or the two separated by a space, a tab or `|`) shows the number's last characters and
+    /// nothing of the password: those would be the PIN's own digits.
     pub fn mask(code: &str) -> String {
+        match code.trim().split_once([',', ' ', '\t', '|']) {
+            Some((number, _password)) if !number.is_empty() => format!("{} ••••", Self::mask_one(number)),
+            _ => Self::mask_one(code),
+        }
+    }
+
+    fn mask_one(code: &str) -> String {
         let chars: Vec<char> = code.chars().collect();
         let keep = chars.len().min(4).min(chars.len() / 3);
         let hidden = chars.len() - keep;
@@ -143,5 +153,14 @@ mod tests {
         assert_eq!(Vault::mask("STAR-2026-ABCD-9F3K"), "•••••••••••••••9F3K".chars().skip(3).collect::<String>());
         assert_eq!(Vault::mask("AB"), "••••");
         assert!(!Vault::mask("123456").contains("123"));
+    }
+
+    #[test]
+    fn l13_a_card_number_with_its_password_shows_nothing_of_the_password() {
+        for pair in ["6225880011112222,834901", "6225880011112222 834901", "6225880011112222|834901"] {
+            let masked = Vault::mask(pair);
+            assert_eq!(masked, format!("{} ••••", Vault::mask("6225880011112222")), "{pair}");
+            assert!(!masked.contains("4901") && !masked.contains("834"), "{masked}");
+        }
     }
 }
