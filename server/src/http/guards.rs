@@ -90,11 +90,18 @@ pub async fn same_origin(State(shop): State<Shop>, req: Request, next: Next) -> 
     refuse(req.headers(), path, StatusCode::FORBIDDEN, "csrf")
 }
 
+/// The largest webhook body taken.
+pub const WEBHOOK_MAX_BYTES: usize = 256 * 1024;
+
 /// Oversized bodies are refused before they are read; bodies without a length are cut
 /// off at the same limit while read.
 pub async fn body_size(State(shop): State<Shop>, req: Request, next: Next) -> Response {
     let max = if req.uri().path().starts_with(super::uploads::UPLOAD_PREFIX) {
         shop.config.max_upload_bytes
+    } else if req.uri().path().starts_with("/webhooks/") {
+        // Stripe's events can exceed a form's limit (a session with many line items); a
+        // refused delivery is retried for days and then the endpoint disabled.
+        std::cmp::max(shop.config.max_body_bytes, WEBHOOK_MAX_BYTES)
     } else {
         shop.config.max_body_bytes
     };
