@@ -260,9 +260,29 @@ pub fn topup_account_ok(pattern: Option<&str>, account: &str) -> bool {
         return false;
     }
     match pattern.map(str::trim).filter(|p| !p.is_empty()) {
-        Some(p) => regex::Regex::new(&format!("^(?:{p})$")).is_ok_and(|re| re.is_match(account)),
+        Some(p) => account_pattern(p).is_some_and(|re| re.is_match(account)),
         None => parse_phone(account).is_ok(),
     }
+}
+
+/// A SKU's account pattern, compiled once (a checkout judges many accounts against few
+/// patterns) and bounded in size; `None` when it does not compile.
+fn account_pattern(pattern: &str) -> Option<std::sync::Arc<regex::Regex>> {
+    use std::{
+        collections::HashMap,
+        sync::{Arc, LazyLock, Mutex},
+    };
+    static COMPILED: LazyLock<Mutex<HashMap<String, Option<Arc<regex::Regex>>>>> = LazyLock::new(Default::default);
+    let mut compiled = COMPILED.lock().unwrap_or_else(|e| e.into_inner());
+    if let Some(re) = compiled.get(pattern) {
+        return re.clone();
+    }
+    if compiled.len() >= 1024 {
+        compiled.clear();
+    }
+    let re = regex::RegexBuilder::new(&format!("^(?:{pattern})$")).size_limit(1 << 20).build().ok().map(Arc::new);
+    compiled.insert(pattern.to_owned(), re.clone());
+    re
 }
 
 /// Durable work of an order's life. The runner's handlers are registered in `crate::jobs`.
