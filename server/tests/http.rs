@@ -294,6 +294,13 @@ db_test!(h1_an_anonymous_post_under_the_admin_api_clears_no_cache_and_no_sold_ou
     assert!(app.shop.admission.sold_out("BREW-1"));
 });
 
+db_test!(l4_a_request_id_the_client_sent_is_replaced_by_the_shops_own, |t| {
+    let app = spawn(&t).await;
+    let r = app.http.get(app.url("/healthz")).header("x-request-id", "forged-id-123").send().await.unwrap();
+    let id = r.headers().get("x-request-id").unwrap().to_str().unwrap().to_owned();
+    assert!(id != "forged-id-123" && uuid::Uuid::parse_str(&id).is_ok(), "{id}");
+});
+
 db_test!(m10_a_next_path_with_a_tab_a_backslash_or_a_line_break_never_leaves_the_shop, |t| {
     let app = seeded(&t).await;
     for next in ["/%09/evil.example", "/%5Cevil.example", "%5C/evil.example", "/%0D%0ASet-Cookie:%20x=1", "/%0A/evil.example"]

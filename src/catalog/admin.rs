@@ -92,9 +92,6 @@ pub struct SkuInput {
     pub max_per_buyer: Option<i32>,
 }
 
-fn slug_ok(s: &str) -> bool {
-    (2..=64).contains(&s.len()) && s.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
-}
 
 
 fn text(field: &'static str, s: &str, max: usize, required: bool) -> Result<String, CatalogError> {
@@ -117,7 +114,7 @@ fn money_e4(field: &'static str, s: &str) -> Result<i64, CatalogError> {
 
 impl CategoryInput {
     fn check(&self) -> Result<(), CatalogError> {
-        if !slug_ok(self.slug.trim()) {
+        if !super::is_slug(self.slug.trim()) {
             return Err(invalid("slug", "bad_slug"));
         }
         text("name_zh", &self.name_zh, 40, true)?;
@@ -129,7 +126,7 @@ impl CategoryInput {
 
 impl ProductInput {
     fn check(&self) -> Result<(), CatalogError> {
-        if !slug_ok(self.slug.trim()) {
+        if !super::is_slug(self.slug.trim()) {
             return Err(invalid("slug", "bad_slug"));
         }
         text("name_zh", &self.name_zh, 100, true)?;

@@ -202,6 +202,11 @@ pub async fn skus_of(db: &impl ConnectionTrait, product_id: i32) -> Result<Vec<S
     sku::Entity::find().filter(sku::Column::ProductId.eq(product_id)).order_by_asc(sku::Column::Id).all(db).await
 }
 
+/// Could this be a product or category slug (2–64 of `a–z`, `0–9`, `-`)?
+pub fn is_slug(s: &str) -> bool {
+    (2..=64).contains(&s.len()) && s.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
+}
+
 /// Could this be a SKU code (2–40 of `A–Z`, `0–9`, `-`)? What buyers send is checked
 /// before it names a queue or reaches the database.
 pub fn is_sku_code(s: &str) -> bool {

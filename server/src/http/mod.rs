@@ -110,6 +110,8 @@ pub fn router(shop: Shop) -> Result<Router, Box<dyn std::error::Error>> {
         .layer(from_fn_with_state(shop.clone(), guards::same_origin))
         .layer(from_fn_with_state(shop.clone(), guards::body_size))
         .layer(from_fn_with_state(shop.clone(), guards::security_headers))
+        // A handler that panics answers 500 and the connection lives on.
+        .layer(tower_http::catch_panic::CatchPanicLayer::new())
         .layer(
             TraceLayer::new_for_http()
                 .make_span_with(|req: &axum::http::Request<_>| {
@@ -121,6 +123,11 @@ pub fn router(shop: Shop) -> Result<Router, Box<dyn std::error::Error>> {
         )
         .layer(PropagateRequestIdLayer::x_request_id())
         .layer(SetRequestIdLayer::x_request_id(MakeRequestUuid))
+        // The request id is ours: one a client sent is dropped, so logs cannot be forged.
+        .layer(axum::middleware::map_request(|mut req: axum::extract::Request| async move {
+            req.headers_mut().remove("x-request-id");
+            req
+        }))
         .with_state(state);
     Ok(router)
 }

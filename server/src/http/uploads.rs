@@ -159,12 +159,16 @@ fn image_kind(bytes: &[u8]) -> Option<&'static str> {
 const MAX_IMAGE: usize = 2 * 1024 * 1024;
 
 async fn upload_image(State(shop): State<Shop>, session: Session, form: Multipart) -> Response {
+    // The role first: nobody else's upload is read.
+    if staff(&shop, &session, &CATALOG_ROLES).await.is_none() {
+        return back("/admin/catalog", "forbidden");
+    }
     let Ok(f) = fields(form).await else { return back("/admin/catalog", "bad_request") };
     let slug = text(&f, "slug");
-    let page = format!("/admin/catalog/{slug}");
-    if staff(&shop, &session, &CATALOG_ROLES).await.is_none() {
-        return back(&page, "forbidden");
+    if !quanyi::catalog::is_slug(&slug) {
+        return back("/admin/catalog", "not_found");
     }
+    let page = format!("/admin/catalog/{slug}");
     let Some(bytes) = f.get("file").filter(|b| !b.is_empty()) else { return back(&page, "bad_image") };
     if bytes.len() > MAX_IMAGE {
         return back(&page, "image_too_large");
