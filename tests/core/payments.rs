@@ -416,6 +416,8 @@ db_test!(h3_a_late_payment_of_an_expired_order_over_the_per_buyer_limit_is_refun
     lapse(c.order.id).await;
     pay_test(&shop, &c.order.order_no).await;
     assert_eq!(orders::by_no(&shop.db, &c.order.order_no).await.unwrap().unwrap().status, Status::Fulfilled);
+});
+
 db_test!(h4_the_test_provider_pays_nothing_unless_the_shop_turned_it_on, |t| {
     let on = seeded_shop_at(&t, Clock::system()).await;
     import(&on, "BREW-1", &codes("OPTIN", 2)).await;
