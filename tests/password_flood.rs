@@ -22,6 +22,16 @@ async fn register(db: &quanyi::platform::db::Db, email: &str) {
     }
 }
 
+/// A login that should succeed, retried while the other backend's flood keeps the slots busy.
+async fn sign_in(db: &quanyi::platform::db::Db, email: &str, ip: &str) {
+    loop {
+        match identity::login(db, &Clock::system(), &limits(), email, PW, ip).await {
+            Err(AccountError::Busy) => tokio::time::sleep(std::time::Duration::from_millis(20)).await,
+            r => break r.map(|_| ()).unwrap(),
+        }
+    }
+}
+
 db_test!(h2_four_hundred_logins_at_once_hash_no_more_than_the_slots_and_most_hear_busy_at_once, |t| {
     register(&t.db, "flood@example.com").await;
     let clock = Clock::system();
@@ -41,7 +51,7 @@ db_test!(h2_four_hundred_logins_at_once_hash_no_more_than_the_slots_and_most_hea
     assert!(busy > 200, "only {busy} of 400 heard busy (in {:?})", started.elapsed());
     assert!(identity::most_at_once() <= identity::password_slots(), "{} at once", identity::most_at_once());
     // A busy answer gave its slots back: the owner still signs in from any of those addresses.
-    identity::login(&t.db, &clock, &limits(), "flood@example.com", PW, "10.0.0.1").await.unwrap();
+    sign_in(&t.db, "flood@example.com", "10.0.0.1").await;
 });
 
 db_test!(m2_forty_wrong_guesses_at_once_and_the_right_password_are_checked_no_more_than_the_limit, |t| {
@@ -61,5 +71,5 @@ db_test!(m2_forty_wrong_guesses_at_once_and_the_right_password_are_checked_no_mo
     // The stranger's guesses locked the account for their address, not for its owner's.
     let here = identity::login(&t.db, &clock, &limits(), "target@example.com", PW, "192.0.2.7").await;
     assert!(matches!(here, Err(AccountError::TooManyAttempts { .. })), "{here:?}");
-    identity::login(&t.db, &clock, &limits(), "target@example.com", PW, "198.51.100.1").await.unwrap();
+    sign_in(&t.db, "target@example.com", "198.51.100.1").await;
 });

@@ -285,10 +285,12 @@ db_test!(h1_an_anonymous_post_under_the_admin_api_clears_no_cache_and_no_sold_ou
     let before = events().await;
     for path in ["/api/admin/x", "/api/admin/catalog/save", "/api/admin/codes/import", "/admin/upload/image"] {
         let r = client().post(app.url(path)).header(header::ORIGIN, &app.base).body("a=1").send().await.unwrap();
-        assert!(r.status().is_client_error(), "{path}: {}", r.status());
+        assert!(r.status().is_client_error() || r.status().is_redirection(), "{path}: {}", r.status());
     }
     assert_eq!(events().await, before, "a refused request recorded an event");
-    // And a sold-out flag set just now outlives a catch-up that finds nothing new.
+    // And a sold-out flag set now outlives a catch-up that finds nothing new (the log's
+    // earlier events, the seeding's, are read first).
+    app.shop.catch_up().await.unwrap();
     app.shop.admission.mark_sold_out("BREW-1");
     app.shop.catch_up().await.unwrap();
     assert!(app.shop.admission.sold_out("BREW-1"));

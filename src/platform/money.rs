@@ -6,10 +6,10 @@ use serde::{Deserialize, Serialize};
 /// Scale of stored amounts: 1 unit = 10,000 stored.
 const SCALE: u32 = 4;
 
-/// The most one amount a person types may be — a price, a wallet credit — in
-/// ten-thousandths (1,000,000.00): far beyond any virtual good, and far below where sums
-/// of them could overflow.
-pub const MAX_E4: i64 = 1_000_000 * 10_000;
+/// The most one typed amount may be — a price, a wallet credit, a reseller's opening
+/// balance — in ten-thousandths (100,000,000.00): far beyond any virtual good or prepaid
+/// account, and far below where sums of them could overflow.
+pub const MAX_E4: i64 = 100_000_000 * 10_000;
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Money {

@@ -21,7 +21,7 @@ pub type Entry = wallet_entry::Model;
 pub enum WalletError {
     #[error("insufficient balance")]
     InsufficientBalance,
-    #[error("amount must be positive, at most 1,000,000.00, with at most two decimals")]
+    #[error("amount must be positive, at most 100,000,000.00, with at most two decimals")]
     BadAmount,
     #[error("database: {0}")]
     Db(#[from] DbErr),
