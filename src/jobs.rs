@@ -35,8 +35,14 @@ const SWEEP: u64 = 200;
 /// One pass of the runner: lapsed holds expire (their codes go back on the shelf), then up
 /// to [`CLAIM`] due jobs run. Returns how many jobs ran.
 pub async fn run_due(shop: &Shop) -> Result<usize, DbErr> {
+    run_due_with(shop, true).await
+}
+
+/// [`run_due`], but with `low: false` the low-priority queue (notifications) stays queued
+/// for a later pass: the runner's choice while the sale's batches are at work.
+pub async fn run_due_with(shop: &Shop, low: bool) -> Result<usize, DbErr> {
     orders::expire_lapsed(&shop.db, &shop.clock, SWEEP).await?;
-    let ran = jobs::run_due(shop, registry()).await?;
+    let ran = jobs::run_due(shop, registry(), low).await?;
     // What changed meanwhile, here or elsewhere (the sweep and jobs above, the CLI, other
     // instances): this instance's caches follow.
     shop.catch_up().await?;

@@ -48,6 +48,8 @@ pub struct Parts {
     pub cache: read_cache::ReadCache,
     pub sale_queues: checkout::sale_queue::SaleQueues,
     pub settlement: payments::settlement::Settlement,
+    /// Whether the sale queues or the settlement are busy (notifications wait for them).
+    pub sale_load: platform::group_commit::SaleLoad,
     /// This instance's place in the domain event log ([`Shop::catch_up`]).
     pub events: platform::events::Follower,
 }
@@ -73,6 +75,7 @@ impl Shop {
             cache: Default::default(),
             sale_queues,
             settlement: Default::default(),
+            sale_load: Default::default(),
             events: Default::default(),
         }))
     }

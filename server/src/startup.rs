@@ -109,7 +109,8 @@ pub fn spawn_job_runner(shop: Shop) {
             // A full claim means more are due (a flash sale's deliveries): claim again at
             // once instead of a second later.
             loop {
-                match quanyi::jobs::run_due(&shop).await {
+                // Deliveries wait while the sale queue and the settlement are at work.
+                match quanyi::jobs::run_due_with(&shop, !shop.sale_load.defer_background()).await {
                     Ok(ran) if ran as u64 == quanyi::jobs::CLAIM => tokio::task::yield_now().await,
                     Ok(_) => break,
                     Err(e) => {

@@ -155,6 +155,7 @@ impl Settlement {
 /// confirmation alone.
 pub async fn settle(shop: Shop, batch: Vec<Confirmation>) -> Vec<Answer> {
     let started = std::time::Instant::now();
+    let _at_work = shop.sale_load.busy();
     let together = async {
         let txn = db::begin_write(&shop.db).await?;
         let recorded = record_and_deliver(&txn, &shop, &batch).await;

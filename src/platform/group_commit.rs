@@ -7,8 +7,91 @@
 //! timer. The batchers of this shop: session saves (`identity::sessions`), payment
 //! confirmations (`payments::settlement`) and the reseller sale queue's idempotency
 //! look-ups (`checkout::sale_queue`). The per-SKU sale queues run a loop of their own.
-use std::{future::Future, sync::Arc};
+use std::{
+    future::Future,
+    sync::{Arc, Mutex},
+    time::{Duration, Instant},
+};
 use tokio::sync::{Semaphore, mpsc, oneshot};
+
+/// Whether the sale's batchers — the sale queue, the settlement — are at work, so that work which can
+/// wait yields the machine to them. Delivery emails can: the buyer already sees the codes
+/// on the paid order (and a reseller in the API's answer); the email is a copy that
+/// follows through the outbox. In a flash sale the two cores are the bound, and the
+/// emails' rendering, file writes and outbox updates took a tenth of them from the buyers
+/// still queuing. So the job runner leaves deliveries queued while the batchers are at work
+/// (or were, within [`SaleLoad::CALM`]), for at most [`SaleLoad::MAX_YIELD`] in a row; then they
+/// go out whatever the batchers do.
+#[derive(Debug)]
+pub struct SaleLoad {
+    calm: Duration,
+    max_yield: Duration,
+    state: Mutex<RushState>,
+}
+
+#[derive(Debug, Default)]
+struct RushState {
+    /// Batches being served now.
+    busy: usize,
+    /// When the last batch left.
+    last_left: Option<Instant>,
+    /// Since when background work has been held back (unbroken).
+    holding_since: Option<Instant>,
+}
+
+impl Default for SaleLoad {
+    fn default() -> Self {
+        Self::new(Self::CALM, Self::MAX_YIELD)
+    }
+}
+
+/// A batch at a sale batcher: the rush lasts while it is alive.
+#[must_use]
+pub struct Busy<'a>(&'a SaleLoad);
+
+impl Drop for Busy<'_> {
+    fn drop(&mut self) {
+        let mut s = self.0.state();
+        s.busy = s.busy.saturating_sub(1);
+        s.last_left = Some(Instant::now());
+    }
+}
+
+impl SaleLoad {
+    /// How long after the batchers' last batch they still count as busy: the gap between
+    /// two batches of a sale is far shorter.
+    pub const CALM: Duration = Duration::from_millis(200);
+    /// The longest background work waits for the batchers in a row.
+    pub const MAX_YIELD: Duration = Duration::from_secs(30);
+
+    pub fn new(calm: Duration, max_yield: Duration) -> Self {
+        Self { calm, max_yield, state: Default::default() }
+    }
+
+    fn state(&self) -> std::sync::MutexGuard<'_, RushState> {
+        self.state.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// A batch starts at a sale batcher; it counts until the guard is dropped.
+    pub fn busy(&self) -> Busy<'_> {
+        self.state().busy += 1;
+        Busy(self)
+    }
+
+    /// Should work that can wait wait now? Yes while a batcher is at work or left its last
+    /// batch within `calm`, unless it has been held back `max_yield` already.
+    pub fn defer_background(&self) -> bool {
+        let now = Instant::now();
+        let mut s = self.state();
+        let busy = s.busy > 0 || s.last_left.is_some_and(|t| now.duration_since(t) < self.calm);
+        if !busy {
+            s.holding_since = None;
+            return false;
+        }
+        let since = *s.holding_since.get_or_insert(now);
+        now.duration_since(since) < self.max_yield
+    }
+}
 
 /// A queue in front of one serving task. Cheap to clone; the task ends when every clone
 /// is dropped.
@@ -156,6 +239,36 @@ mod tests {
             out.push(r.await.unwrap());
         }
         out
+    }
+
+    #[test]
+    fn work_that_can_wait_yields_to_the_desks_while_they_are_busy_but_not_for_ever() {
+        // Windows wide enough that a stalled thread on a shared machine cannot end them early.
+        let (calm, max_yield) = (Duration::from_millis(500), Duration::from_millis(1000));
+        let rush = SaleLoad::new(calm, max_yield);
+        assert!(!rush.defer_background(), "no batch yet");
+        let batch = rush.busy();
+        assert!(rush.defer_background(), "a batch at work");
+        drop(batch);
+        assert!(rush.defer_background(), "the last batch left just now");
+        std::thread::sleep(calm + Duration::from_millis(100));
+        assert!(!rush.defer_background(), "calm again");
+
+        // A rush that does not end: held back for `max_yield`, then no longer.
+        let started = Instant::now();
+        let (one, two) = (rush.busy(), rush.busy());
+        while rush.defer_background() {
+            assert!(started.elapsed() < Duration::from_secs(5), "held back for ever");
+            std::thread::sleep(Duration::from_millis(10));
+        }
+        assert!(started.elapsed() >= max_yield);
+        assert!(!rush.defer_background(), "still let through");
+        drop(one);
+        drop(two);
+        std::thread::sleep(calm + Duration::from_millis(100));
+        assert!(!rush.defer_background());
+        let _three = rush.busy();
+        assert!(rush.defer_background(), "a new rush is waited for again");
     }
 
     #[tokio::test]

@@ -298,17 +298,19 @@ pub const CLAIM: u64 = 50;
 
 /// Runs up to [`CLAIM`] due jobs once; returns how many ran. The normal queue's due jobs
 /// are claimed first, and the low-priority queue's fill what room is left: a backlog of
-/// emails never keeps a refund or a fulfilment waiting. Each kind's claimed jobs go to its
-/// handler together; the outcomes, and the follow-up jobs of those that succeeded, are
-/// written in one commit (a job is never done without its follow-ups).
-pub async fn run_due<C: JobContext>(ctx: &C, registry: &Registry<C>) -> Result<usize, DbErr> {
+/// emails never keeps a refund or a fulfilment waiting. With `low: false` the low queue
+/// is left for a later run. Each kind's claimed jobs go to its handler together; the
+/// outcomes, and the follow-up jobs of those that succeeded, are written in one commit (a
+/// job is never done without its follow-ups).
+pub async fn run_due<C: JobContext>(ctx: &C, registry: &Registry<C>, low: bool) -> Result<usize, DbErr> {
     let db = ctx.db();
     let now = ctx.now();
+    let low_too = low;
     let low = registry.kinds_on(Queue::Low);
     let jobs = {
         let _turn = crate::platform::db::write_turn(db).await?;
         let mut jobs = claim_due(db, now, CLAIM, Kinds::Except(&low)).await?;
-        if !low.is_empty() {
+        if low_too && !low.is_empty() {
             let room = CLAIM - jobs.len() as u64;
             jobs.extend(claim_due(db, now, room, Kinds::Only(&low)).await?);
         }

@@ -78,12 +78,12 @@ db_test!(the_runner_claims_the_normal_queue_first_and_fills_its_claim_from_the_l
     let count = |prefix: &str| ran.lock().unwrap().iter().filter(|r| r.starts_with(prefix)).count();
 
     // The chores are claimed first, though younger; the notes fill the rest of the claim.
-    assert_eq!(runner::run_due(&shop, &registry).await.unwrap(), CLAIM as usize);
+    assert_eq!(runner::run_due(&shop, &registry, true).await.unwrap(), CLAIM as usize);
     assert_eq!((count("chore"), count("note")), (3, CLAIM as usize - 3));
     // The next run takes the notes left.
-    assert_eq!(runner::run_due(&shop, &registry).await.unwrap(), 3);
+    assert_eq!(runner::run_due(&shop, &registry, true).await.unwrap(), 3);
     assert_eq!((count("chore"), count("note")), (3, CLAIM as usize));
-    assert_eq!(runner::run_due(&shop, &registry).await.unwrap(), 0);
+    assert_eq!(runner::run_due(&shop, &registry, true).await.unwrap(), 0);
     std::fs::remove_dir_all(&shop.config.data_dir).ok();
 });
 
@@ -264,4 +264,41 @@ db_test!(m9_a_missing_different_or_open_key_file_stops_the_start_and_no_key_is_m
         assert!(matches!(e, KeyError::TooOpen { .. }), "{e}");
     }
     std::fs::remove_dir_all(dir).ok();
+});
+
+db_test!(while_the_sale_desks_are_busy_the_runner_leaves_deliveries_queued_and_runs_the_other_jobs, |t| {
+    use quanyi::entities::{delivery as delivery_row, job};
+    use sea_orm::{ColumnTrait, EntityTrait, PaginatorTrait, QueryFilter};
+    let shop = seeded_shop(&t).await;
+    stock(&shop, "BREW-1", "RUSH", 1).await;
+    let new = place(&shop, &guest("rush@example.com"), &lines(&[("BREW-1", 1)])).await.unwrap();
+    pay_test(&shop, &new.order.order_no).await;
+    // The payment queued its email; another job (a fulfilment, already done) is due too.
+    let now = shop.clock.now();
+    platform::jobs::enqueue(&shop.db, now, quanyi::fulfilment::Fulfil { order_id: new.order.id }, now, None)
+        .await
+        .unwrap();
+    let sent = async |shop: &Shop| {
+        delivery_row::Entity::find().filter(delivery_row::Column::Status.eq("sent")).count(&shop.db).await.unwrap()
+    };
+    let queued_deliveries = async |shop: &Shop| {
+        job::Entity::find()
+            .filter(job::Column::Kind.is_in(["deliver", "deliver_many"]))
+            .filter(job::Column::Status.eq("queued"))
+            .count(&shop.db)
+            .await
+            .unwrap()
+    };
+    assert_eq!(queued_deliveries(&shop).await, 1);
+
+    // Held back: only the fulfilment runs; the email stays queued, unclaimed.
+    assert_eq!(jobs::run_due_with(&shop, false).await.unwrap(), 1);
+    let fulfil = job::Entity::find().filter(job::Column::Kind.eq("fulfil")).all(&shop.db).await.unwrap();
+    assert_eq!(fulfil.iter().map(|j| j.status.as_str()).collect::<Vec<_>>(), ["done"]);
+    assert_eq!((sent(&shop).await, queued_deliveries(&shop).await), (0, 1));
+    assert_eq!(jobs::run_due_with(&shop, false).await.unwrap(), 0);
+    // Let through: the email goes.
+    assert_eq!(jobs::run_due_with(&shop, true).await.unwrap(), 1);
+    assert_eq!((sent(&shop).await, queued_deliveries(&shop).await), (1, 0));
+    std::fs::remove_dir_all(&shop.config.data_dir).ok();
 });

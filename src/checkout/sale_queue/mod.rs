@@ -604,7 +604,9 @@ async fn answer(shop: &Shop, batch: Vec<Ticket>, side: &BatchSequencer) -> Optio
             }
         }
     }
+    let busy = shop.sale_load.busy();
     let rung = ring_up_and_count(shop, &purchases, &checkouts, side).await;
+    drop(busy);
     // A client that went away still bought (a reseller's retry hears the kept answer; a
     // buyer's order waits for payment until its hold lapses).
     for (reply, answer) in to_resellers.into_iter().zip(rung.resellers) {
