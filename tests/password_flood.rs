@@ -61,13 +61,18 @@ db_test!(m2_forty_wrong_guesses_at_once_and_the_right_password_are_checked_no_mo
         let (db, clock) = (t.db.clone(), clock.clone());
         async move {
             let pw = if i == 20 { PW.to_owned() } else { format!("wrong guess number {i}") };
-            identity::login(&db, &clock, &limits(), "target@example.com", &pw, "192.0.2.7").await.map(|_| ()).map_err(|e| e.code())
+            identity::login(&db, &clock, &limits(), "target@example.com", &pw, "192.0.2.7")
+                .await
+                .map(|_| ())
+                .map_err(|e| e.code())
         }
     }))
     .await;
     let checked = guesses.iter().filter(|g| matches!(g, Ok(()) | Err("bad_credentials"))).count();
     assert!(checked <= limits().max_failures_account as usize, "{checked} guesses were checked: {guesses:?}");
-    assert!(guesses.iter().all(|g| matches!(g, Ok(()) | Err("bad_credentials" | "too_many_attempts" | "password_busy"))));
+    assert!(
+        guesses.iter().all(|g| matches!(g, Ok(()) | Err("bad_credentials" | "too_many_attempts" | "password_busy")))
+    );
     // The stranger's guesses locked the account for their address, not for its owner's.
     let here = identity::login(&t.db, &clock, &limits(), "target@example.com", PW, "192.0.2.7").await;
     assert!(matches!(here, Err(AccountError::TooManyAttempts { .. })), "{here:?}");

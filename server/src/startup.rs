@@ -34,7 +34,10 @@ async fn check_schema(config: &Config, db: db::Db) -> Result<db::Db, Box<dyn std
 }
 
 /// The code vault under the master key, checked against the database (`keys::open`).
-pub async fn open_vault(config: &Config, db: &db::Db) -> Result<quanyi::platform::vault::Vault, Box<dyn std::error::Error>> {
+pub async fn open_vault(
+    config: &Config,
+    db: &db::Db,
+) -> Result<quanyi::platform::vault::Vault, Box<dyn std::error::Error>> {
     let key = keys::open(db, &config.key_file, Clock::system().now()).await?;
     Ok(quanyi::platform::vault::Vault::new(&key))
 }

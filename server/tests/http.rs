@@ -305,7 +305,8 @@ db_test!(l4_a_request_id_the_client_sent_is_replaced_by_the_shops_own, |t| {
 
 db_test!(m10_a_next_path_with_a_tab_a_backslash_or_a_line_break_never_leaves_the_shop, |t| {
     let app = seeded(&t).await;
-    for next in ["/%09/evil.example", "/%5Cevil.example", "%5C/evil.example", "/%0D%0ASet-Cookie:%20x=1", "/%0A/evil.example"]
+    for next in
+        ["/%09/evil.example", "/%5Cevil.example", "%5C/evil.example", "/%0D%0ASet-Cookie:%20x=1", "/%0A/evil.example"]
     {
         let r = app.http.get(app.url(&format!("/lang/en?next={next}"))).send().await.unwrap();
         assert_eq!(r.status(), StatusCode::SEE_OTHER, "{next}");

@@ -212,7 +212,8 @@ db_test!(m4_a_signed_event_in_another_currency_or_for_another_session_pays_nothi
     assert!(sent.contains("expires_at="), "the session closes: {sent}");
     let now = chrono::Utc::now().timestamp();
     let event = |id: &str, field: &str, value: Value| {
-        let mut v: Value = serde_json::from_str(&session_event(id, "checkout.session.completed", &order_no, 990, true)).unwrap();
+        let mut v: Value =
+            serde_json::from_str(&session_event(id, "checkout.session.completed", &order_no, 990, true)).unwrap();
         v["data"]["object"][field] = value;
         v.to_string()
     };

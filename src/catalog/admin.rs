@@ -92,8 +92,6 @@ pub struct SkuInput {
     pub max_per_buyer: Option<i32>,
 }
 
-
-
 fn text(field: &'static str, s: &str, max: usize, required: bool) -> Result<String, CatalogError> {
     let s = s.trim();
     if required && s.is_empty() {

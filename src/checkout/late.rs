@@ -15,7 +15,11 @@ use sea_orm::{ConnectionTrait, DbErr, EntityTrait};
 
 /// Why a late-paid order may not be delivered, or `None` when it may. `order` is `paid`
 /// in the caller's transaction, so the per-buyer count includes it once.
-pub(crate) async fn refusal(txn: &impl ConnectionTrait, order: &Order, lines: &[Line]) -> Result<Option<String>, DbErr> {
+pub(crate) async fn refusal(
+    txn: &impl ConnectionTrait,
+    order: &Order,
+    lines: &[Line],
+) -> Result<Option<String>, DbErr> {
     let buyer = Buyer {
         user_id: order.user_id,
         email: order.contact_email.clone(),

@@ -233,8 +233,11 @@ async fn record_and_deliver(txn: &WriteTxn, shop: &Shop, batch: &[Confirmation])
                 .is_some();
             answers[i] = Some(if seen { Ok(PaymentOutcome::AlreadyApplied) } else { Err(OrderError::AmountMismatch) });
         } else if !in_batch.insert((c.provider.as_str(), c.event_id.as_str())) {
-            answers[i] =
-                Some(if wallet_of[i].is_some() { Err(OrderError::NotPayable) } else { Ok(PaymentOutcome::AlreadyApplied) });
+            answers[i] = Some(if wallet_of[i].is_some() {
+                Err(OrderError::NotPayable)
+            } else {
+                Ok(PaymentOutcome::AlreadyApplied)
+            });
         } else {
             fresh.push(i);
         }

@@ -214,7 +214,8 @@ pub async fn handle_webhook(shop: &Shop, body: &str, signature: Option<&str>) ->
             // A refund made in Stripe's dashboard rather than the shop: the order's codes
             // stay delivered, so staff are told.
             let order = by_payment_intent(shop, charge.payment_intent.as_ref().map(|p| p.id().as_str())).await?;
-            let outcome = note(shop, &event_id, "refund_confirmed", order.as_ref().map(|o| o.order_no.as_str())).await?;
+            let outcome =
+                note(shop, &event_id, "refund_confirmed", order.as_ref().map(|o| o.order_no.as_str())).await?;
             if outcome == WebhookOutcome::Noted
                 && let Some(o) = order.filter(|o| o.refunded_e4 < charge.amount_refunded * 100)
             {

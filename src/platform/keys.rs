@@ -27,9 +27,7 @@ pub enum KeyError {
     Io { path: String, source: std::io::Error },
     #[error("key file {path} is not 32 bytes (64 hex characters)")]
     Malformed { path: String },
-    #[error(
-        "key file {path} may be read by other users (mode {mode:o}); the key opens every code: `chmod 600 {path}`"
-    )]
+    #[error("key file {path} may be read by other users (mode {mode:o}); the key opens every code: `chmod 600 {path}`")]
     TooOpen { path: String, mode: u32 },
     #[error(
         "key file {path} is missing, but this database's codes are sealed under key {expected}: restore that key file \

@@ -72,7 +72,8 @@ pub fn quote(context: &PriceContext, lines: &[QuoteLine<'_>]) -> Quote {
     let lines: Vec<LinePrice> = lines
         .iter()
         .map(|l| {
-            let list = Step { stage: Stage::List, source: l.sku.code.clone(), unit_price: crate::catalog::price(l.sku) };
+            let list =
+                Step { stage: Stage::List, source: l.sku.code.clone(), unit_price: crate::catalog::price(l.sku) };
             let unit_price = list.unit_price;
             LinePrice { unit_price, quantity: l.quantity, total: unit_price.times(l.quantity), steps: vec![list] }
         })

@@ -167,7 +167,10 @@ db_test!(mall_checkouts_held_together_are_judged_in_arrival_order, |t| {
         .unwrap();
     // The sweep expires that hold alone and puts its 2 codes back.
     assert_eq!(orders::expire_lapsed(&shop.db, &shop.clock, 100).await.unwrap(), 1);
-    assert_eq!(order::Entity::find_by_id(bot).one(&shop.db).await.unwrap().unwrap().status, quanyi::orders::Status::Expired);
+    assert_eq!(
+        order::Entity::find_by_id(bot).one(&shop.db).await.unwrap().unwrap().status,
+        quanyi::orders::Status::Expired
+    );
     let reserved = code::Entity::find().filter(code::Column::Status.eq("reserved")).count(&shop.db).await.unwrap();
     assert_eq!(reserved, 3);
     assert_eq!(orders::expire_lapsed(&shop.db, &shop.clock, 100).await.unwrap(), 0, "once");

@@ -183,7 +183,10 @@ db_test!(an_invalid_code_is_reissued_once_and_audited, |t| {
         quanyi::fulfilment::reissue(&shop.db, &shop.clock, &actor, other.order.id, last_id, "x").await,
         Err(quanyi::fulfilment::ReissueError::SoldOut)
     ));
-    assert_eq!(code::Entity::find_by_id(last_id).one(&shop.db).await.unwrap().unwrap().status, quanyi::inventory::CodeStatus::Sold);
+    assert_eq!(
+        code::Entity::find_by_id(last_id).one(&shop.db).await.unwrap().unwrap().status,
+        quanyi::inventory::CodeStatus::Sold
+    );
 });
 
 db_test!(two_fulfilments_of_one_order_at_once_deliver_once_and_refund_nothing, |t| {

@@ -120,7 +120,11 @@ db_test!(payments_confirmed_together_are_each_recorded_once_and_delivered_with_t
         .await
         .unwrap();
     assert_eq!(orders::expire_lapsed(&shop.db, &shop.clock, 100).await.unwrap(), 1);
-    for (o, status) in [(&oa, quanyi::orders::Status::Fulfilled), (&ob, quanyi::orders::Status::Expired), (&od, quanyi::orders::Status::AwaitingTopup)] {
+    for (o, status) in [
+        (&oa, quanyi::orders::Status::Fulfilled),
+        (&ob, quanyi::orders::Status::Expired),
+        (&od, quanyi::orders::Status::AwaitingTopup),
+    ] {
         let now = order::Entity::find_by_id(o.id).one(&shop.db).await.unwrap().unwrap();
         assert_eq!(now.status, status, "{}", o.order_no);
     }
@@ -290,7 +294,10 @@ db_test!(a_payment_event_delivered_five_times_fulfils_once, |t| {
     .unwrap();
     let e = shop.settlement.confirm(&shop, notice("evt-cheap", &other.order.order_no, 1)).await.unwrap_err();
     assert!(matches!(e, OrderError::AmountMismatch));
-    assert_eq!(orders::by_no(&shop.db, &other.order.order_no).await.unwrap().unwrap().status, quanyi::orders::Status::PendingPayment);
+    assert_eq!(
+        orders::by_no(&shop.db, &other.order.order_no).await.unwrap().unwrap().status,
+        quanyi::orders::Status::PendingPayment
+    );
 });
 
 db_test!(wallet_payments_never_overdraw, |t| {
@@ -313,7 +320,10 @@ db_test!(wallet_payments_never_overdraw, |t| {
     .unwrap();
     let e = quanyi::payments::pay_with_wallet(&shop, &order.order.order_no, user.id).await.unwrap_err();
     assert!(matches!(e, OrderError::InsufficientBalance));
-    assert_eq!(orders::by_no(&shop.db, &order.order.order_no).await.unwrap().unwrap().status, quanyi::orders::Status::PendingPayment);
+    assert_eq!(
+        orders::by_no(&shop.db, &order.order.order_no).await.unwrap().unwrap().status,
+        quanyi::orders::Status::PendingPayment
+    );
     let owner = quanyi::identity::create_user(&shop.db, &shop.clock, &Actor::cli(), "o@example.com", "owner", Some(pw))
         .await
         .unwrap()
@@ -389,7 +399,10 @@ db_test!(h3_a_late_payment_of_an_expired_order_over_the_per_buyer_limit_is_refun
     set_max_per_buyer(&shop, "BREW-1", 1).await;
     let lapse = async |order_id: i32| {
         order::Entity::update_many()
-            .col_expr(order::Column::ReservedUntil, sea_orm::sea_query::Expr::value(shop.clock.now() - chrono::Duration::minutes(1)))
+            .col_expr(
+                order::Column::ReservedUntil,
+                sea_orm::sea_query::Expr::value(shop.clock.now() - chrono::Duration::minutes(1)),
+            )
             .filter(order::Column::Id.eq(order_id))
             .exec(&shop.db)
             .await

@@ -46,7 +46,11 @@ db_test!(a_batch_is_judged_in_arrival_order_and_every_answer_is_kept_with_what_i
     let db = &shop.db;
     let orders = order::Entity::find().filter(order::Column::Channel.eq("api")).all(db).await.unwrap();
     assert_eq!(orders.len(), 3);
-    assert!(orders.iter().all(|o| o.status == quanyi::orders::Status::Fulfilled && o.payment_provider.as_deref() == Some("wallet")));
+    assert!(
+        orders
+            .iter()
+            .all(|o| o.status == quanyi::orders::Status::Fulfilled && o.payment_provider.as_deref() == Some("wallet"))
+    );
     let allocated: HashSet<i32> = allocation::Entity::find().all(db).await.unwrap().iter().map(|a| a.code_id).collect();
     assert_eq!(allocated.len(), 4);
     let sold = code::Entity::find().filter(code::Column::Status.eq("sold")).all(db).await.unwrap();

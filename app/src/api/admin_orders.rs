@@ -161,10 +161,7 @@ pub async fn get_admin_order(order_no: String) -> Result<AdminOrder, AppError> {
         .into_iter()
         .map(|d| delivery_row(d, o.order_no.clone()))
         .collect();
-    let refundable = o
-        .refundable()
-        .map(|m| m.amount.normalize().to_string())
-        .unwrap_or_default();
+    let refundable = o.refundable().map(|m| m.amount.normalize().to_string()).unwrap_or_default();
     let can_resend = o.can_resend();
     Ok(AdminOrder {
         deliveries,

@@ -34,14 +34,13 @@ pub async fn spawn_configured(t: &TestDb, clock: Clock, tune: impl FnOnce(&mut C
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let addr = listener.local_addr().unwrap();
     let base = format!("http://{addr}");
-    let mut config =
-        Config {
-            base_url: base.clone(),
-            bind: addr.to_string(),
-            database_url: t.url.clone(),
-            allow_test_payments: true,
-            ..Config::default()
-        };
+    let mut config = Config {
+        base_url: base.clone(),
+        bind: addr.to_string(),
+        database_url: t.url.clone(),
+        allow_test_payments: true,
+        ..Config::default()
+    };
     config.data_dir = std::env::temp_dir().join(format!("qy-data-{}", uuid::Uuid::new_v4()));
     tune(&mut config);
     let shop = Shop::new(t.db.clone(), config, clock, quanyi::testing::test_vault());

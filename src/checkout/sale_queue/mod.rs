@@ -643,11 +643,7 @@ struct Sale {
 /// opens no queue and reaches no transaction (security review M5).
 async fn known_sku(shop: &Shop, code: &str) -> Result<String, OrderError> {
     let code = code.trim();
-    if shop.cache.sku_exists(&shop.db, code).await? {
-        Ok(code.to_owned())
-    } else {
-        Err(OrderError::UnknownSku)
-    }
+    if shop.cache.sku_exists(&shop.db, code).await? { Ok(code.to_owned()) } else { Err(OrderError::UnknownSku) }
 }
 
 pub async fn ring_up(shop: &Shop, purchases: &[Purchase]) -> Vec<Result<Purchased, OrderError>> {
