@@ -88,57 +88,6 @@ pub async fn give_back(db: &impl ConnectionTrait, key: &str) -> Result<(), DbErr
     Ok(())
 }
 
-pub async fn check(
-    db: &impl ConnectionTrait,
-    now: DateTime<Utc>,
-    limits: &ThrottleLimits,
-    key: &str,
-    max: i32,
-) -> Result<(), AccountError> {
-    if let Some(row) = Throttle::find_by_id(key.to_owned()).one(db).await? {
-        let ends = row.window_start + limits.window;
-        if row.failures >= max && now < ends {
-            let minutes = ((ends - now).num_seconds() + 59) / 60;
-            return Err(AccountError::TooManyAttempts { retry_after_minutes: minutes.max(1) });
-        }
-    }
-    Ok(())
-}
-
-pub async fn record_failure(
-    db: &impl ConnectionTrait,
-    now: DateTime<Utc>,
-    limits: &ThrottleLimits,
-    key: &str,
-) -> Result<(), DbErr> {
-    match Throttle::find_by_id(key.to_owned()).one(db).await? {
-        Some(row) if now < row.window_start + limits.window => {
-            // One atomic increment: concurrent failures each count.
-            Throttle::update_many()
-                .col_expr(
-                    auth_throttle::Column::Failures,
-                    sea_orm::sea_query::ExprTrait::add(Expr::col(auth_throttle::Column::Failures), 1),
-                )
-                .filter(auth_throttle::Column::Key.eq(row.key))
-                .exec(db)
-                .await?;
-        }
-        _ => {
-            let fresh =
-                auth_throttle::ActiveModel { key: Set(key.to_owned()), failures: Set(1), window_start: Set(now) };
-            Throttle::insert(fresh)
-                .on_conflict(
-                    OnConflict::column(auth_throttle::Column::Key)
-                        .update_columns([auth_throttle::Column::Failures, auth_throttle::Column::WindowStart])
-                        .to_owned(),
-                )
-                .exec_without_returning(db)
-                .await?;
-        }
-    }
-    Ok(())
-}
-
 pub async fn reset(db: &impl ConnectionTrait, key: &str) -> Result<(), DbErr> {
     Throttle::delete_by_id(key.to_owned()).exec(db).await.map(|_| ())
 }
